@@ -1,0 +1,3 @@
+"""crossenv: virtual environments that cross-compile Python extension modules."""
+
+__version__ = "2.0.0.dev0"

@@ -1,0 +1,26 @@
+"""Exception types.
+
+Every error a user can cause (a bad path, a missing compiler, a version mismatch)
+is a :class:`CrossenvError`. The command line prints its message as one line and
+exits with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class CrossenvError(Exception):
+    """A problem with the user's input or machine, with a message that says how to fix it."""
+
+    exit_status = 2
+
+
+class HostError(CrossenvError):
+    """The host Python (or its description) cannot be used."""
+
+
+class ToolchainError(CrossenvError):
+    """No usable cross toolchain for the host."""
+
+
+class EnvironmentCreationError(CrossenvError):
+    """The environment directory cannot be created."""
