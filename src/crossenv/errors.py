@@ -24,3 +24,7 @@ class ToolchainError(CrossenvError):
 
 class EnvironmentCreationError(CrossenvError):
     """The environment directory cannot be created."""
+
+
+class ProvisionError(CrossenvError):
+    """A host sysroot cannot be provisioned (no apt, unknown arch, missing package)."""

@@ -1,0 +1,438 @@
+"""Provision a Debian sysroot for a foreign architecture, without root.
+
+Cross-compiling needs the host's headers and libraries, and testing the result needs
+the host's Python. Both come from Debian packages, but installing them with
+``dpkg --add-architecture`` changes the build machine, needs root and fails when the
+host and build versions of a package differ. Instead apt is run with a private state
+directory and a foreign native architecture, so it only resolves and downloads; the
+packages are unpacked with ``dpkg-deb -x``. The archive is whatever apt's configured
+sources say, so mirrors and proxies keep working and nothing is hard-coded here.
+
+The result is cached (it is the slow part of a CI run) and built atomically: a
+sysroot either is complete with its manifest, or does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import fnmatch
+import json
+import os
+import posixpath
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from urllib.parse import unquote
+
+from .errors import ProvisionError
+
+MANIFEST_NAME = ".crossenv-sysroot.json"
+_MANIFEST_FORMAT = 1
+
+DEFAULT_PACKAGES: tuple[str, ...] = (
+    "python3.11",
+    "libpython3.11-dev",
+    "libc6-dev",
+    "libyaml-dev",  # pyyaml's C extension
+    "zlib1g-dev",
+    "libffi-dev",
+    "libstdc++-12-dev",
+)
+
+# Needed only by maintainer scripts, which never run in a sysroot. Dropping them (and
+# what only they pull in) saves most of perl. A package asked for by name is kept.
+SKIPPED_DEPENDENCIES: tuple[str, ...] = (
+    "dpkg", "tar", "install-info", "perl", "perl-base", "perl-modules-*", "libperl*",
+    "debconf", "cdebconf", "debconf-*", "debianutils", "init-system-helpers",
+    "sensible-utils", "ucf", "adduser", "passwd", "lsb-base", "sysvinit-utils",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DebianArch:
+    """One Debian architecture: its name, its multiarch triplet and its qemu-user name."""
+
+    name: str
+    multiarch: str
+    qemu: str
+
+
+ARCHES: dict[str, DebianArch] = {
+    a.name: a
+    for a in (
+        DebianArch("arm64", "aarch64-linux-gnu", "qemu-aarch64"),
+        DebianArch("armhf", "arm-linux-gnueabihf", "qemu-arm"),
+        DebianArch("armel", "arm-linux-gnueabi", "qemu-arm"),
+        DebianArch("i386", "i386-linux-gnu", "qemu-i386"),
+        DebianArch("s390x", "s390x-linux-gnu", "qemu-s390x"),
+        DebianArch("ppc64el", "powerpc64le-linux-gnu", "qemu-ppc64le"),
+        DebianArch("riscv64", "riscv64-linux-gnu", "qemu-riscv64"),
+        DebianArch("mips64el", "mips64el-linux-gnuabi64", "qemu-mips64el"),
+    )
+}
+# Names people type for the same thing (``uname -m`` and GNU cpu spellings).
+_ALIASES = {"aarch64": "arm64", "armv7l": "armhf", "ppc64le": "ppc64el", "i686": "i386",
+            "x86": "i386", "riscv64gc": "riscv64"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Sysroot:
+    """A provisioned sysroot: pass ``root`` as ``--sysroot`` and to ``qemu -L``."""
+
+    root: Path
+    arch: str
+    multiarch: str
+    python: Path
+
+    @property
+    def qemu(self) -> str:
+        """The qemu-user binary name for this sysroot's architecture."""
+        return ARCHES[self.arch].qemu
+
+
+def debian_arch(arch: str) -> DebianArch:
+    """Look up a Debian architecture, also accepting ``uname -m`` spellings."""
+    found = ARCHES.get(_ALIASES.get(arch, arch))
+    if found is None:
+        raise ProvisionError(
+            f"unknown architecture {arch!r}; use one of: {', '.join(sorted(ARCHES))}")
+    return found
+
+
+def multiarch_of(arch: str) -> str:
+    """Return the multiarch triplet (``aarch64-linux-gnu``) of a Debian architecture."""
+    return debian_arch(arch).multiarch
+
+
+def qemu_name(arch: str) -> str:
+    """Return the qemu-user binary name (``qemu-aarch64``) of a Debian architecture."""
+    return debian_arch(arch).qemu
+
+
+def find_qemu(arch: str) -> str | None:
+    """Return the path of a qemu-user binary for ``arch``, preferring the static build.
+
+    binfmt_misc is not assumed: callers run ``QEMU -L SYSROOT PROGRAM`` explicitly.
+    """
+    name = qemu_name(arch)
+    return shutil.which(f"{name}-static") or shutil.which(name)
+
+
+def os_codename(os_release: Path = Path("/etc/os-release")) -> str:
+    """Return the build machine's release codename, used to name the cache directory."""
+    try:
+        text = os_release.read_text(encoding="utf-8")
+    except OSError:
+        return "unknown"
+    fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', text, flags=re.MULTILINE))
+    return fields.get("VERSION_CODENAME") or fields.get("VERSION_ID") or "unknown"
+
+
+def default_dest(arch: str) -> Path:
+    """The cache location of a sysroot, shared by CI runs and test workers."""
+    import platformdirs  # only needed here; keeps the module importable without it
+
+    name = debian_arch(arch).name
+    return platformdirs.user_cache_path("crossenv") / "sysroots" / f"debian-{os_codename()}-{name}"
+
+
+class Apt:
+    """apt-get/apt-cache with private state, so resolving a foreign arch needs no root.
+
+    The machine's own dpkg database and apt lists are never read or written: every
+    call gets ``Dir::State``/``Dir::Cache`` under ``workdir`` and the foreign arch as
+    the only (native) architecture. Sources and keys are the machine's configured ones.
+    """
+
+    def __init__(self, arch: str, workdir: Path) -> None:
+        self.arch = debian_arch(arch).name
+        self.workdir = workdir
+        for tool in ("apt-get", "apt-cache", "apt-config"):
+            if shutil.which(tool) is None:
+                raise ProvisionError(f"{tool} not found; provisioning a sysroot needs a "
+                                     "Debian-based build machine with apt installed")
+        (workdir / "state" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+        (workdir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+        (workdir / "state" / "status").touch()
+        source_list, source_parts = self._configured_sources()
+        user = "root" if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+        self.options = [
+            f"Dir::State={workdir / 'state'}",
+            f"Dir::State::status={workdir / 'state' / 'status'}",
+            f"Dir::Cache={workdir / 'cache'}",
+            f"Dir::Etc::SourceList={source_list}",
+            f"Dir::Etc::SourceParts={source_parts}",
+            f"APT::Architecture={self.arch}",
+            f"APT::Architectures::={self.arch}",
+            "Debug::NoLocking=1",
+            # apt drops to _apt to download; that user cannot write to our workdir.
+            f"APT::Sandbox::User={user}",
+        ]
+
+    @staticmethod
+    def _configured_sources() -> tuple[str, str]:
+        """Return apt's configured source list file and directory (either may be absent)."""
+        out = subprocess.run(
+            ["apt-config", "shell", "L", "Dir::Etc::SourceList/f", "D", "Dir::Etc::SourceParts/d"],
+            capture_output=True, text=True, check=False).stdout
+        values = dict(re.findall(r"^(\w)='(.*)'$", out, flags=re.MULTILINE))
+        source_list = values.get("L", "/etc/apt/sources.list")
+        source_parts = values.get("D", "/etc/apt/sources.list.d/")
+        parts = Path(source_parts)
+        has_parts = parts.is_dir() and any(
+            p.suffix in (".list", ".sources") for p in parts.iterdir())
+        if not Path(source_list).is_file() and not has_parts:
+            raise ProvisionError(f"apt has no package sources ({source_list} and "
+                                 f"{source_parts} are empty); configure a Debian archive first")
+        return source_list, source_parts
+
+    def run(self, tool: str, *args: str, cwd: Path | None = None) -> str:
+        """Run an apt tool with the private options; raise with apt's own error line."""
+        command = [tool]
+        for option in self.options:
+            command += ["-o", option]
+        proc = subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd,
+                              check=False)
+        if proc.returncode != 0:
+            errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("E:")]
+            detail = (errors or proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ProvisionError(f"{tool} {args[0]} for {self.arch} failed: {detail}")
+        return proc.stdout
+
+    def update(self) -> None:
+        """Download the package lists of the configured sources for this arch."""
+        self.run("apt-get", "-q", "update")
+
+    def depends(self, packages: Iterable[str]) -> dict[str, list[list[str]]]:
+        """Return each known package's hard dependencies, as groups of alternatives.
+
+        Virtual packages are replaced by their providers. Unknown names are left out of
+        the result (apt-cache drops them silently when given several).
+        """
+        flags = ["--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
+                 "--no-replaces", "--no-enhances"]
+        result: dict[str, list[list[str]]] = {}
+        groups: list[list[str]] = []
+        pending_alternative = False
+        for line in self.run("apt-cache", "depends", *flags, *packages).splitlines():
+            if not line.startswith(" "):
+                groups = result.setdefault(line.split(":")[0], []) if line[:1] != "<" else []
+                pending_alternative = False
+            elif line.startswith("    "):  # a provider of the virtual package above
+                if groups:
+                    groups[-1].append(line.strip().split(":")[0])
+            else:
+                kind, _, name = line.strip().partition(" ")
+                if not kind.lstrip("|").endswith("Depends:"):
+                    continue
+                name = name.split(":")[0]
+                alternative = [] if name.startswith("<") else [name]
+                if pending_alternative:
+                    groups[-1].extend(alternative)
+                else:
+                    groups.append(alternative)
+                pending_alternative = kind.startswith("|")
+        return result
+
+    def closure(self, requested: Sequence[str]) -> list[str]:
+        """Resolve ``requested`` and everything it needs, skipping maintainer-script tools."""
+        chosen: set[str] = set()
+        todo = list(dict.fromkeys(requested))
+        first = True
+        while todo:
+            deps = self.depends(todo)
+            if first:
+                missing = [p for p in todo if p not in deps]
+                if missing:
+                    raise ProvisionError(f"package(s) not found for {self.arch}: "
+                                         f"{', '.join(missing)}; check the names with "
+                                         f"apt-cache search")
+                first = False
+            chosen.update(deps)
+            todo = []
+            for groups in deps.values():
+                for group in groups:
+                    candidates = [p for p in group if not _skipped(p) or p in requested]
+                    if not candidates or any(p in chosen or p in todo for p in candidates):
+                        continue
+                    todo.append(candidates[0])
+        return sorted(chosen)
+
+    def download(self, packages: Sequence[str], into: Path) -> list[Path]:
+        """Download the candidate ``.deb`` of each package into ``into``."""
+        into.mkdir(parents=True, exist_ok=True)
+        self.run("apt-get", "-q", "download", *packages, cwd=into)
+        return sorted(into.glob("*.deb"))
+
+
+def _skipped(package: str) -> bool:
+    return any(fnmatch.fnmatchcase(package, pattern) for pattern in SKIPPED_DEPENDENCIES)
+
+
+def deb_name_version(deb: Path) -> tuple[str, str]:
+    """Split apt's ``name_version_arch.deb`` file name (the epoch's ``:`` is ``%3a``)."""
+    name, version, _ = deb.stem.split("_", 2)
+    return name, unquote(version)
+
+
+def extract_deb(deb: Path, root: Path) -> None:
+    """Unpack a ``.deb``'s files into ``root`` (no maintainer scripts, no dpkg database)."""
+    if shutil.which("dpkg-deb") is None:
+        raise ProvisionError("dpkg-deb not found; install the dpkg package to unpack .deb files")
+    proc = subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ProvisionError(f"cannot unpack {deb.name}: {detail}; retry with --refresh")
+
+
+def relativize_symlinks(root: Path) -> list[Path]:
+    """Make every symlink under ``root`` point inside it, relatively; return those changed.
+
+    Packages ship links such as ``usr/lib/<multiarch>/libz.so -> /lib/...``; outside a
+    chroot these name the build machine's (wrong-arch) files, which cross linkers then
+    pick up. Targets are read as if ``root`` were ``/``, so ``..`` never climbs out.
+    Regular files (glibc's ``libc.so`` linker script) are left alone.
+    """
+    changed: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in dirnames + filenames:
+            link = Path(dirpath, name)
+            if not link.is_symlink():
+                continue
+            target = os.readlink(link)
+            if not target.startswith("/") and not _climbs_out(rel_dir, target):
+                continue  # already relative and inside: keep it exactly as shipped
+            inside = posixpath.normpath(posixpath.join("/", rel_dir, target))
+            link.unlink()
+            link.symlink_to(posixpath.relpath(inside, posixpath.join("/", rel_dir)))
+            changed.append(link)
+    return changed
+
+
+def _climbs_out(rel_dir: str, target: str) -> bool:
+    """Whether relative ``target``, seen from ``rel_dir`` under the root, leaves the root."""
+    normal = posixpath.normpath(posixpath.join(rel_dir, target))
+    return normal == ".." or normal.startswith("../")
+
+
+def escaping_symlinks(root: Path) -> list[Path]:
+    """Return the symlinks under ``root`` that are absolute or lead outside it."""
+    bad = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in dirnames + filenames:
+            link = Path(dirpath, name)
+            if link.is_symlink():
+                target = os.readlink(link)
+                if target.startswith("/") or _climbs_out(rel_dir, target):
+                    bad.append(link)
+    return bad
+
+
+def _find_python(root: Path) -> Path:
+    """Return the sysroot's newest ``usr/bin/python3.X`` (checked, not assumed)."""
+    found = [p for p in (root / "usr" / "bin").glob("python3.*")
+             if re.fullmatch(r"python3\.\d+", p.name) and not p.is_dir()]
+    if not found:
+        raise ProvisionError(f"no usr/bin/python3.X in {root}; add a python3.X package")
+    return max(found, key=lambda p: int(p.name.split(".")[1]))
+
+
+def _load_manifest(dest: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((dest / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == _MANIFEST_FORMAT else None
+
+
+def _covers(manifest: dict[str, object] | None, arch: str, requested: Sequence[str]) -> bool:
+    if manifest is None or manifest.get("arch") != arch:
+        return False
+    installed = manifest.get("packages")
+    return isinstance(installed, dict) and all(p in installed for p in requested)
+
+
+def _sysroot(dest: Path, arch: DebianArch) -> Sysroot:
+    return Sysroot(dest, arch.name, arch.multiarch, _find_python(dest))
+
+
+def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str] = (), *,
+                     refresh: bool = False) -> Sysroot:
+    """Return a sysroot of ``arch`` holding Python 3.11, its headers and common -dev libs.
+
+    An existing sysroot at ``dest`` whose manifest lists every requested package is
+    returned at once; otherwise (or with ``refresh``) it is rebuilt in a sibling temp
+    directory and renamed into place, under a lock shared with concurrent callers.
+    """
+    from filelock import FileLock
+
+    info = debian_arch(arch)
+    dest = Path(dest) if dest is not None else default_dest(info.name)
+    requested = list(dict.fromkeys([*DEFAULT_PACKAGES, *packages]))
+    if not refresh and _covers(_load_manifest(dest), info.name, requested):
+        return _sysroot(dest, info)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest.parent / f".{dest.name}.lock")):
+        old = _load_manifest(dest)
+        if not refresh and _covers(old, info.name, requested):
+            return _sysroot(dest, info)  # another worker built it while we waited
+        previous = old.get("requested") if old is not None else None
+        if isinstance(previous, list):  # a rebuild keeps what earlier callers asked for
+            requested = list(dict.fromkeys([*requested, *map(str, previous)]))
+        with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
+            work = Path(tmp)
+            root = work / "root"
+            apt = Apt(info.name, work / "apt")
+            apt.update()
+            debs = apt.download(apt.closure(requested), work / "debs")
+            root.mkdir()
+            for deb in debs:
+                extract_deb(deb, root)
+            relativize_symlinks(root)
+            python = _find_python(root)
+            manifest = {
+                "format": _MANIFEST_FORMAT, "arch": info.name, "multiarch": info.multiarch,
+                "codename": os_codename(), "requested": requested,
+                "python": str(python.relative_to(root)),
+                "packages": dict(sorted(deb_name_version(d) for d in debs)),
+            }
+            (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n",
+                                              encoding="utf-8")
+            if dest.exists() or dest.is_symlink():
+                dest.rename(work / "old")  # removed with the temp dir
+            root.rename(dest)
+    return _sysroot(dest, info)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``provision`` subcommand to the main command line."""
+    parser = subparsers.add_parser(
+        "provision", help="download a Debian sysroot (headers, libraries, python) for a host",
+        description="Build a Debian sysroot for ARCH without root, from apt's configured "
+                    "sources. Prints the host python's path as the last line.")
+    parser.add_argument("--arch", default="arm64",
+                        help=f"Debian architecture (default arm64; one of {', '.join(ARCHES)})")
+    parser.add_argument("--package", action="append", default=[], metavar="PKG",
+                        help="extra Debian package to include (repeatable)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="rebuild even if a cached sysroot covers the request")
+    parser.add_argument("dest", nargs="?", type=Path,
+                        help="sysroot directory (default: in the user cache directory)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Provision as asked on the command line and print the host python's path."""
+    sysroot = provision_debian(args.arch, args.dest, args.package, refresh=args.refresh)
+    print(f"sysroot {sysroot.root} ({sysroot.arch}, {sysroot.multiarch})", file=sys.stderr)
+    print(sysroot.python)
+    return 0
