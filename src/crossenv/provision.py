@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import fnmatch
 import json
+import logging
 import os
 import posixpath
 import pwd
@@ -28,9 +29,12 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from subprocess import CompletedProcess
 from urllib.parse import unquote
 
 from .errors import ProvisionError
+
+_log = logging.getLogger(__name__)
 
 MANIFEST_NAME = ".crossenv-sysroot.json"
 _MANIFEST_FORMAT = 1
@@ -194,20 +198,38 @@ class Apt:
 
     def run(self, tool: str, *args: str, cwd: Path | None = None) -> str:
         """Run an apt tool with the private options; raise with apt's own error line."""
+        proc = self._call(tool, *args, cwd=cwd)
+        if proc.returncode != 0:
+            verb = next((a for a in args if not a.startswith("-")), tool)
+            raise ProvisionError(f"{tool} {verb} for {self.arch} failed: {_last_error(proc)}")
+        return proc.stdout
+
+    def _call(self, tool: str, *args: str, cwd: Path | None = None) -> CompletedProcess[str]:
         command = [tool]
         for option in self.options:
             command += ["-o", option]
-        proc = subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd,
+        return subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd,
                               check=False)
-        if proc.returncode != 0:
-            errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("E:")]
-            detail = (errors or proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ProvisionError(f"{tool} {args[0]} for {self.arch} failed: {detail}")
-        return proc.stdout
 
-    def update(self) -> None:
-        """Download the package lists of the configured sources for this arch."""
-        self.run("apt-get", "-q", "update")
+    def update(self) -> list[str]:
+        """Download the package lists of the configured sources; return the ones skipped.
+
+        A mirror in mid-sync (or a stale proxy) can serve one index that does not match
+        its Release file. apt then keeps the others; so do we, after one retry, rather
+        than fail the whole sysroot. Nothing fetched at all is still an error.
+        """
+        for _ in range(2):
+            proc = self._call("apt-get", "-q", "update")
+            if proc.returncode == 0:
+                return []
+        lists = self.workdir / "state" / "lists"
+        if not any(lists.glob("*_Packages*")):
+            raise ProvisionError(f"apt-get update for {self.arch} failed: {_last_error(proc)}")
+        skipped = [ln.split()[4] for ln in proc.stderr.splitlines()
+                   if ln.startswith("E: Failed to fetch") and len(ln.split()) > 4]
+        _log.warning("warning: could not fetch %s; continuing without them",
+                     ", ".join(skipped) or "some package lists")
+        return skipped
 
     def depends(self, packages: Iterable[str]) -> dict[str, list[list[str]]]:
         """Return each known package's hard dependencies, as groups of alternatives.
@@ -269,6 +291,12 @@ class Apt:
         into.mkdir(parents=True, exist_ok=True)
         self.run("apt-get", "-q", "download", *packages, cwd=into)
         return sorted(into.glob("*.deb"))
+
+
+def _last_error(proc: CompletedProcess[str]) -> str:
+    """apt's last ``E:`` line (its summary), else its last line of output."""
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("E:")]
+    return (errors or proc.stderr.strip().splitlines() or ["no output"])[-1]
 
 
 def _skipped(package: str) -> bool:
@@ -392,7 +420,7 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
             work = Path(tmp)
             root = work / "root"
             apt = Apt(info.name, work / "apt")
-            apt.update()
+            skipped_lists = apt.update()
             debs = apt.download(apt.closure(requested), work / "debs")
             root.mkdir()
             for deb in debs:
@@ -404,6 +432,7 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
                 "codename": os_codename(), "requested": requested,
                 "python": str(python.relative_to(root)),
                 "packages": dict(sorted(deb_name_version(d) for d in debs)),
+                "skipped_lists": skipped_lists,
             }
             (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n",
                                               encoding="utf-8")
