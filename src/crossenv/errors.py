@@ -28,3 +28,7 @@ class EnvironmentCreationError(CrossenvError):
 
 class ProvisionError(CrossenvError):
     """A host sysroot cannot be provisioned (no apt, unknown arch, missing package)."""
+
+
+class WheelError(CrossenvError):
+    """A wheel given to ``crossenv check`` or ``repair`` is missing or is not a wheel."""

@@ -1,0 +1,198 @@
+"""Command line: ``crossenv HOST_PYTHON ENV [options]`` plus a few subcommands.
+
+The create form keeps crossenv 1.x's options and meanings so that existing
+scripts keep working; every new capability is either a new option or a
+subcommand (``crossenv check WHEEL``), never a changed meaning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import CrossenvError
+
+logger = logging.getLogger("crossenv")
+
+#: subcommand name -> module with ``register(subparsers)``; imported only when used.
+SUBCOMMANDS = {
+    "describe": "crossenv.describe",
+    "check": "crossenv.check",
+    "repair": "crossenv.repair",
+    "provision": "crossenv.provision",
+    "run": "crossenv.target",
+}
+
+_EPILOG = """\
+subcommands (crossenv SUBCOMMAND --help for their options):
+  describe HOST_OR_ENV   print the host description, meson cross file, cmake toolchain,
+                         PyO3 config, environment or PEP 739 build-details.json
+  check WHEEL...         check that cross-built wheels match their tags
+  repair WHEEL...        retag linux_* wheels as manylinux, grafting libraries from the sysroot
+  provision [DEST]       download a Debian host Python into a sysroot, without root
+  run ENV -- CMD...      run a command for the host under qemu-user
+
+examples:
+  crossenv /opt/sysroot/usr/bin/python3.11 venv
+  crossenv --toolchain zig --manylinux 2_17 /opt/sysroot/usr/bin/python3.11 venv
+  . venv/bin/activate && pip wheel --no-binary :all: markupsafe
+"""
+
+
+def _env_var(spec: str) -> tuple[str, str, str]:
+    name, sep, value = spec.lstrip().partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"invalid --env {spec!r}: use NAME=VALUE (or ?=, +=, :=)")
+    op = "="
+    if name[-1:] in ("?", "+", ":"):
+        op, name = name[-1] + "=", name[:-1]
+    if not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"invalid --env variable name {name!r}")
+    return (name, op, value)
+
+
+def _config_var(spec: str) -> tuple[str, str]:
+    name, sep, value = spec.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"invalid --config-var {spec!r}: use NAME=VALUE")
+    return (name, value)
+
+
+def build_create_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossenv",
+        description="Create a cross-compiling virtual environment: ENV/build runs build "
+        "tools natively, ENV/cross (cross-python, cross-pip) builds for the host described "
+        "by HOST_PYTHON.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("HOST_PYTHON", help="the host python3.X executable, its prefix directory, its "
+        "_sysconfigdata_*.py, or a PEP 739 build-details.json")
+    add("ENV_DIR", nargs="+", help="the environment directory to create (several allowed)")
+    group = parser.add_argument_group("environment (crossenv 1.x options)")
+    add = group.add_argument
+    add("--cross-prefix", metavar="DIR", help="create the cross environment in DIR instead "
+        "of ENV/cross (it will write to DIR/bin)")
+    add("--system-site-packages", action="store_true",
+        help="give the *build* environment access to the system site-packages")
+    add("--clear", action="store_const", const="default", help="replace an existing ENV: "
+        "clears build-python, and cross-python unless --cross-prefix was given")
+    add("--clear-cross", action="store_const", const="cross", dest="clear",
+        help="clear cross-python only")
+    add("--clear-build", action="store_const", const="build", dest="clear",
+        help="clear build-python only")
+    add("--clear-both", action="store_const", const="both", dest="clear",
+        help="clear both cross-python and build-python")
+    add("--without-pip", action="store_true",
+        help="install no pip in either environment (implies --without-cross-pip)")
+    add("--without-cross-pip", action="store_true",
+        help="install no pip in the cross environment and write no cross-pip scripts")
+    add("--system-prompt", dest="prompt", metavar="PROMPT", help=argparse.SUPPRESS)
+    add("--prompt", dest="prompt", metavar="PROMPT",
+        help="prompt prefix shown by ENV/bin/activate (default: ENV's name)")
+    group = parser.add_argument_group("host and toolchain")
+    add = group.add_argument
+    add("--cc", help="the C compiler for the host (default: CC, else <triplet>-gcc on PATH)")
+    add("--cxx", help="the C++ compiler for the host (default: CXX, else <triplet>-g++)")
+    add("--ar", help="the archiver for the host (default: AR, else <triplet>-gcc-ar)")
+    add("--toolchain", choices=("auto", "gnu", "clang", "zig"), default="auto",
+        help="toolchain family: GNU <triplet>-gcc, clang --target, or zig cc from the "
+        "ziglang package (default: auto = GNU, then clang)")
+    add("--relative-toolchain", action="store_true",
+        help="call the compilers by name (found on PATH) instead of by absolute path")
+    add("--sysroot", metavar="DIR", help="the host's root directory, passed to the compiler "
+        "as --sysroot (default: derived from where HOST_PYTHON lives)")
+    add("--sysconfigdata-file", metavar="FILE",
+        help="the host's _sysconfigdata_*.py, when the prefix has several")
+    add("--config-var", action="append", default=[], type=_config_var, metavar="NAME=VALUE",
+        help="override one host sysconfig variable (repeatable), e.g. --config-var CCSHARED=-fPIC")
+    add("--env", action="append", default=[], type=_env_var, metavar="NAME=VALUE",
+        help="set an environment variable whenever cross-python/cross-pip start (repeatable); "
+        "NAME=V sets, NAME?=V sets if unset, NAME+=V appends, NAME:=V appends with ':'")
+    add("--machine", help="override the host machine (os.uname().machine), e.g. armv7l")
+    group = parser.add_argument_group("wheel tags")
+    add = group.add_argument
+    add("--manylinux", action="append", default=[], metavar="TAG",
+        help="declare the host compatible with this manylinux tag (e.g. 2_17 or manylinux2014); "
+        "with --toolchain zig it also sets the glibc version compiled against")
+    add("--platform-tag", action="append", default=[], metavar="TAG",
+        help="declare a platform tag the host accepts (repeatable), e.g. musllinux_1_2")
+    add("--no-manylinux", action="store_true",
+        help="accept only linux_<arch> wheels, as crossenv 1.x did by default")
+    group = parser.add_argument_group("other")
+    add = group.add_argument
+    add("-v", "--verbose", action="count", default=0, help="more output (repeatable)")
+    add("--version", action="version", version=f"crossenv {__version__}")
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+
+
+def run_create(args: argparse.Namespace) -> int:
+    from . import host as host_mod
+    from . import toolchain as toolchain_mod
+    from .create import Options, create
+    from .tags import platform_tags_for
+
+    sysroot = Path(args.sysroot).absolute() if args.sysroot else None
+    host = host_mod.describe(args.HOST_PYTHON, sysroot=sysroot,
+                             sysconfigdata_file=args.sysconfigdata_file, machine=args.machine)
+    host_mod.check_version(host)
+    glibc = next((m for m in args.manylinux), None)
+    chain = toolchain_mod.find(
+        host, kind=args.toolchain, cc=args.cc, cxx=args.cxx, ar=args.ar,
+        sysroot=host.sysroot, relative=args.relative_toolchain, glibc=glibc)
+    libc, tags = platform_tags_for(host, manylinux=args.manylinux, extra=args.platform_tag,
+                                   no_manylinux=args.no_manylinux, toolchain=chain)
+    options = Options(
+        clear=args.clear,
+        cross_prefix=Path(args.cross_prefix) if args.cross_prefix else None,
+        system_site_packages=args.system_site_packages,
+        with_build_pip=not args.without_pip,
+        with_cross_pip=not (args.without_pip or args.without_cross_pip),
+        config_vars=dict(args.config_var),
+        env_vars=args.env,
+        machine=args.machine,
+        platform_tags=tags,
+        libc=libc,
+        prompt=args.prompt,
+    )
+    for env_dir in args.ENV_DIR:
+        layout = create(Path(env_dir), host, chain, options)
+        logger.info("created %s for %s (%s)", layout.env, host.platform, " ".join(chain.cc))
+    return 0
+
+
+def build_subcommand_parser(name: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crossenv")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    importlib.import_module(SUBCOMMANDS[name]).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = build_subcommand_parser(argv[0]).parse_args(argv)
+            _configure_logging(getattr(args, "verbose", 0) or 0)
+            return int(args.func(args) or 0)
+        args = build_create_parser().parse_args(argv)
+        _configure_logging(args.verbose)
+        return run_create(args)
+    except CrossenvError as exc:
+        print(f"crossenv: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("crossenv: interrupted; nothing was created", file=sys.stderr)
+        return 130

@@ -1,0 +1,435 @@
+"""Describe the host: the machine the built extension modules will run on.
+
+Everything downstream (toolchain, generated sysconfigdata, runtime shim, meson and
+cmake files, wheel tags) is computed from one :class:`HostDescription`. It is built
+from files only — a host interpreter is never run on the build machine — so it
+works for hosts that cannot run here at all.
+
+Accepted inputs: the host ``python3.X`` executable, its prefix directory, a
+``_sysconfigdata_*.py`` file, or a PEP 739 ``build-details.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import sysconfigdata
+from .errors import HostError
+
+# GNU cpu (first field of HOST_GNU_TYPE) -> what ``uname -m`` prints on that host.
+_GNU_CPU_TO_MACHINE = {
+    "i386": "i686",
+    "i486": "i686",
+    "i586": "i686",
+    "i686": "i686",
+    "powerpc64le": "ppc64le",
+    "powerpc64": "ppc64",
+    "powerpc": "ppc",
+    "mips64el": "mips64",
+    "mipsel": "mips",
+    "mipsisa64r6el": "mips64",
+}
+_BIG_ENDIAN_MACHINES = {
+    "s390x", "s390", "ppc64", "ppc", "mips", "mips64", "aarch64_be", "armeb", "armv7b",
+    "sparc", "sparc64", "m68k", "hppa",
+}
+_MACHDEP_TO_SYSTEM = {
+    "linux": "Linux", "darwin": "Darwin", "freebsd": "FreeBSD", "android": "Android",
+    "ios": "iOS", "emscripten": "Emscripten", "wasi": "WASI",
+}
+
+
+def gnu_cpu_to_machine(host_gnu_type: str) -> str:
+    """Return the ``uname -m`` value of a GNU triplet such as ``arm-unknown-linux-gnueabihf``."""
+    cpu = host_gnu_type.split("-", 1)[0]
+    if cpu == "arm":
+        # Debian's armhf is ARMv7 with the hard-float ABI; armel is ARMv5TE.
+        return "armv7l" if host_gnu_type.endswith("gnueabihf") else "armv5tel"
+    return _GNU_CPU_TO_MACHINE.get(cpu, cpu)
+
+
+def normalize_triplet(host_gnu_type: str) -> str:
+    """Drop the vendor field: ``aarch64-unknown-linux-gnu`` -> ``aarch64-linux-gnu``."""
+    parts = host_gnu_type.split("-")
+    if len(parts) == 4:
+        return "-".join((parts[0], parts[2], parts[3]))
+    return host_gnu_type
+
+
+@dataclasses.dataclass(frozen=True)
+class HostDescription:
+    """What a cross build needs to know about the host interpreter.
+
+    Paths named ``*_dir`` are *build-machine* paths (inside the sysroot);
+    ``prefix`` is the host's own view (``/usr`` for Debian).
+    """
+
+    version: tuple[int, int]
+    implementation: str
+    abiflags: str
+    multiarch: str | None
+    host_gnu_type: str
+    system: str
+    machine: str
+    byteorder: str
+    pointer_size: int
+    ext_suffix: str
+    soabi: str
+    platform: str
+    prefix: str
+    sysroot: Path | None
+    include_dir: Path
+    platinclude_dir: Path
+    libpython_name: str | None
+    libpython_dir: Path | None
+    shared: bool
+    sysconfigdata_name: str
+    sysconfigdata_path: Path | None
+    config_vars: Mapping[str, Any] = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def triplet(self) -> str:
+        """The GNU triplet without a vendor, as cross toolchains are usually named."""
+        return normalize_triplet(self.host_gnu_type)
+
+    @property
+    def version_str(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+    def build_path(self, host_path: str) -> str:
+        """Map a path as the host sees it (``/usr/include``) to where it is here."""
+        return _map_path(host_path, self.prefix, self._actual_prefix, self.sysroot)
+
+    @property
+    def _actual_prefix(self) -> str:
+        if self.sysroot is not None:
+            return str(self.sysroot) + self.prefix if self.prefix != "/" else str(self.sysroot)
+        return self.prefix
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able summary (no raw config vars) recorded in ``ENV/crossenv.json``."""
+        out: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            if field.name == "config_vars":
+                continue
+            value = getattr(self, field.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[field.name] = value
+        out["triplet"] = self.triplet
+        return out
+
+
+def _map_path(host_path: str, prefix: str, actual_prefix: str, sysroot: Path | None) -> str:
+    if not host_path.startswith("/"):
+        return host_path
+    if prefix != actual_prefix and (host_path == prefix or host_path.startswith(prefix + "/")):
+        return actual_prefix + host_path[len(prefix):]
+    if sysroot is not None:
+        return str(sysroot) + host_path
+    return host_path
+
+
+def _str(config_vars: Mapping[str, Any], name: str, default: str = "") -> str:
+    value = config_vars.get(name)
+    return value if isinstance(value, str) else default
+
+
+def from_config_vars(
+    config_vars: Mapping[str, Any],
+    *,
+    actual_prefix: str | None = None,
+    sysroot: Path | None = None,
+    sysconfigdata_path: Path | None = None,
+    machine: str | None = None,
+) -> HostDescription:
+    """Build a description from sysconfig variables.
+
+    *actual_prefix* is where the host's ``prefix`` is found on this machine; when it
+    ends with the recorded prefix the rest is taken as the sysroot (Debian:
+    ``SYSROOT/usr``). An explicit *sysroot* wins.
+    """
+    version_text = _str(config_vars, "VERSION") or _str(config_vars, "py_version_short")
+    match = re.fullmatch(r"(\d+)\.(\d+)", version_text)
+    if not match:
+        raise HostError("the host sysconfigdata has no VERSION; pass the host's real "
+                        "_sysconfigdata_*.py")
+    version = (int(match.group(1)), int(match.group(2)))
+    host_gnu_type = _str(config_vars, "HOST_GNU_TYPE")
+    multiarch = _str(config_vars, "MULTIARCH") or None
+    if not host_gnu_type:
+        if not multiarch:
+            raise HostError("the host sysconfigdata names neither HOST_GNU_TYPE nor MULTIARCH; "
+                            "pass --machine and a complete _sysconfigdata_*.py")
+        host_gnu_type = multiarch
+    machdep = _str(config_vars, "MACHDEP", "linux")
+    system = _MACHDEP_TO_SYSTEM.get(machdep, machdep.capitalize())
+    machine = machine or gnu_cpu_to_machine(host_gnu_type)
+    byteorder = "big" if machine in _BIG_ENDIAN_MACHINES else "little"
+    pointer_size = int(config_vars.get("SIZEOF_VOID_P") or 0) or (
+        8 if "64" in machine or machine == "s390x" else 4)
+    soabi = _str(config_vars, "SOABI")
+    ext_suffix = _str(config_vars, "EXT_SUFFIX") or (f".{soabi}.so" if soabi else ".so")
+    recorded_prefix = (_str(config_vars, "prefix") or "/usr").rstrip("/") or "/"
+
+    if sysroot is None and actual_prefix is not None:
+        actual = actual_prefix.rstrip("/")
+        inside = recorded_prefix != "/" and actual.endswith(recorded_prefix)
+        if inside and actual != recorded_prefix:
+            sysroot = Path(actual[: -len(recorded_prefix)] or "/")
+    real_prefix = actual_prefix.rstrip("/") if actual_prefix else None
+    if sysroot is not None:
+        real_prefix = str(sysroot) + (recorded_prefix if recorded_prefix != "/" else "")
+
+    def mapped(name: str, fallback: str) -> Path:
+        value = _str(config_vars, name) or fallback
+        return Path(_map_path(value, recorded_prefix, real_prefix or recorded_prefix, sysroot))
+
+    include = mapped("INCLUDEPY", f"{recorded_prefix}/include/python{version_text}")
+    platinclude = include
+    if multiarch:
+        # Debian moves pyconfig.h to include/<multiarch>/python3.X and leaves a
+        # dispatching wrapper in include/python3.X.
+        candidate = Path(_map_path(f"{recorded_prefix}/include/{multiarch}/python{version_text}"
+                                   f"{_str(config_vars, 'ABIFLAGS')}", recorded_prefix,
+                                   real_prefix or recorded_prefix, sysroot))
+        if (candidate / "pyconfig.h").is_file():
+            platinclude = candidate
+    shared = bool(config_vars.get("Py_ENABLE_SHARED"))
+    libname = _str(config_vars, "INSTSONAME") if shared else _str(config_vars, "LIBRARY")
+    libname = libname or _str(config_vars, "LDLIBRARY") or None
+    libdir = mapped("LIBDIR", f"{recorded_prefix}/lib") if libname else None
+    platform = (
+        f"{system.lower()}-{machine}" if system in ("Linux", "FreeBSD")
+        else _str(config_vars, "_PYTHON_HOST_PLATFORM") or f"{machdep}-{machine}"
+    )
+    name = _sysconfigdata_name(config_vars, machdep, multiarch)
+    return HostDescription(
+        version=version,
+        implementation="cpython" if "cpython" in soabi or not soabi else soabi.split("-")[0],
+        abiflags=_str(config_vars, "ABIFLAGS"),
+        multiarch=multiarch,
+        host_gnu_type=host_gnu_type,
+        system=system,
+        machine=machine,
+        byteorder=byteorder,
+        pointer_size=pointer_size,
+        ext_suffix=ext_suffix,
+        soabi=soabi,
+        platform=platform,
+        prefix=recorded_prefix,
+        sysroot=sysroot,
+        include_dir=include,
+        platinclude_dir=platinclude,
+        libpython_name=libname,
+        libpython_dir=libdir,
+        shared=shared,
+        sysconfigdata_name=name,
+        sysconfigdata_path=sysconfigdata_path,
+        config_vars=dict(config_vars),
+    )
+
+
+def _sysconfigdata_name(config_vars: Mapping[str, Any], machdep: str, multiarch: str | None) -> str:
+    abiflags = _str(config_vars, "ABIFLAGS")
+    return f"_sysconfigdata_{abiflags}_{machdep}_{multiarch or ''}"
+
+
+# -- discovery ---------------------------------------------------------------------------------
+
+_PY_EXE = re.compile(r"python(\d+(?:\.\d+)?)?[a-z]*$")
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def _find_sysconfigdata(prefix: Path, version: str | None) -> list[Path]:
+    found: dict[Path, Path] = {}
+    for libdir in ("lib", "lib64"):
+        pattern = f"python{version}*" if version else "python3.*"
+        for stdlib in sorted((prefix / libdir).glob(pattern)):
+            for candidate in sorted(stdlib.glob("_sysconfigdata_*.py")):
+                found.setdefault(candidate.resolve(), candidate)
+    return list(found.values())
+
+
+def _choose(candidates: list[Path], where: Path) -> Path:
+    if not candidates:
+        raise HostError(
+            f"no _sysconfigdata_*.py under {where}/lib/python3.*; install the host's "
+            "libpython3.X-stdlib there, or pass --sysconfigdata-file"
+        )
+    if len(candidates) == 1:
+        return candidates[0]
+    parsed = {path: sysconfigdata.load(path) for path in candidates}
+    first = next(iter(parsed.values()))
+    if all(values == first for values in parsed.values()):
+        return candidates[0]
+    names = ", ".join(path.name for path in candidates)
+    raise HostError(f"{where} has several different sysconfigdata files ({names}); "
+                    "choose one with --sysconfigdata-file")
+
+
+def describe(
+    source: str | os.PathLike[str],
+    *,
+    sysroot: str | os.PathLike[str] | None = None,
+    sysconfigdata_file: str | os.PathLike[str] | None = None,
+    machine: str | None = None,
+) -> HostDescription:
+    """Describe the host from an interpreter, prefix, sysconfigdata or build-details.json."""
+    path = Path(source).absolute()
+    root = Path(sysroot).absolute() if sysroot else None
+    if root is not None and not root.is_dir():
+        raise HostError(f"--sysroot {root} is not a directory; pass the host's root directory")
+    if not path.exists() and not path.is_symlink():
+        raise HostError(f"host python {path} does not exist; pass the host's python3.X "
+                        "executable, its prefix, or its _sysconfigdata_*.py")
+
+    if path.is_file() and path.name.endswith(".json"):
+        return from_build_details(path, sysroot=root, machine=machine)
+    if path.is_file() and path.suffix == ".py":
+        config_vars = sysconfigdata.load(path)
+        # SYSROOT/usr/lib/python3.X/_sysconfigdata.py -> actual prefix SYSROOT/usr
+        actual = str(path.parent.parent.parent) if path.parent.name.startswith("python") else None
+        return from_config_vars(config_vars, actual_prefix=actual, sysroot=root,
+                                sysconfigdata_path=path, machine=machine)
+
+    if path.is_dir():
+        prefix, version = path, None
+        if (prefix / "usr" / "lib").is_dir() and not (prefix / "lib" / "python3").exists() \
+                and not _find_sysconfigdata(prefix, None):
+            prefix = prefix / "usr"  # a sysroot was given instead of a prefix
+    else:
+        resolved = path if _is_elf(path) else path.resolve()
+        name_match = _PY_EXE.match(path.name) or _PY_EXE.match(resolved.name)
+        if not name_match or not _is_elf(resolved):
+            raise HostError(f"{path} is not a Python interpreter; pass the host's python3.X "
+                            "executable, its prefix, or its _sysconfigdata_*.py")
+        version = name_match.group(1) if name_match.group(1) and "." in name_match.group(1) \
+            else None
+        prefix = path.parent.parent
+
+    if sysconfigdata_file:
+        data_path = Path(sysconfigdata_file).absolute()
+        if not data_path.is_file():
+            raise HostError(f"--sysconfigdata-file {data_path} does not exist")
+    else:
+        data_path = _choose(_find_sysconfigdata(prefix, version), prefix)
+    return from_config_vars(sysconfigdata.load(data_path), actual_prefix=str(prefix),
+                            sysroot=root, sysconfigdata_path=data_path, machine=machine)
+
+
+# -- PEP 739 -----------------------------------------------------------------------------------
+
+def from_build_details(path: Path, *, sysroot: Path | None = None,
+                       machine: str | None = None) -> HostDescription:
+    """Describe a host from a PEP 739 ``build-details.json``.
+
+    The file has no compiler settings, so the description carries a synthetic
+    set of config vars with just what the generated sysconfigdata needs.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        base_prefix = data["base_prefix"]
+        platform = data["platform"]
+        version = data["language"]["version"]
+        abi = data.get("abi", {})
+        impl = data.get("implementation", {})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HostError(f"{path} is not a PEP 739 build-details.json ({exc}); "
+                        "pass the host's build-details.json") from None
+    multiarch = impl.get("_multiarch")
+    arch = platform.split("-", 1)[-1]
+    gnu = multiarch or f"{arch}-linux-gnu"
+    ext_suffix = abi.get("extension_suffix", ".so")
+    soabi = ext_suffix[1:-3] if ext_suffix.startswith(".") and ext_suffix.endswith(".so") else ""
+    c_api = data.get("c_api", {})
+    libpython = data.get("libpython", {})
+    dynamic = libpython.get("dynamic")
+    config_vars: dict[str, Any] = {
+        "VERSION": version,
+        "prefix": base_prefix,
+        "exec_prefix": base_prefix,
+        "ABIFLAGS": abi.get("flags", [""]) and "".join(abi.get("flags", [])),
+        "MULTIARCH": multiarch or "",
+        "HOST_GNU_TYPE": gnu,
+        "MACHDEP": platform.split("-", 1)[0],
+        "SOABI": soabi,
+        "EXT_SUFFIX": ext_suffix,
+        "INCLUDEPY": c_api.get("headers", f"{base_prefix}/include/python{version}"),
+        "LIBDIR": os.path.dirname(dynamic) if dynamic else f"{base_prefix}/lib",
+        "Py_ENABLE_SHARED": 1 if dynamic else 0,
+        "INSTSONAME": os.path.basename(dynamic) if dynamic else "",
+        "LIBRARY": os.path.basename(libpython.get("static") or ""),
+        "LIBPC": c_api.get("pkgconfig_path", ""),
+        "CC": "cc", "CXX": "c++", "AR": "ar", "LDSHARED": "cc -shared",
+        "LDCXXSHARED": "c++ -shared", "CCSHARED": "-fPIC", "CFLAGS": "", "LDFLAGS": "",
+        "OPT": "-DNDEBUG -g -O2 -Wall", "ARFLAGS": "rcs",
+    }
+    if arch.startswith(("x86_64", "aarch64", "ppc64", "s390x", "riscv64")):
+        config_vars["SIZEOF_VOID_P"] = 8
+    actual = str(path.parent)  # build-details.json lives in the stdlib dir
+    prefix_guess = Path(actual).parent.parent if Path(actual).name.startswith("python") else None
+    return from_config_vars(config_vars, actual_prefix=str(prefix_guess) if prefix_guess else None,
+                            sysroot=sysroot, sysconfigdata_path=None, machine=machine or arch)
+
+
+def to_build_details(host: HostDescription) -> dict[str, Any]:
+    """Write the host as a PEP 739 ``build-details.json`` document (schema 1.0)."""
+    lib = None
+    if host.libpython_name and host.libpython_dir is not None:
+        lib = f"{_host_view(host, host.libpython_dir)}/{host.libpython_name}"
+    details: dict[str, Any] = {
+        "schema_version": "1.0",
+        "base_prefix": host.prefix,
+        "platform": host.platform,
+        "language": {"version": host.version_str},
+        "implementation": {
+            "name": host.implementation,
+            "cache_tag": f"{host.implementation}-{host.version[0]}{host.version[1]}",
+            "version": {"major": host.version[0], "minor": host.version[1]},
+            "_multiarch": host.multiarch,
+        },
+        "abi": {"flags": list(host.abiflags), "extension_suffix": host.ext_suffix,
+                "stable_abi_suffix": ".abi3.so"},
+        "suffixes": {"source": [".py"], "bytecode": [".pyc"],
+                     "extensions": [host.ext_suffix, ".abi3.so", ".so"]},
+        "c_api": {"headers": _host_view(host, host.include_dir)},
+    }
+    if lib:
+        key = "dynamic" if host.shared else "static"
+        details["libpython"] = {key: lib, "link_extensions": False}
+    return details
+
+
+def _host_view(host: HostDescription, build_path: Path) -> str:
+    text = str(build_path)
+    if host.sysroot is not None and text.startswith(str(host.sysroot) + "/"):
+        return text[len(str(host.sysroot)):]
+    return text
+
+
+def check_version(host: HostDescription, build_version: tuple[int, int] | None = None) -> None:
+    """Refuse a host whose X.Y differs from the build interpreter's."""
+    build = build_version or sys.version_info[:2]
+    if tuple(build) != host.version:
+        raise HostError(
+            f"the host is Python {host.version_str} but crossenv runs on Python "
+            f"{build[0]}.{build[1]}; run crossenv with a Python {host.version_str} build "
+            f"interpreter (python{host.version_str} -m crossenv ...)"
+        )

@@ -1,0 +1,158 @@
+"""The user-facing commands in ``ENV/bin``.
+
+They are tiny ``/bin/sh`` scripts rather than symlinks: a venv interpreter finds
+its ``pyvenv.cfg`` from the path it was started as, and ``/bin/sh`` shebangs
+have no length limit problem for very long ENV paths.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+_EXEC = '#!/bin/sh\n{env}exec {python} {args}"$@"\n'
+
+
+def env_lines(env_vars: Sequence[tuple[str, str, str]]) -> str:
+    """Shell for crossenv 1.x's ``--env`` forms: ``=``, ``?=``, ``+=`` and ``:=``."""
+    lines = []
+    for name, op, value in env_vars:
+        quoted = shlex.quote(value)
+        if op == "=":
+            lines.append(f"{name}={quoted}; export {name}")
+        elif op == "?=":
+            lines.append(f'[ -n "${{{name}+set}}" ] || {{ {name}={quoted}; export {name}; }}')
+        elif op == "+=":
+            lines.append(f'{name}="${{{name}-}}"{quoted}; export {name}')
+        elif op == ":=":
+            lines.append(f'{name}="${{{name}:+${name}:}}"{quoted}; export {name}')
+        else:
+            raise ValueError(f"unknown --env operator {op!r}")
+    return "".join(line + "\n" for line in lines)
+
+_ACTIVATE = r"""# crossenv activation: source this file from bash, zsh, dash, ...
+# Afterwards python/pip are the cross ones; build-python/build-pip stay native.
+# "deactivate" undoes it.
+
+deactivate () {{
+    if [ -n "${{_CROSSENV_OLD_PATH+set}}" ]; then
+        PATH="$_CROSSENV_OLD_PATH"
+        export PATH
+        unset _CROSSENV_OLD_PATH
+    fi
+    if [ -n "${{_CROSSENV_OLD_PS1+set}}" ]; then
+        PS1="$_CROSSENV_OLD_PS1"
+        export PS1
+        unset _CROSSENV_OLD_PS1
+    fi
+    if [ -n "${{_CROSSENV_OLD_VIRTUAL_ENV+set}}" ]; then
+        VIRTUAL_ENV="$_CROSSENV_OLD_VIRTUAL_ENV"
+        export VIRTUAL_ENV
+        unset _CROSSENV_OLD_VIRTUAL_ENV
+    else
+        unset VIRTUAL_ENV
+    fi
+    unset CROSSENV_ENV
+    hash -r 2>/dev/null
+    if [ ! "${{1:-}}" = "nondestructive" ]; then
+        unset -f deactivate
+    fi
+}}
+
+deactivate nondestructive
+
+_CROSSENV_OLD_PATH="$PATH"
+PATH={bin_dir}:{cross_bin}:{build_bin}:"$PATH"
+export PATH
+if [ -n "${{VIRTUAL_ENV+set}}" ]; then
+    _CROSSENV_OLD_VIRTUAL_ENV="$VIRTUAL_ENV"
+fi
+VIRTUAL_ENV={cross_prefix}
+export VIRTUAL_ENV
+CROSSENV_ENV={env_dir}
+export CROSSENV_ENV
+if [ -z "${{CROSSENV_DISABLE_PROMPT:-}}${{VIRTUAL_ENV_DISABLE_PROMPT:-}}" ]; then
+    _CROSSENV_OLD_PS1="${{PS1-}}"
+    PS1={prompt}"${{PS1-}}"
+    export PS1
+fi
+hash -r 2>/dev/null
+"""
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def write_scripts(
+    bin_dir: Path,
+    *,
+    env_dir: Path,
+    cross_python: Path,
+    build_python: Path,
+    with_build_pip: bool,
+    with_cross_pip: bool,
+    prompt: str,
+    env_vars: Sequence[tuple[str, str, str]] = (),
+) -> list[str]:
+    """Write ENV/bin; paths given are the *final* ones (the env may be built elsewhere)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+
+    cross_env = env_lines(env_vars)
+
+    def script(name: str, python: Path, args: str = "", env: str = "") -> None:
+        _write(bin_dir / name, _EXEC.format(env=env, python=shlex.quote(str(python)), args=args))
+        written.append(name)
+
+    for suffix in ("", "3"):
+        script(f"cross-python{suffix}", cross_python, env=cross_env)
+        script(f"build-python{suffix}", build_python)
+        script(f"python{suffix}", cross_python, env=cross_env)
+        if with_cross_pip:
+            script(f"cross-pip{suffix}", cross_python, "-m pip ", env=cross_env)
+            script(f"pip{suffix}", cross_python, "-m pip ", env=cross_env)
+        if with_build_pip:
+            script(f"build-pip{suffix}", build_python, "-m pip ")
+    script("cross-expose", build_python, "-m crossenv.expose " + shlex.quote(str(env_dir)) + " ")
+    cross_bin = cross_python.parent
+    activate = _ACTIVATE.format(
+        bin_dir=shlex.quote(str(bin_dir_final(env_dir))),
+        cross_bin=shlex.quote(str(cross_bin)),
+        build_bin=shlex.quote(str(build_python.parent)),
+        cross_prefix=shlex.quote(str(cross_bin.parent)),
+        env_dir=shlex.quote(str(env_dir)),
+        prompt=shlex.quote(f"({prompt}) "),
+    )
+    (bin_dir / "activate").write_text(activate, encoding="utf-8")
+    written.append("activate")
+    return written
+
+
+def bin_dir_final(env_dir: Path) -> Path:
+    return env_dir / "bin"
+
+
+def relocate_text_files(directory: Path, old: str, new: str) -> int:
+    """Rewrite *old* to *new* in the scripts under *directory* (shebangs after a rename)."""
+    count = 0
+    if not directory.is_dir():
+        return 0
+    old_b, new_b = old.encode(), new.encode()
+    for entry in os.scandir(directory):
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if b"\0" in data[:1024] or old_b not in data:
+            continue
+        path.write_bytes(data.replace(old_b, new_b))
+        count += 1
+    return count

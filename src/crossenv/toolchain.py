@@ -1,0 +1,196 @@
+"""Find and verify the cross toolchain for a host.
+
+A wrong compiler is the most common way a cross build silently produces a wheel
+for the build machine, so every toolchain is checked once at creation: it must
+compile an object file whose ELF header matches the host (machine, class,
+byte order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from . import elfarch
+from .errors import ToolchainError
+from .host import HostDescription
+
+KINDS = ("auto", "gnu", "clang", "zig")
+
+
+@dataclasses.dataclass(frozen=True)
+class Toolchain:
+    """Commands (argv prefixes, flags included) that build code for the host."""
+
+    kind: str
+    target: str
+    cc: tuple[str, ...]
+    cxx: tuple[str, ...]
+    ar: tuple[str, ...]
+    ranlib: tuple[str, ...] = ()
+    strip: tuple[str, ...] = ()
+    sysroot: Path | None = None
+    #: extra -I/-L flags the sysconfigdata adds to CFLAGS/LDFLAGS (zig: no sysroot libc)
+    cflags: tuple[str, ...] = ()
+    ldflags: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind, "target": self.target, "cc": list(self.cc), "cxx": list(self.cxx),
+            "ar": list(self.ar), "ranlib": list(self.ranlib), "strip": list(self.strip),
+            "sysroot": str(self.sysroot) if self.sysroot else None,
+            "cflags": list(self.cflags), "ldflags": list(self.ldflags),
+        }
+
+
+def _words(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(shlex.split(value))
+    return tuple(value)
+
+
+def _with_sysroot(words: tuple[str, ...], sysroot: Path | None) -> tuple[str, ...]:
+    if not words or sysroot is None or any(w.startswith("--sysroot") for w in words):
+        return words
+    return (*words, f"--sysroot={sysroot}")
+
+
+def _gnu_prefixes(host: HostDescription) -> list[str]:
+    seen: list[str] = []
+    for name in (host.triplet, host.multiarch, host.host_gnu_type):
+        if name and f"{name}-" not in seen:
+            seen.append(f"{name}-")
+    return seen
+
+
+def _gnu(host: HostDescription) -> Toolchain | None:
+    for prefix in _gnu_prefixes(host):
+        cc = shutil.which(prefix + "gcc")
+        if not cc:
+            continue
+        cxx = shutil.which(prefix + "g++")
+        ar = shutil.which(prefix + "gcc-ar") or shutil.which(prefix + "ar")
+        return Toolchain(
+            kind="gnu", target=prefix[:-1], cc=(prefix + "gcc",),
+            cxx=(prefix + "g++",) if cxx else (), ar=(Path(ar).name,) if ar else ("ar",),
+            ranlib=(prefix + "gcc-ranlib",) if shutil.which(prefix + "gcc-ranlib") else (),
+            strip=(prefix + "strip",) if shutil.which(prefix + "strip") else (),
+        )
+    return None
+
+
+def _clang(host: HostDescription) -> Toolchain | None:
+    if not shutil.which("clang"):
+        return None
+    target = f"--target={host.triplet}"
+    return Toolchain(
+        kind="clang", target=host.triplet, cc=("clang", target),
+        cxx=("clang++", target) if shutil.which("clang++") else (),
+        ar=("llvm-ar",) if shutil.which("llvm-ar") else ("ar",),
+        strip=("llvm-strip",) if shutil.which("llvm-strip") else (),
+    )
+
+
+def _apply_overrides(
+    base: Toolchain, cc: tuple[str, ...], cxx: tuple[str, ...], ar: tuple[str, ...]
+) -> Toolchain:
+    return dataclasses.replace(base, cc=cc or base.cc, cxx=cxx or base.cxx, ar=ar or base.ar)
+
+
+def find(
+    host: HostDescription,
+    *,
+    kind: str = "auto",
+    cc: str | None = None,
+    cxx: str | None = None,
+    ar: str | None = None,
+    sysroot: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    relative: bool = False,
+    glibc: str | None = None,
+    verify: bool = True,
+) -> Toolchain:
+    """Pick the toolchain: explicit options, then ``CC``/``CXX``/``AR``, then a search."""
+    env = os.environ if environ is None else environ
+    cc_words = _words(cc) or _words(env.get("CC"))
+    cxx_words = _words(cxx) or _words(env.get("CXX"))
+    ar_words = _words(ar) or _words(env.get("AR"))
+    sysroot = sysroot if sysroot is not None else host.sysroot
+
+    if kind == "zig":
+        from . import zig  # optional dependency, imported only when asked for
+
+        found: Toolchain | None = zig.toolchain(host, glibc=glibc)
+        sysroot = None  # zig ships its own libc headers; the sysroot's would be too new
+    elif kind == "clang":
+        found = _clang(host)
+    elif kind == "gnu":
+        found = _gnu(host)
+    elif kind == "auto":
+        found = _gnu(host) or (None if cc_words else _clang(host))
+    else:
+        raise ToolchainError(f"unknown toolchain {kind!r}; choose one of {', '.join(KINDS)}")
+
+    if found is None and not cc_words:
+        names = " or ".join(p + "gcc" for p in _gnu_prefixes(host))
+        raise ToolchainError(
+            f"no cross compiler for {host.triplet} found on PATH (looked for {names}); "
+            f"install gcc-{host.triplet} (Debian: apt-get install gcc-{host.triplet}) "
+            "or pass --cc"
+        )
+    if found is None:
+        found = Toolchain(kind="custom", target=host.triplet, cc=cc_words, cxx=cxx_words,
+                          ar=ar_words or ("ar",))
+    else:
+        found = _apply_overrides(found, cc_words, cxx_words, ar_words)
+    if relative:
+        found = dataclasses.replace(
+            found, cc=_relative(found.cc), cxx=_relative(found.cxx), ar=_relative(found.ar))
+    if found.kind in ("gnu", "clang", "custom") and sysroot is not None:
+        found = dataclasses.replace(found, cc=_with_sysroot(found.cc, sysroot),
+                                    cxx=_with_sysroot(found.cxx, sysroot))
+    found = dataclasses.replace(found, sysroot=sysroot)
+    if verify:
+        verify_target(found, host)
+    return found
+
+
+def _relative(words: tuple[str, ...]) -> tuple[str, ...]:
+    return (os.path.basename(words[0]), *words[1:]) if words else words
+
+
+def verify_target(chain: Toolchain, host: HostDescription) -> None:
+    """Compile an empty object with *chain* and check it is built for *host*."""
+    if not chain.cc:
+        raise ToolchainError("no C compiler configured; pass --cc")
+    if not shutil.which(chain.cc[0]):
+        raise ToolchainError(f"C compiler {chain.cc[0]!r} not found on PATH; install it or "
+                             "pass --cc with a full path")
+    with tempfile.TemporaryDirectory(prefix="crossenv-cc-") as tmp:
+        src = Path(tmp, "probe.c")
+        src.write_text("int crossenv_probe(void) { return 42; }\n")
+        obj = Path(tmp, "probe.o")
+        cmd = [*chain.cc, *chain.cflags, "-c", str(src), "-o", str(obj)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        except OSError as exc:
+            raise ToolchainError(f"cannot run {chain.cc[0]}: {exc.strerror}; pass a working "
+                                 "--cc") from None
+        if proc.returncode != 0:
+            first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]
+            raise ToolchainError(f"{shlex.join(chain.cc)} cannot compile for the host: {first}")
+        facts = elfarch.read(obj)
+    expected = elfarch.expected(host.machine)
+    if expected is not None and not expected.matches(facts):
+        raise ToolchainError(
+            f"{shlex.join(chain.cc)} builds {facts.describe()} code but the host is "
+            f"{host.machine} ({expected.describe()}); pass a --cc for {host.triplet}"
+        )
