@@ -24,12 +24,11 @@ from typing import Any
 import filelock
 import platformdirs
 
-from . import __version__, hostconfig, scripts
+from . import __version__, glue, hostconfig, scripts
 from .errors import EnvironmentCreationError
 from .host import HostDescription
 from .toolchain import Toolchain
 
-_RUNTIME_FILES = ("_crossenv_shim.py", "_crossenv.pth", "sitecustomize.py")
 METADATA = "crossenv.json"
 
 
@@ -146,9 +145,12 @@ def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
 
 
 def _install_runtime(site: Path) -> None:
+    """Copy every runtime file (the shim, its .pth, sitecustomize and the lazily
+    imported helpers named in :data:`crossenv.glue.IMPORT_HOOKS`)."""
     runtime = resources.files("crossenv") / "runtime"
-    for name in _RUNTIME_FILES:
-        (site / name).write_bytes((runtime / name).read_bytes())
+    for entry in runtime.iterdir():
+        if entry.name.endswith((".py", ".pth")):
+            (site / entry.name).write_bytes(entry.read_bytes())
 
 
 def _include_overlay(host: HostDescription, directory: Path) -> Path | None:
@@ -173,6 +175,7 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
         include_overlay=final.crossenv_dir / "include" if overlay else None,
         overrides=options.config_vars,
     )
+    build_env = glue.build_env(stage.crossenv_dir, final, host, chain, options)
     data_name = "_crossenv_sysconfigdata.py"
     (stage.crossenv_dir / data_name).write_text(
         hostconfig.render_sysconfigdata(config_vars, host), encoding="utf-8")
@@ -180,7 +183,8 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
         hostconfig.render_runtime_config(
             host, sysconfigdata_file=final.crossenv_dir / data_name,
             build_python=final.build_python, env_dir=final.env, machine=options.machine,
-            libc=options.libc, platform_tags=list(options.platform_tags)),
+            libc=options.libc, platform_tags=list(options.platform_tags),
+            build_env=build_env, import_hooks=glue.IMPORT_HOOKS),
         encoding="utf-8")
     return config_vars
 

@@ -92,7 +92,19 @@ _PATCHES = {
     "packaging.tags": _patch_tags,
     "pip._vendor.packaging.tags": _patch_tags,
 }
-_HOOKS = {}  # module name -> callable(module), for backend glue registered later
+
+
+def _hook(spec):
+    """A patch that imports ``module:function`` from the runtime files only when needed."""
+
+    def run(module):
+        name, _, func = spec.partition(":")
+        getattr(__import__(name), func)(module)
+
+    return run
+
+
+_HOOKS = {name: _hook(spec) for name, spec in getattr(_C, "IMPORT_HOOKS", {}).items()}
 
 
 class _PatchingLoader:
@@ -146,12 +158,14 @@ def _activate():
         # Build requirements run on this machine: let the build env's pip install them.
         os.execv(_C.BUILD_PYTHON, [_C.BUILD_PYTHON, *argv[1:]])
     os.environ["PYTHON_CROSSENV"] = "1"
+    for name, value in getattr(_C, "BUILD_ENV", {}).items():
+        os.environ.setdefault(name, value)
     sys.cross_compiling = _Namespace(**_C.INFO)
     if _C.MULTIARCH:
         sys.implementation._multiarch = _C.MULTIARCH
     os.uname = _uname
     sys.meta_path.insert(0, _Finder)
-    for name, patch in _PATCHES.items():
+    for name, patch in (*_PATCHES.items(), *_HOOKS.items()):
         module = sys.modules.get(name)
         if module is not None:
             patch(module)

@@ -1,0 +1,42 @@
+"""Backend glue: what each build system needs to target the host, in one place.
+
+Two seams connect build systems to a cross environment:
+
+* files generated at creation into ``ENV/cross/crossenv`` (a meson cross file, a
+  CMake toolchain file, a PyO3 config) and the environment variables that point
+  the tools at them; cross-python exports those variables (if unset) at start;
+* :data:`IMPORT_HOOKS`: a module imported in cross-python is patched right after
+  import by ``function(module)`` from a runtime file in the cross site-packages.
+  Nothing is imported until the hooked module itself is, so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .host import HostDescription
+from .toolchain import Toolchain
+
+if TYPE_CHECKING:
+    from .create import Layout, Options
+
+#: module name -> "runtime_module:function" (runtime modules live in crossenv/runtime/)
+IMPORT_HOOKS: dict[str, str] = {
+    "build": "_crossenv_frontends:patch_build",
+}
+
+#: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
+#: that generate files for one build system and return the variables that select them.
+GENERATORS: tuple[str, ...] = ()
+
+
+def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
+              options: Options) -> dict[str, str]:
+    """Generate every backend's files into *directory*; return the variables to export."""
+    env: dict[str, str] = {}
+    for name in GENERATORS:
+        module: Any = importlib.import_module(name)
+        env.update(module.write(directory, layout, host, chain, options))
+    return env
