@@ -1,0 +1,319 @@
+"""Tests of crossenv.provision: arch tables, symlink repair, caching, and real sysroots.
+
+The integration tests really download Debian packages into the default cache, so a
+second run (and CI with a cached ~/.cache/crossenv) reuses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from crossenv import provision
+from crossenv.errors import CrossenvError, ProvisionError
+
+HOSTDATA = Path(__file__).parent / "data" / "hostdata"
+
+# --- arch tables --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("arch", "multiarch", "qemu"), [
+    ("arm64", "aarch64-linux-gnu", "qemu-aarch64"),
+    ("armhf", "arm-linux-gnueabihf", "qemu-arm"),
+    ("armel", "arm-linux-gnueabi", "qemu-arm"),
+    ("i386", "i386-linux-gnu", "qemu-i386"),
+    ("s390x", "s390x-linux-gnu", "qemu-s390x"),
+    ("ppc64el", "powerpc64le-linux-gnu", "qemu-ppc64le"),
+    ("riscv64", "riscv64-linux-gnu", "qemu-riscv64"),
+    ("mips64el", "mips64el-linux-gnuabi64", "qemu-mips64el"),
+])
+def test_arch_tables(arch: str, multiarch: str, qemu: str) -> None:
+    assert provision.multiarch_of(arch) == multiarch
+    assert provision.qemu_name(arch) == qemu
+    assert provision.debian_arch(arch).name == arch
+
+
+def test_uname_spellings_are_accepted() -> None:
+    assert provision.debian_arch("aarch64").name == "arm64"
+    assert provision.debian_arch("ppc64le").name == "ppc64el"
+
+
+@pytest.mark.parametrize("call", [
+    lambda: provision.debian_arch("sparc99"),
+    lambda: provision.find_qemu("sparc99"),
+    lambda: provision.provision_debian("sparc99"),
+])
+def test_unknown_arch_is_a_one_line_crossenv_error(call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CrossenvError) as info:
+        call()
+    message = str(info.value)
+    assert isinstance(info.value, ProvisionError)
+    assert "\n" not in message
+    assert "sparc99" in message and "arm64" in message  # says what is wrong and what works
+
+
+def test_find_qemu_prefers_static(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("qemu-aarch64", "qemu-aarch64-static", "qemu-arm"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert provision.find_qemu("arm64") == str(tmp_path / "qemu-aarch64-static")
+    assert provision.find_qemu("armhf") == str(tmp_path / "qemu-arm")
+    assert provision.find_qemu("s390x") is None
+
+
+def test_deb_name_version_decodes_epoch() -> None:
+    assert provision.deb_name_version(Path("libfoo1_1%3a2.3-4+deb12u1_arm64.deb")) == (
+        "libfoo1", "1:2.3-4+deb12u1")
+
+
+def test_os_codename(tmp_path: Path) -> None:
+    release = tmp_path / "os-release"
+    release.write_text('ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n')
+    assert provision.os_codename(release) == "bookworm"
+    assert provision.os_codename(tmp_path / "missing") == "unknown"
+
+
+# --- symlink repair -----------------------------------------------------------------
+
+
+def _link(path: Path, target: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
+    return path
+
+
+def test_relativize_symlinks(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    libdir = root / "usr" / "lib" / "aarch64-linux-gnu"
+    real = root / "lib" / "aarch64-linux-gnu" / "libz.so.1.2.13"
+    real.parent.mkdir(parents=True)
+    real.write_text("elf")
+    script = libdir / "libc.so"
+    libdir.mkdir(parents=True)
+    script.write_text("GROUP ( /lib/aarch64-linux-gnu/libc.so.6 )\n")
+    absolute = _link(libdir / "libz.so", "/lib/aarch64-linux-gnu/libz.so.1.2.13")
+    climbing = _link(root / "usr" / "bin" / "tool", "../../../../../usr/lib/x")
+    fine = _link(root / "lib" / "aarch64-linux-gnu" / "libz.so.1", "libz.so.1.2.13")
+    dir_link = _link(root / "usr" / "share" / "doc" / "pkg", "/usr/share/doc/other")
+    assert set(provision.escaping_symlinks(root)) == {absolute, climbing, dir_link}
+
+    changed = provision.relativize_symlinks(root)
+
+    assert set(changed) == {absolute, climbing, dir_link}
+    assert os.readlink(absolute) == "../../../lib/aarch64-linux-gnu/libz.so.1.2.13"
+    assert absolute.read_text() == "elf"  # resolves to the sysroot's file
+    assert os.readlink(climbing) == "../lib/x"  # ".." stops at the root, as in a chroot
+    assert os.readlink(fine) == "libz.so.1.2.13"  # untouched
+    assert os.readlink(dir_link) == "other"
+    assert script.read_text() == "GROUP ( /lib/aarch64-linux-gnu/libc.so.6 )\n"
+    assert provision.escaping_symlinks(root) == []
+
+
+# --- dependency resolution (apt output parsing, on canned output) ----------------------
+
+_DEPENDS = {
+    "python3.11": "python3.11\n  Depends: python3.11-minimal\n |Depends: media-types\n"
+                  "  Depends: mime-support\n  Depends: <debconf-2.0>\n    cdebconf\n"
+                  "    debconf\n",
+    "python3.11-minimal": "python3.11-minimal\n  PreDepends: libc6\n  Depends: perl-base\n",
+    "libc6": "libc6\n  Depends: libgcc-s1\n",
+    "media-types": "media-types\n",
+    "libgcc-s1": "libgcc-s1\n  Depends: libc6\n",
+}
+
+
+def _fake_apt(monkeypatch: pytest.MonkeyPatch) -> provision.Apt:
+    apt = object.__new__(provision.Apt)
+    apt.arch = "arm64"
+
+    def run(tool: str, *args: str, cwd: Path | None = None) -> str:
+        return "".join(_DEPENDS.get(a, "") for a in args if not a.startswith("-"))
+
+    monkeypatch.setattr(apt, "run", run)
+    return apt
+
+
+def test_closure_skips_maintainer_tools_and_takes_first_alternative(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    apt = _fake_apt(monkeypatch)
+    assert apt.closure(["python3.11"]) == [
+        "libc6", "libgcc-s1", "media-types", "python3.11", "python3.11-minimal"]
+
+
+def test_closure_reports_unknown_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    apt = _fake_apt(monkeypatch)
+    with pytest.raises(ProvisionError, match="not found for arm64: no-such-pkg;"):
+        apt.closure(["python3.11", "no-such-pkg"])
+
+
+# --- caching and atomicity (apt and dpkg-deb faked) ------------------------------------
+
+
+class _FakeApt:
+    """Stands in for provision.Apt: every package resolves to itself."""
+
+    calls: list[list[str]] = []
+
+    def __init__(self, arch: str, workdir: Path) -> None:
+        self.arch = arch
+
+    def update(self) -> list[str]:
+        return []
+
+    def closure(self, requested: list[str]) -> list[str]:
+        return sorted(requested)
+
+    def download(self, packages: list[str], into: Path) -> list[Path]:
+        _FakeApt.calls.append(list(packages))
+        into.mkdir(parents=True)
+        for package in packages:
+            (into / f"{package}_1.0_{self.arch}.deb").write_text("")
+        return sorted(into.glob("*.deb"))
+
+
+def _fake_extract(deb: Path, root: Path) -> None:
+    if deb.name.startswith("python3.11_"):
+        (root / "usr" / "bin").mkdir(parents=True, exist_ok=True)
+        (root / "usr" / "bin" / "python3.11").write_text("")
+        _link(root / "usr" / "bin" / "python3", "/usr/bin/python3.11")
+    if deb.name.startswith("broken_"):
+        raise ProvisionError("cannot unpack broken.deb")
+
+
+@pytest.fixture
+def fake_debian(monkeypatch: pytest.MonkeyPatch) -> type[_FakeApt]:
+    _FakeApt.calls = []
+    monkeypatch.setattr(provision, "Apt", _FakeApt)
+    monkeypatch.setattr(provision, "extract_deb", _fake_extract)
+    return _FakeApt
+
+
+def test_provision_writes_manifest_and_reuses_it(tmp_path: Path, fake_debian) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "sysroot"
+    sysroot = provision.provision_debian("armhf", dest)
+    assert sysroot == provision.Sysroot(dest, "armhf", "arm-linux-gnueabihf",
+                                        dest / "usr" / "bin" / "python3.11")
+    assert os.readlink(dest / "usr" / "bin" / "python3") == "python3.11"
+    manifest = json.loads((dest / provision.MANIFEST_NAME).read_text())
+    assert set(provision.DEFAULT_PACKAGES) <= set(manifest["packages"])
+
+    assert provision.provision_debian("armhf", dest) == sysroot
+    assert len(fake_debian.calls) == 1  # reused: nothing downloaded
+
+    provision.provision_debian("armhf", dest, ["libbz2-dev"])  # not covered: rebuilt
+    assert len(fake_debian.calls) == 2 and "libbz2-dev" in fake_debian.calls[1]
+    provision.provision_debian("armhf", dest, refresh=True)
+    assert len(fake_debian.calls) == 3 and "libbz2-dev" in fake_debian.calls[2]  # kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".sysroot.lock", "sysroot"]
+
+
+def test_failed_provision_leaves_nothing_behind(tmp_path: Path, fake_debian) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "sysroot"
+    with pytest.raises(ProvisionError):
+        provision.provision_debian("arm64", dest, ["broken"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".sysroot.lock"]
+
+
+# --- recorded host data --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ["arm64", "armhf", "s390x", "ppc64el", "i386"])
+def test_recorded_hostdata_is_consistent(arch: str) -> None:
+    manifest = json.loads((HOSTDATA / arch / "manifest.json").read_text())
+    data = HOSTDATA / arch / manifest["file"]
+    assert manifest["multiarch"] == provision.multiarch_of(arch)
+    assert manifest["file"] == f"_sysconfigdata__{manifest['multiarch']}.py"
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == manifest["sha256"]
+    text = data.read_text()
+    assert repr(manifest["facts"]["EXT_SUFFIX"]) in text
+    assert manifest["facts"]["SOABI"].endswith(manifest["multiarch"])
+    assert manifest["facts"]["byteorder"] == ("big" if arch == "s390x" else "little")
+
+
+# --- real sysroots -------------------------------------------------------------------
+
+_CROSS_GCC = {"arm64": "aarch64-linux-gnu-gcc", "armhf": "arm-linux-gnueabihf-gcc"}
+_C_PROGRAM = r"""
+#include <Python.h>
+#include <yaml.h>
+#include <zlib.h>
+#include <stdio.h>
+int main(void) {
+    Py_Initialize();
+    PyRun_SimpleString("import platform; print('python', platform.machine())");
+    Py_Finalize();
+    printf("zlib %s yaml %s\n", zlibVersion(), yaml_get_version_string());
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module", params=["arm64", "armhf"])
+def sysroot(request: pytest.FixtureRequest) -> provision.Sysroot:
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        pytest.skip("provisioning needs apt-get and dpkg-deb (a Debian build machine)")
+    return provision.provision_debian(request.param)
+
+
+def _qemu(sysroot: provision.Sysroot) -> str:
+    qemu = provision.find_qemu(sysroot.arch)
+    if qemu is None:
+        pytest.skip(f"{sysroot.qemu}(-static) is not on PATH (apt-get install qemu-user-static)")
+    return qemu
+
+
+@pytest.mark.integration
+def test_sysroot_python_runs_under_qemu(sysroot: provision.Sysroot) -> None:
+    assert sysroot.python == sysroot.root / "usr" / "bin" / "python3.11"
+    code = "import sys, sysconfig, ctypes, ssl, zlib; print(sysconfig.get_platform())"
+    out = subprocess.run([_qemu(sysroot), "-L", str(sysroot.root), str(sysroot.python), "-c", code],
+                         capture_output=True, text=True, check=True).stdout
+    expected = {"arm64": "linux-aarch64", "armhf": "linux-armv7l"}[sysroot.arch]
+    assert out.strip() == expected
+
+
+@pytest.mark.integration
+def test_sysroot_has_no_escaping_symlinks(sysroot: provision.Sysroot) -> None:
+    assert provision.escaping_symlinks(sysroot.root) == []
+    libz = sysroot.root / "usr" / "lib" / sysroot.multiarch / "libz.so"
+    assert libz.is_symlink() and libz.resolve().is_relative_to(sysroot.root.resolve())
+
+
+@pytest.mark.integration
+def test_second_provision_reuses_the_manifest(sysroot: provision.Sysroot,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = sysroot.root / provision.MANIFEST_NAME
+    before = manifest.stat().st_mtime_ns
+
+    def no_apt(*args: object) -> None:
+        raise AssertionError("a covered sysroot must not run apt")
+
+    monkeypatch.setattr(provision, "Apt", no_apt)
+    assert provision.provision_debian(sysroot.arch) == sysroot
+    assert manifest.stat().st_mtime_ns == before
+    assert not list(sysroot.root.rglob("*.deb"))
+    recorded = json.loads(manifest.read_text())
+    assert recorded["arch"] == sysroot.arch and "libyaml-dev" in recorded["packages"]
+
+
+@pytest.mark.integration
+def test_cross_compile_and_link_against_sysroot(sysroot: provision.Sysroot,
+                                               tmp_path: Path) -> None:
+    gcc = shutil.which(_CROSS_GCC[sysroot.arch])
+    if gcc is None:
+        pytest.skip(f"{_CROSS_GCC[sysroot.arch]} is not installed")
+    source, program = tmp_path / "t.c", tmp_path / "t"
+    source.write_text(_C_PROGRAM)
+    include = sysroot.root / "usr" / "include" / "python3.11"
+    subprocess.run([gcc, f"--sysroot={sysroot.root}", f"-I{include}", "-o", str(program),
+                    str(source), "-lpython3.11", "-lz", "-lyaml"], check=True)
+    out = subprocess.run([_qemu(sysroot), "-L", str(sysroot.root), str(program)],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith("python ") and "zlib 1." in out and "yaml 0." in out
