@@ -217,8 +217,16 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     env = env.absolute()
     _check_target(env, options)
     final = Layout(env=env, cross=(options.cross_prefix or env / "cross").absolute())
-    with filelock.FileLock(str(_lock_path(env)), timeout=0.5) as _, _signals_as_exceptions():
-        return _create_locked(final, host, chain, options)
+    # A second create of the same ENV waits for the first, then sees its result.
+    with filelock.FileLock(str(_lock_path(env))), _signals_as_exceptions():
+        _check_target(env, options)
+        try:
+            return _create_locked(final, host, chain, options)
+        except OSError as exc:
+            raise EnvironmentCreationError(
+                f"cannot create {env}: {exc.strerror or exc}"
+                f"{' (' + exc.filename + ')' if exc.filename else ''}; "
+                "choose a directory you can write") from None
 
 
 def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,

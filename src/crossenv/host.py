@@ -49,8 +49,9 @@ _MACHDEP_TO_SYSTEM = {
 def gnu_cpu_to_machine(host_gnu_type: str) -> str:
     """Return the ``uname -m`` value of a GNU triplet such as ``arm-unknown-linux-gnueabihf``."""
     cpu = host_gnu_type.split("-", 1)[0]
-    if cpu == "arm":
-        # Debian's armhf is ARMv7 with the hard-float ABI; armel is ARMv5TE.
+    if cpu.startswith("arm") and not cpu.startswith("armeb") and cpu != "arm64":
+        # Debian's armhf is ARMv7 with the hard-float ABI (its python is built on
+        # arm64 machines, hence HOST_GNU_TYPE armv8l-...); armel is ARMv5TE.
         return "armv7l" if host_gnu_type.endswith("gnueabihf") else "armv5tel"
     return _GNU_CPU_TO_MACHINE.get(cpu, cpu)
 

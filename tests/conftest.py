@@ -1,0 +1,119 @@
+"""Shared fixtures: a real arm64 sysroot, a real cross environment, qemu.
+
+Nothing here is mocked. The sysroot comes from Debian's archive through apt's
+configured sources (cached between runs by crossenv.provision); compilers and
+qemu are Debian packages that .ci/run installs. Outside CI a missing tool skips
+the tests that need it, with the reason; in CI (CI=true) it fails them instead,
+so a green CI run always means the integration tests really ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from crossenv import provision
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ROOT = Path(__file__).resolve().parent.parent
+HOSTDATA = Path(__file__).parent / "data" / "hostdata"
+DEBIAN_ARCHES = ("arm64", "armhf", "s390x", "ppc64el", "i386")
+
+
+def require(condition: object, reason: str) -> None:
+    """Skip (or, in CI, fail) when a real tool the test needs is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+def recorded_sysconfigdata(arch: str) -> Path:
+    (path,) = (HOSTDATA / arch).glob("_sysconfigdata_*.py")
+    return path
+
+
+def run(cmd: Sequence[object], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a command, failing the test with its output if it fails."""
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    proc = subprocess.run([str(c) for c in cmd], **kwargs)  # type: ignore[call-overload]
+    if proc.returncode != 0:
+        pytest.fail(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
+                    f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def crossenv_cmd() -> list[str]:
+    return [sys.executable, "-m", "crossenv"]
+
+
+@pytest.fixture(scope="session")
+def arm64_sysroot() -> provision.Sysroot:
+    require(shutil.which("apt-get"), "apt-get is needed to provision a Debian arm64 sysroot")
+    return provision.provision_debian("arm64")
+
+
+@pytest.fixture(scope="session")
+def qemu_aarch64() -> str:
+    qemu = provision.find_qemu("arm64")
+    require(qemu, "qemu-user-static (qemu-aarch64) is needed to run arm64 code")
+    assert qemu is not None
+    return qemu
+
+
+@pytest.fixture(scope="session")
+def aarch64_gcc() -> str:
+    gcc = shutil.which("aarch64-linux-gnu-gcc")
+    require(gcc, "gcc-aarch64-linux-gnu is needed to cross-compile for arm64")
+    assert gcc is not None
+    return gcc
+
+
+@pytest.fixture(scope="session")
+def aarch64_env(tmp_path_factory: pytest.TempPathFactory, arm64_sysroot: provision.Sysroot,
+                aarch64_gcc: str) -> Path:
+    """One cross environment for arm64, shared by the tests that only use it."""
+    env = tmp_path_factory.mktemp("envs") / "aarch64"
+    run([*crossenv_cmd(), arm64_sysroot.python, env])
+    return env
+
+
+class Target:
+    """Runs the sysroot's own python under qemu-user, with extra paths to import from."""
+
+    def __init__(self, sysroot: provision.Sysroot, qemu: str) -> None:
+        self.sysroot = sysroot
+        self.qemu = qemu
+
+    def python(self, *args: object, path: Sequence[Path] = (),
+               check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        if path:
+            env["PYTHONPATH"] = os.pathsep.join(map(str, path))
+        cmd = [self.qemu, "-L", self.sysroot.root, self.sysroot.python, *args]
+        if check:
+            return run(cmd, env=env)
+        return subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def aarch64_target(arm64_sysroot: provision.Sysroot, qemu_aarch64: str) -> Target:
+    return Target(arm64_sysroot, qemu_aarch64)
+
+
+def unpack_wheels(wheels: Sequence[Path], dest: Path) -> Path:
+    """Install wheels the simplest way the target python can import them from."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(dest)
+    return dest

@@ -1,0 +1,166 @@
+"""Bad input: one line saying what is wrong and how to fix it, exit 2, nothing made."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import crossenv_cmd, recorded_sysconfigdata, run
+from crossenv import cli
+
+
+def crossenv(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*crossenv_cmd(), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("crossenv: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_help_documents_every_option() -> None:
+    proc = run([*crossenv_cmd(), "--help"])
+    parser = cli.build_create_parser()
+    for action in parser._actions:
+        for option in action.option_strings:
+            if action.help != "==SUPPRESS==":
+                assert option in proc.stdout, option
+    for name in cli.SUBCOMMANDS:
+        assert name in proc.stdout
+    for legacy in ("--cross-prefix", "--system-site-packages", "--clear-cross", "--clear-build",
+                   "--clear-both", "--without-pip", "--without-cross-pip",
+                   "--relative-toolchain", "--config-var", "--env", "--sysroot",
+                   "--sysconfigdata-file", "--manylinux", "--platform-tag", "--machine"):
+        assert legacy in proc.stdout
+
+
+def test_version() -> None:
+    proc = run([*crossenv_cmd(), "--version"])
+    assert proc.stdout.startswith("crossenv ")
+
+
+def test_nonexistent_host(tmp_path: Path) -> None:
+    proc = crossenv("/nonexistent", "X", cwd=tmp_path)
+    assert_one_line_error(proc, "/nonexistent", "does not exist")
+    assert leftovers(tmp_path) == []
+
+
+def test_not_a_python(tmp_path: Path) -> None:
+    fake = tmp_path / "python3.11"
+    fake.write_text("#!/bin/sh\necho hi\n")
+    proc = crossenv(fake, tmp_path / "env")
+    assert_one_line_error(proc, "is not a Python interpreter")
+    assert leftovers(tmp_path) == ["python3.11"]
+
+
+def test_version_mismatch(tmp_path: Path) -> None:
+    text = recorded_sysconfigdata("arm64").read_text().replace("'VERSION': '3.11'",
+                                                                "'VERSION': '3.7'")
+    data = tmp_path / "_sysconfigdata__aarch64-linux-gnu.py"
+    data.write_text(text)
+    proc = crossenv(data, tmp_path / "env")
+    assert_one_line_error(proc, "Python 3.7", "python3.7 -m crossenv")
+    assert leftovers(tmp_path) == [data.name]
+
+
+def test_corrupt_sysconfigdata(tmp_path: Path) -> None:
+    data = tmp_path / "_sysconfigdata__aarch64-linux-gnu.py"
+    data.write_text("build_time_vars = {'VERSION': '3.11',\n")
+    proc = crossenv(data, tmp_path / "env")
+    assert_one_line_error(proc, "not a valid sysconfigdata")
+    assert leftovers(tmp_path) == [data.name]
+
+
+def test_no_cross_compiler(tmp_path: Path) -> None:
+    text = recorded_sysconfigdata("arm64").read_text()
+    text = text.replace("aarch64-unknown-linux-gnu", "mips64el-unknown-linux-gnuabi64")
+    text = text.replace("aarch64-linux-gnu", "mips64el-linux-gnuabi64")
+    data = tmp_path / "_sysconfigdata__mips64el-linux-gnuabi64.py"
+    data.write_text(text)
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no compilers at all
+    env.pop("CC", None)
+    proc = subprocess.run([*crossenv_cmd(), str(data), str(tmp_path / "env")],
+                          capture_output=True, text=True, env=env)
+    assert_one_line_error(proc, "no cross compiler", "apt-get install gcc-mips64el")
+    assert leftovers(tmp_path) == [data.name]
+
+
+def test_bad_option_values() -> None:
+    proc = crossenv("--env", "NOEQUALS", "/x", "y")
+    assert proc.returncode == 2 and "invalid --env" in proc.stderr
+
+
+@pytest.mark.integration
+def test_existing_env_needs_clear(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / "keep.txt").write_text("user data")
+    proc = crossenv(arm64_sysroot.python, env)
+    assert_one_line_error(proc, "already exists", "--clear")
+    assert leftovers(env) == ["keep.txt"]
+    assert leftovers(tmp_path) == ["env"]
+
+
+@pytest.mark.integration
+def test_unwritable_directory(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
+    # /sys refuses new entries even to root, so this works whoever runs the tests.
+    proc = crossenv(arm64_sysroot.python, "/sys/crossenv-test-env")
+    assert_one_line_error(proc, "/sys/crossenv-test-env", "choose a directory you can write")
+    assert not Path("/sys/crossenv-test-env").exists()
+    proc = crossenv(arm64_sysroot.python, tmp_path / "missing" / "env")
+    assert_one_line_error(proc, "does not exist; create it first")
+
+
+@pytest.mark.integration
+def test_interrupted_create_leaves_nothing(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
+    """Kill creation while it is staging: no ENV, no staging directory stays."""
+    interrupted = 0
+    for attempt in range(6):
+        parent = tmp_path / f"try{attempt}"
+        parent.mkdir()
+        proc = subprocess.Popen([*crossenv_cmd(), str(arm64_sysroot.python), str(parent / "env")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(p.name.startswith(".env.crossenv-") for p in parent.iterdir()):
+                proc.send_signal(signal.SIGINT if attempt % 2 else signal.SIGTERM)
+                interrupted += 1
+                break
+            time.sleep(0.002)
+        _, stderr = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            assert leftovers(parent) == [], leftovers(parent)
+            assert "nothing was created" in stderr
+        if interrupted >= 2:
+            break
+    assert interrupted >= 1, "creation always finished before it could be interrupted"
+
+
+@pytest.mark.integration
+def test_concurrent_creates_are_serialised(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
+    env = tmp_path / "env"
+    procs = [subprocess.Popen([*crossenv_cmd(), str(arm64_sysroot.python), str(env)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    codes = sorted(code for _, _, code in results)
+    assert codes == [0, 2], results
+    loser = next(err for _, err, code in results if code == 2)
+    assert "already exists" in loser
+    assert leftovers(tmp_path) == ["env"]
+    assert (env / "bin" / "cross-python").exists()

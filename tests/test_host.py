@@ -1,0 +1,145 @@
+"""Host descriptions from recorded Debian data, compared with what the real
+interpreters reported under qemu when the data was recorded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import DEBIAN_ARCHES, HOSTDATA, recorded_sysconfigdata
+from crossenv import host as host_mod
+from crossenv.errors import HostError
+
+
+def facts(arch: str) -> dict[str, object]:
+    return json.loads((HOSTDATA / arch / "manifest.json").read_text())["facts"]
+
+
+@pytest.mark.parametrize("arch", DEBIAN_ARCHES)
+def test_description_matches_the_real_interpreter(arch: str) -> None:
+    desc = host_mod.describe(recorded_sysconfigdata(arch))
+    real = facts(arch)
+    assert desc.machine == real["uname_m"]
+    assert desc.platform == real["platform"]
+    assert desc.byteorder == real["byteorder"]
+    assert desc.pointer_size == real["pointer_size"]
+    assert desc.ext_suffix == real["EXT_SUFFIX"]
+    assert desc.soabi == real["SOABI"]
+    assert desc.multiarch == real["MULTIARCH"]
+    assert desc.host_gnu_type == real["HOST_GNU_TYPE"]
+    assert desc.version == (3, 11)
+    assert desc.implementation == "cpython"
+
+
+def make_prefix(tmp_path: Path, arch: str) -> Path:
+    """A sysroot-shaped tree: SYSROOT/usr/{bin/python3.11, lib/python3.11/_sysconfigdata}."""
+    root = tmp_path / f"sysroot-{arch}"
+    stdlib = root / "usr" / "lib" / "python3.11"
+    stdlib.mkdir(parents=True)
+    shutil.copy(recorded_sysconfigdata(arch), stdlib)
+    (root / "usr" / "bin").mkdir()
+    shutil.copy("/bin/true", root / "usr" / "bin" / "python3.11")  # any ELF file
+    (root / "usr" / "bin" / "python3").symlink_to("python3.11")
+    multiarch = facts(arch)["MULTIARCH"]
+    conf = root / "usr" / "include" / str(multiarch) / "python3.11"
+    conf.mkdir(parents=True)
+    (conf / "pyconfig.h").write_text("/* host pyconfig */\n")
+    return root
+
+
+@pytest.mark.parametrize("form", ["exe", "symlink", "prefix", "sysroot", "sysconfigdata"])
+def test_every_input_form_finds_the_sysroot(tmp_path: Path, form: str) -> None:
+    root = make_prefix(tmp_path, "arm64")
+    source = {
+        "exe": root / "usr/bin/python3.11",
+        "symlink": root / "usr/bin/python3",
+        "prefix": root / "usr",
+        "sysroot": root,
+        "sysconfigdata": recorded_sysconfigdata("arm64").name,
+    }[form]
+    if form == "sysconfigdata":
+        source = root / "usr/lib/python3.11" / str(source)
+    desc = host_mod.describe(source)
+    assert desc.sysroot == root
+    assert desc.include_dir == root / "usr/include/python3.11"
+    # Debian's split pyconfig.h is found in include/<multiarch>/python3.11
+    assert desc.platinclude_dir == root / "usr/include/aarch64-linux-gnu/python3.11"
+    assert desc.libpython_dir == root / "usr/lib/aarch64-linux-gnu"
+    assert desc.libpython_name == "libpython3.11.so.1.0"
+    assert desc.build_path("/usr/lib/foo") == f"{root}/usr/lib/foo"
+
+
+def test_explicit_sysroot_wins(tmp_path: Path) -> None:
+    root = make_prefix(tmp_path, "armhf")
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    desc = host_mod.describe(root / "usr/bin/python3.11", sysroot=other)
+    assert desc.sysroot == other
+    assert desc.machine == "armv7l"
+
+
+@pytest.mark.parametrize(("make", "fragment"), [
+    (lambda p: p / "missing" / "python3.11", "does not exist"),
+    (lambda p: (p / "python3.11").write_text("#!/bin/sh\n") and p / "python3.11",
+     "is not a Python interpreter"),
+    (lambda p: p, "no _sysconfigdata_"),
+])
+def test_bad_host_paths(tmp_path: Path, make, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(HostError) as info:
+        host_mod.describe(make(tmp_path))
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_several_different_sysconfigdata_files_need_a_choice(tmp_path: Path) -> None:
+    root = make_prefix(tmp_path, "arm64")
+    stdlib = root / "usr/lib/python3.11"
+    text = recorded_sysconfigdata("arm64").read_text().replace("'-ldl'", "'-ldl -lm'", 1)
+    (stdlib / "_sysconfigdata_d_linux_aarch64-linux-gnu.py").write_text(text)
+    with pytest.raises(HostError, match="--sysconfigdata-file"):
+        host_mod.describe(root / "usr/bin/python3.11")
+    chosen = host_mod.describe(root / "usr/bin/python3.11",
+                               sysconfigdata_file=stdlib / "_sysconfigdata_d_linux_aarch64-linux-gnu.py")
+    assert chosen.config_vars["LIBS"] == "-ldl -lm"
+
+
+def test_version_mismatch_names_the_build_python_to_use() -> None:
+    desc = host_mod.describe(recorded_sysconfigdata("arm64"))
+    host_mod.check_version(desc, (3, 11))
+    with pytest.raises(HostError) as info:
+        host_mod.check_version(desc, (3, 12))
+    assert "python3.11 -m crossenv" in str(info.value)
+
+
+@pytest.mark.parametrize("arch", DEBIAN_ARCHES)
+def test_pep739_round_trip(tmp_path: Path, arch: str) -> None:
+    desc = host_mod.describe(recorded_sysconfigdata(arch))
+    details = host_mod.to_build_details(desc)
+    assert details["schema_version"] == "1.0"
+    assert details["platform"] == facts(arch)["platform"]
+    path = tmp_path / "build-details.json"
+    path.write_text(json.dumps(details))
+    again = host_mod.describe(path)
+    for field in ("version", "machine", "platform", "ext_suffix", "soabi", "multiarch",
+                  "byteorder", "pointer_size"):
+        assert getattr(again, field) == getattr(desc, field), field
+
+
+def test_bad_build_details_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "build-details.json"
+    path.write_text('{"schema_version": "1.0"}')
+    with pytest.raises(HostError, match="not a PEP 739 build-details.json"):
+        host_mod.describe(path)
+
+
+@pytest.mark.parametrize(("triplet", "machine"), [
+    ("aarch64-unknown-linux-gnu", "aarch64"), ("arm-unknown-linux-gnueabihf", "armv7l"),
+    ("i686-pc-linux-gnu", "i686"), ("powerpc64le-unknown-linux-gnu", "ppc64le"),
+    ("s390x-ibm-linux-gnu", "s390x"), ("riscv64-unknown-linux-gnu", "riscv64"),
+    ("mips64el-unknown-linux-gnuabi64", "mips64"),
+])
+def test_gnu_cpu_to_machine(triplet: str, machine: str) -> None:
+    assert host_mod.gnu_cpu_to_machine(triplet) == machine

@@ -1,0 +1,82 @@
+"""Toolchain discovery and the compile probe, with the real cross compilers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import recorded_sysconfigdata, require
+from crossenv import host as host_mod
+from crossenv import toolchain
+from crossenv.errors import ToolchainError
+
+COMPILERS = {
+    "arm64": "aarch64-linux-gnu-gcc",
+    "armhf": "arm-linux-gnueabihf-gcc",
+    "s390x": "s390x-linux-gnu-gcc",
+    "ppc64el": "powerpc64le-linux-gnu-gcc",
+}
+
+
+@pytest.mark.parametrize("arch", sorted(COMPILERS))
+def test_gnu_cross_compiler_is_found_and_verified(arch: str) -> None:
+    require(shutil.which(COMPILERS[arch]), f"{COMPILERS[arch]} is not installed")
+    desc = host_mod.describe(recorded_sysconfigdata(arch))
+    chain = toolchain.find(desc, environ={})
+    assert chain.kind == "gnu"
+    assert chain.cc[0] == COMPILERS[arch]
+    assert chain.ar[0].startswith(COMPILERS[arch][: -len("gcc")])
+
+
+def test_wrong_architecture_compiler_is_refused() -> None:
+    require(shutil.which("gcc"), "native gcc is needed to play the wrong compiler")
+    desc = host_mod.describe(recorded_sysconfigdata("arm64"))
+    with pytest.raises(ToolchainError) as info:
+        toolchain.find(desc, cc="gcc", environ={})
+    message = str(info.value)
+    assert "X86_64" in message and "aarch64" in message and "--cc" in message
+
+
+def test_cc_variable_is_honoured_and_checked() -> None:
+    require(shutil.which("gcc"), "native gcc is needed")
+    desc = host_mod.describe(recorded_sysconfigdata("arm64"))
+    with pytest.raises(ToolchainError, match="X86_64"):
+        toolchain.find(desc, environ={"CC": "gcc"})
+
+
+def test_32_bit_compiler_for_64_bit_host_is_refused() -> None:
+    require(shutil.which("arm-linux-gnueabihf-gcc"), "arm-linux-gnueabihf-gcc is not installed")
+    desc = host_mod.describe(recorded_sysconfigdata("arm64"))
+    with pytest.raises(ToolchainError, match="32-bit"):
+        toolchain.find(desc, cc="arm-linux-gnueabihf-gcc", environ={})
+
+
+def test_missing_compiler_says_what_to_install(tmp_path: Path) -> None:
+    text = recorded_sysconfigdata("arm64").read_text()
+    text = text.replace("aarch64-unknown-linux-gnu", "mips64el-unknown-linux-gnuabi64")
+    text = text.replace("aarch64-linux-gnu", "mips64el-linux-gnuabi64")
+    data = tmp_path / "_sysconfigdata__mips64el-linux-gnuabi64.py"
+    data.write_text(text)
+    desc = host_mod.describe(data)
+    require(not shutil.which("mips64el-linux-gnuabi64-gcc"), "a mips64el compiler is installed")
+    with pytest.raises(ToolchainError) as info:
+        toolchain.find(desc, kind="gnu", environ={})
+    assert "gcc-mips64el-linux-gnuabi64" in str(info.value)
+
+
+def test_sysroot_flag_and_relative_names(tmp_path: Path) -> None:
+    require(shutil.which("aarch64-linux-gnu-gcc"), "aarch64-linux-gnu-gcc is not installed")
+    desc = host_mod.describe(recorded_sysconfigdata("arm64"))
+    full = shutil.which("aarch64-linux-gnu-gcc")
+    chain = toolchain.find(desc, cc=full, sysroot=tmp_path, relative=True, environ={},
+                           verify=False)
+    assert chain.cc == ("aarch64-linux-gnu-gcc", f"--sysroot={tmp_path}")
+    assert chain.sysroot == tmp_path
+
+
+def test_unknown_kind() -> None:
+    desc = host_mod.describe(recorded_sysconfigdata("arm64"))
+    with pytest.raises(ToolchainError, match="unknown toolchain"):
+        toolchain.find(desc, kind="tcc", environ={})
