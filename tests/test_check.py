@@ -311,6 +311,16 @@ def test_env_matching_host(build_dir: Path, tmp_path: Path) -> None:
     assert check.check_wheel(wheel, env=write_env(tmp_path / "e3", {})) == []
 
 
+@pytest.mark.integration
+def test_env_from_a_real_crossenv(build_dir: Path, tmp_path: Path, aarch64_env: Path) -> None:
+    """The keys check reads are the ones `crossenv` really writes to crossenv.json."""
+    good = make_wheel(tmp_path / "g", f"{CP311}-manylinux_2_17_aarch64", _good(build_dir))
+    assert check.check_wheel(good, env=aarch64_env) == []
+    x86 = make_wheel(tmp_path / "x", f"{CP311}-manylinux_2_17_x86_64",
+                     {ext_name("x86_64"): build(build_dir, "x86_64")})
+    assert codes(check.check_wheel(x86, env=aarch64_env)) == ["target", "target-ext-suffix"]
+
+
 def test_env_other_python_and_arch(build_dir: Path, tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, f"{CP311}-manylinux_2_17_aarch64", _good(build_dir))
     py312 = dict(AARCH64_311, soabi="cpython-312-aarch64-linux-gnu",

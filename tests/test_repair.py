@@ -1,0 +1,135 @@
+"""``crossenv repair`` on a real aarch64 wheel, with libraries from a real arm64 sysroot.
+
+The wheel links libyaml (not on any manylinux whitelist), so auditwheel has to find
+it, in the sysroot, and graft it. The build machine is x86_64: a repair that looked in
+the build machine's library directories would find nothing, or an x86_64 library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+from packaging.utils import parse_wheel_filename
+
+from checkdata import compile_so, compiler, make_wheel, require
+from crossenv import check, provision, repair
+
+require(importlib.util.find_spec("auditwheel"),
+        "repair needs auditwheel: pip install 'crossenv[repair]'")
+EXT = "demo/_demo.cpython-311-aarch64-linux-gnu.so"
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    parser = argparse.ArgumentParser()
+    repair.register(parser.add_subparsers())
+    args = parser.parse_args(["repair", *argv])
+    status = args.func(args)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(scope="module")
+def sysroot(arm64_sysroot: provision.Sysroot) -> Path:
+    """The shared arm64 sysroot (crossenv.provision, via apt's configured sources)."""
+    return Path(arm64_sysroot.root)
+
+
+def linux_wheel(sysroot: Path, tmp_path: Path, source: str = "uses_yaml.c") -> Path:
+    # the library file itself, not -L: -L would also pick up the sysroot's libc.so script
+    libyaml = sysroot / "usr/lib/aarch64-linux-gnu/libyaml-0.so.2"
+    flags = [str(libyaml)] if source == "uses_yaml.c" else []
+    data = compile_so(compiler("aarch64"), tmp_path / "build" / "ext.so", source, *flags)
+    return make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {EXT: data})
+
+
+def show_tag(wheel: Path) -> str:
+    proc = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(wheel)],
+                          capture_output=True, text=True, check=True)
+    match = re.search(r'consistent with the following\s+platform tag:\s+"([^"]+)"', proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    return match.group(1)
+
+
+@pytest.mark.slow
+def test_repair_grafts_aarch64_library_from_sysroot(
+        sysroot: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wheel = linux_wheel(sysroot, tmp_path)
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(sysroot),
+                               "-w", str(tmp_path / "out"))
+    assert status == 0, err
+    (repaired,) = (tmp_path / "out").glob("*.whl")
+    assert f"-> {repaired}" in out
+    platforms = {t.platform for t in parse_wheel_filename(repaired.name)[3]}
+    assert show_tag(repaired) in platforms
+    assert all(p.startswith(("manylinux", "musllinux")) for p in platforms)
+    with zipfile.ZipFile(repaired) as zf:
+        grafted = [n for n in zf.namelist() if "libyaml" in n]
+        assert len(grafted) == 1 and grafted[0].startswith("demo.libs/"), zf.namelist()
+        lib = ELFFile(io.BytesIO(zf.read(grafted[0])))
+        assert (lib["e_machine"], lib.elfclass, lib.little_endian) == ("EM_AARCH64", 64, True)
+        ext = ELFFile(io.BytesIO(zf.read(EXT)))
+        needed = [t.needed for t in ext.get_section_by_name(".dynamic").iter_tags("DT_NEEDED")]
+        assert grafted[0].rsplit("/", 1)[1] in needed
+    assert check.check_wheel(repaired) == []
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_repair_to_requested_foreign_tag_via_env(
+        sysroot: Path, aarch64_env: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--plat names an aarch64 tag (auditwheel's own CLI only accepts x86_64 ones here);
+    the sysroot comes from a real environment's crossenv.json."""
+    env = aarch64_env
+    wheel = linux_wheel(sysroot, tmp_path)
+    status, _, err = run_cli(capsys, str(wheel), "--env", str(env), "--plat",
+                             "manylinux_2_28_aarch64", "-w", str(tmp_path / "out"))
+    assert status == 0, err
+    (repaired,) = (tmp_path / "out").glob("*.whl")
+    assert "manylinux_2_28_aarch64" in repaired.name
+
+
+@pytest.mark.slow
+def test_repair_refuses_too_new_glibc(
+        sysroot: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wheel = linux_wheel(sysroot, tmp_path, "new_glibc.c")
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(sysroot), "--plat",
+                               "manylinux_2_17_aarch64", "-w", str(tmp_path / "out"))
+    assert (status, out) == (2, "")
+    assert "too-recent versioned symbols" in err and err.count("\n") == 1
+
+
+def test_library_not_in_sysroot_is_not_taken_from_build_machine(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty-sysroot"
+    (empty / "usr/lib/aarch64-linux-gnu").mkdir(parents=True)
+    libdir = tmp_path / "libs"
+    cc = compiler("aarch64")
+    compile_so(cc, libdir / "libyaml.so", "fake_yaml.c", "-nostdlib", "-Wl,-soname,libyaml-0.so.2")
+    data = compile_so(cc, tmp_path / "ext.so", "uses_yaml.c", f"-L{libdir}", "-lyaml")
+    dynamic = ELFFile(io.BytesIO(data)).get_section_by_name(".dynamic")
+    assert "libyaml-0.so.2" in [t.needed for t in dynamic.iter_tags("DT_NEEDED")]
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {EXT: data})
+    status, _, err = run_cli(capsys, str(wheel), "--sysroot", str(empty),
+                             "-w", str(tmp_path / "out"))
+    assert status == 2 and "libyaml-0.so.2" in err and err.count("\n") == 1
+    assert not list((tmp_path / "out").glob("*.whl"))
+
+
+def test_missing_auditwheel_is_one_line(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(repair, "_auditwheel_version", lambda: None)
+    wheel = make_wheel(tmp_path, "cp311-cp311-linux_aarch64", {})
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path))
+    assert (status, out) == (2, "")
+    assert err == "crossenv repair: auditwheel is not installed: pip install 'crossenv[repair]'\n"
