@@ -239,7 +239,14 @@ def test_recorded_hostdata_is_consistent(arch: str) -> None:
 
 # --- real sysroots -------------------------------------------------------------------
 
-_CROSS_GCC = {"arm64": "aarch64-linux-gnu-gcc", "armhf": "arm-linux-gnueabihf-gcc"}
+# Debian arch -> (cross compiler, what the host python's sysconfig.get_platform() says)
+_HOSTS = {
+    "arm64": ("aarch64-linux-gnu-gcc", "linux-aarch64"),
+    "armhf": ("arm-linux-gnueabihf-gcc", "linux-armv7l"),
+    "s390x": ("s390x-linux-gnu-gcc", "linux-s390x"),  # big-endian
+    "ppc64el": ("powerpc64le-linux-gnu-gcc", "linux-ppc64le"),
+    "i386": ("i686-linux-gnu-gcc", "linux-i686"),
+}
 _C_PROGRAM = r"""
 #include <Python.h>
 #include <yaml.h>
@@ -255,7 +262,7 @@ int main(void) {
 """
 
 
-@pytest.fixture(scope="module", params=["arm64", "armhf"])
+@pytest.fixture(scope="module", params=list(_HOSTS))
 def sysroot(request: pytest.FixtureRequest) -> provision.Sysroot:
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         pytest.skip("provisioning needs apt-get and dpkg-deb (a Debian build machine)")
@@ -275,8 +282,7 @@ def test_sysroot_python_runs_under_qemu(sysroot: provision.Sysroot) -> None:
     code = "import sys, sysconfig, ctypes, ssl, zlib; print(sysconfig.get_platform())"
     out = subprocess.run([_qemu(sysroot), "-L", str(sysroot.root), str(sysroot.python), "-c", code],
                          capture_output=True, text=True, check=True).stdout
-    expected = {"arm64": "linux-aarch64", "armhf": "linux-armv7l"}[sysroot.arch]
-    assert out.strip() == expected
+    assert out.strip() == _HOSTS[sysroot.arch][1]
 
 
 @pytest.mark.integration
@@ -306,9 +312,9 @@ def test_second_provision_reuses_the_manifest(sysroot: provision.Sysroot,
 @pytest.mark.integration
 def test_cross_compile_and_link_against_sysroot(sysroot: provision.Sysroot,
                                                tmp_path: Path) -> None:
-    gcc = shutil.which(_CROSS_GCC[sysroot.arch])
+    gcc = shutil.which(_HOSTS[sysroot.arch][0])
     if gcc is None:
-        pytest.skip(f"{_CROSS_GCC[sysroot.arch]} is not installed")
+        pytest.skip(f"{_HOSTS[sysroot.arch][0]} is not installed (see .ci/apt-packages.txt)")
     source, program = tmp_path / "t.c", tmp_path / "t"
     source.write_text(_C_PROGRAM)
     include = sysroot.root / "usr" / "include" / "python3.11"

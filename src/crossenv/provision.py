@@ -27,9 +27,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from subprocess import CompletedProcess
+from typing import Any
 from urllib.parse import unquote
 
 from .errors import ProvisionError
@@ -39,15 +40,9 @@ _log = logging.getLogger(__name__)
 MANIFEST_NAME = ".crossenv-sysroot.json"
 _MANIFEST_FORMAT = 1
 
-DEFAULT_PACKAGES: tuple[str, ...] = (
-    "python3.11",
-    "libpython3.11-dev",
-    "libc6-dev",
-    "libyaml-dev",  # pyyaml's C extension
-    "zlib1g-dev",
-    "libffi-dev",
-    "libstdc++-12-dev",
-)
+# What building common extension modules needs (libyaml-dev: pyyaml's C extension).
+DEFAULT_PACKAGES: tuple[str, ...] = ("python3.11", "libpython3.11-dev", "libc6-dev",
+                                     "libyaml-dev", "zlib1g-dev", "libffi-dev", "libstdc++-12-dev")
 
 # Needed only by maintainer scripts, which never run in a sysroot. Dropping them (and
 # what only they pull in) saves most of perl. A package asked for by name is kept.
@@ -196,20 +191,16 @@ class Apt:
                                  f"{source_parts} are empty); configure a Debian archive first")
         return source_list, source_parts
 
-    def run(self, tool: str, *args: str, cwd: Path | None = None) -> str:
+    def run(self, tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
         """Run an apt tool with the private options; raise with apt's own error line."""
-        proc = self._call(tool, *args, cwd=cwd)
-        if proc.returncode != 0:
+        options = [word for option in self.options for word in ("-o", option)]
+        proc = subprocess.run([tool, *options, *args], capture_output=True, text=True, cwd=cwd,
+                              check=False)
+        if proc.returncode != 0 and check:
             verb = next((a for a in args if not a.startswith("-")), tool)
             raise ProvisionError(f"{tool} {verb} for {self.arch} failed: {_last_error(proc)}")
+        self.last = proc
         return proc.stdout
-
-    def _call(self, tool: str, *args: str, cwd: Path | None = None) -> CompletedProcess[str]:
-        command = [tool]
-        for option in self.options:
-            command += ["-o", option]
-        return subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd,
-                              check=False)
 
     def update(self) -> list[str]:
         """Download the package lists of the configured sources; return the ones skipped.
@@ -219,15 +210,15 @@ class Apt:
         than fail the whole sysroot. Nothing fetched at all is still an error.
         """
         for _ in range(2):
-            proc = self._call("apt-get", "-q", "update")
-            if proc.returncode == 0:
+            self.run("apt-get", "-q", "update", check=False)
+            if self.last.returncode == 0:
                 return []
-        lists = self.workdir / "state" / "lists"
-        if not any(lists.glob("*_Packages*")):
-            raise ProvisionError(f"apt-get update for {self.arch} failed: {_last_error(proc)}")
-        skipped = [ln.split()[4] for ln in proc.stderr.splitlines()
+        if not any((self.workdir / "state" / "lists").glob("*_Packages*")):
+            raise ProvisionError(f"apt-get update for {self.arch} failed: "
+                                 f"{_last_error(self.last)}")
+        skipped = [ln.split()[4] for ln in self.last.stderr.splitlines()
                    if ln.startswith("E: Failed to fetch") and len(ln.split()) > 4]
-        _log.warning("warning: could not fetch %s; continuing without them",
+        _log.warning("could not fetch %s; continuing without them",
                      ", ".join(skipped) or "some package lists")
         return skipped
 
@@ -266,16 +257,13 @@ class Apt:
         """Resolve ``requested`` and everything it needs, skipping maintainer-script tools."""
         chosen: set[str] = set()
         todo = list(dict.fromkeys(requested))
-        first = True
+        deps = self.depends(todo)
+        missing = [p for p in todo if p not in deps]
+        if missing:
+            raise ProvisionError(f"package(s) not found for {self.arch}: {', '.join(missing)}; "
+                                 "check the names with apt-cache search")
         while todo:
-            deps = self.depends(todo)
-            if first:
-                missing = [p for p in todo if p not in deps]
-                if missing:
-                    raise ProvisionError(f"package(s) not found for {self.arch}: "
-                                         f"{', '.join(missing)}; check the names with "
-                                         f"apt-cache search")
-                first = False
+            deps = deps or self.depends(todo)
             chosen.update(deps)
             todo = []
             for groups in deps.values():
@@ -284,6 +272,7 @@ class Apt:
                     if not candidates or any(p in chosen or p in todo for p in candidates):
                         continue
                     todo.append(candidates[0])
+            deps = {}
         return sorted(chosen)
 
     def download(self, packages: Sequence[str], into: Path) -> list[Path]:
@@ -329,19 +318,14 @@ def relativize_symlinks(root: Path) -> list[Path]:
     Regular files (glibc's ``libc.so`` linker script) are left alone.
     """
     changed: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in dirnames + filenames:
-            link = Path(dirpath, name)
-            if not link.is_symlink():
-                continue
-            target = os.readlink(link)
-            if not target.startswith("/") and not _climbs_out(rel_dir, target):
-                continue  # already relative and inside: keep it exactly as shipped
-            inside = posixpath.normpath(posixpath.join("/", rel_dir, target))
-            link.unlink()
-            link.symlink_to(posixpath.relpath(inside, posixpath.join("/", rel_dir)))
-            changed.append(link)
+    for link, target in list(_symlinks(root)):
+        rel_dir = str(link.parent.relative_to(root))
+        if not target.startswith("/") and not _climbs_out(rel_dir, target):
+            continue  # already relative and inside: keep it exactly as shipped
+        inside = posixpath.normpath(posixpath.join("/", rel_dir, target))
+        link.unlink()
+        link.symlink_to(posixpath.relpath(inside, posixpath.join("/", rel_dir)))
+        changed.append(link)
     return changed
 
 
@@ -353,16 +337,16 @@ def _climbs_out(rel_dir: str, target: str) -> bool:
 
 def escaping_symlinks(root: Path) -> list[Path]:
     """Return the symlinks under ``root`` that are absolute or lead outside it."""
-    bad = []
+    return [link for link, target in _symlinks(root)
+            if target.startswith("/") or _climbs_out(str(link.parent.relative_to(root)), target)]
+
+
+def _symlinks(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every symlink under ``root`` (not followed) with its target."""
     for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
         for name in dirnames + filenames:
-            link = Path(dirpath, name)
-            if link.is_symlink():
-                target = os.readlink(link)
-                if target.startswith("/") or _climbs_out(rel_dir, target):
-                    bad.append(link)
-    return bad
+            if os.path.islink(link := os.path.join(dirpath, name)):
+                yield Path(link), os.readlink(link)
 
 
 def _find_python(root: Path) -> Path:
@@ -374,7 +358,7 @@ def _find_python(root: Path) -> Path:
     return max(found, key=lambda p: int(p.name.split(".")[1]))
 
 
-def _load_manifest(dest: Path) -> dict[str, object] | None:
+def _load_manifest(dest: Path) -> dict[str, Any] | None:
     try:
         data = json.loads((dest / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -382,15 +366,13 @@ def _load_manifest(dest: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) and data.get("format") == _MANIFEST_FORMAT else None
 
 
-def _covers(manifest: dict[str, object] | None, arch: str, requested: Sequence[str]) -> bool:
-    if manifest is None or manifest.get("arch") != arch:
-        return False
-    installed = manifest.get("packages")
+def _covers(manifest: dict[str, Any] | None, arch: str, requested: Sequence[str]) -> bool:
+    installed = manifest.get("packages") if manifest and manifest.get("arch") == arch else None
     return isinstance(installed, dict) and all(p in installed for p in requested)
 
 
-def _sysroot(dest: Path, arch: DebianArch) -> Sysroot:
-    return Sysroot(dest, arch.name, arch.multiarch, _find_python(dest))
+def _existing(dest: Path, info: DebianArch) -> Sysroot:
+    return Sysroot(dest, info.name, info.multiarch, _find_python(dest))
 
 
 def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str] = (), *,
@@ -407,15 +389,17 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
     dest = Path(dest) if dest is not None else default_dest(info.name)
     requested = list(dict.fromkeys([*DEFAULT_PACKAGES, *packages]))
     if not refresh and _covers(_load_manifest(dest), info.name, requested):
-        return _sysroot(dest, info)
+        return _existing(dest, info)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest.parent / f".{dest.name}.lock")):
         old = _load_manifest(dest)
         if not refresh and _covers(old, info.name, requested):
-            return _sysroot(dest, info)  # another worker built it while we waited
-        previous = old.get("requested") if old is not None else None
-        if isinstance(previous, list):  # a rebuild keeps what earlier callers asked for
-            requested = list(dict.fromkeys([*requested, *map(str, previous)]))
+            return _existing(dest, info)  # another worker built it while we waited
+        if old is None and dest.is_dir() and any(dest.iterdir()):
+            raise ProvisionError(f"{dest} exists and is not a crossenv sysroot (no "
+                                 f"{MANIFEST_NAME}); choose a new or empty directory")
+        if old is not None:  # a rebuild keeps what earlier callers asked for
+            requested = list(dict.fromkeys([*requested, *map(str, old.get("requested", []))]))
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
             work = Path(tmp)
             root = work / "root"
@@ -439,7 +423,7 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
             if dest.exists() or dest.is_symlink():
                 dest.rename(work / "old")  # removed with the temp dir
             root.rename(dest)
-    return _sysroot(dest, info)
+    return _existing(dest, info)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -448,14 +432,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "provision", help="download a Debian sysroot (headers, libraries, python) for a host",
         description="Build a Debian sysroot for ARCH without root, from apt's configured "
                     "sources. Prints the host python's path as the last line.")
-    parser.add_argument("--arch", default="arm64",
-                        help=f"Debian architecture (default arm64; one of {', '.join(ARCHES)})")
-    parser.add_argument("--package", action="append", default=[], metavar="PKG",
-                        help="extra Debian package to include (repeatable)")
-    parser.add_argument("--refresh", action="store_true",
-                        help="rebuild even if a cached sysroot covers the request")
-    parser.add_argument("dest", nargs="?", type=Path,
-                        help="sysroot directory (default: in the user cache directory)")
+    add = parser.add_argument
+    add("--arch", default="arm64", help=f"Debian architecture: {', '.join(ARCHES)}")
+    add("--package", action="append", default=[], metavar="PKG",
+        help="extra Debian package to include (repeatable)")
+    add("--refresh", action="store_true", help="rebuild even if the cached sysroot suffices")
+    add("dest", nargs="?", type=Path, help="sysroot directory (default: in the user cache)")
     parser.set_defaults(func=run)
 
 
