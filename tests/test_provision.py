@@ -221,6 +221,16 @@ def test_failed_provision_leaves_nothing_behind(tmp_path: Path, fake_debian) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == [".sysroot.lock"]
 
 
+def test_refuses_to_replace_a_directory_that_is_not_a_sysroot(tmp_path: Path,
+                                                              fake_debian) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(ProvisionError, match="not a crossenv sysroot") as info:
+        provision.provision_debian("arm64", tmp_path)
+    assert "\n" not in str(info.value)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert fake_debian.calls == []
+
+
 # --- recorded host data --------------------------------------------------------------
 
 
