@@ -133,8 +133,9 @@ def _fake_apt(monkeypatch: pytest.MonkeyPatch) -> provision.Apt:
     apt = object.__new__(provision.Apt)
     apt.arch = "arm64"
 
-    def run(tool: str, *args: str, cwd: Path | None = None) -> str:
-        return "".join(_DEPENDS.get(a, "") for a in args if not a.startswith("-"))
+    def run(tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
+        assert args[:2] == ("depends", "--recurse")
+        return "".join(_DEPENDS.values())  # as apt-cache prints it: everything reachable
 
     monkeypatch.setattr(apt, "run", run)
     return apt
