@@ -180,6 +180,10 @@ def test_glibc_2_34_in_manylinux2014_wheel(build_dir: Path, tmp_path: Path) -> N
     new = make_wheel(tmp_path / "new", f"{CP311}-manylinux_2_34_aarch64",
                      {ext_name("aarch64"): data})
     assert check.check_wheel(new) == []
+    # with several tags the oldest counts, whatever the order ("2_9" sorts after "2_34")
+    both = make_wheel(tmp_path / "both", f"{CP311}-manylinux_2_34_aarch64.manylinux_2_9_aarch64",
+                      {ext_name("aarch64"): data})
+    assert codes(check.check_wheel(both)) == ["glibc-version"]
 
 
 def test_glibcxx_too_new_for_manylinux2014(build_dir: Path, tmp_path: Path) -> None:
@@ -195,8 +199,18 @@ def test_glibcxx_too_new_for_manylinux2014(build_dir: Path, tmp_path: Path) -> N
     assert check.check_wheel(new) == []
 
 
+def test_policy_from_auditwheel() -> None:
+    if not check._auditwheel_policies():
+        pytest.skip("auditwheel is not installed: its policy data cannot be read")
+    # auditwheel knows manylinux2014 aarch64 systems have GLIBC_2.18 symbols
+    assert check._allowed_versions("aarch64", (2, 17))["GLIBC"][0] == "2.18"
+    assert check._allowed_versions("x86_64", (2, 17))["GLIBC"][0] == "2.17"
+    assert check._allowed_versions("x86_64", (2, 30))["GLIBC"][0] == "2.30"  # between policies
+    assert check._allowed_versions("x86_64", (2, 28))["GLIBCXX"][0] == "3.4.24"
+
+
 def test_builtin_table_without_auditwheel(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(check, "_auditwheel_policies", lambda: None)
+    monkeypatch.setattr(check, "_auditwheel_policies", lambda: [])
     limits = check._allowed_versions("aarch64", (2, 17))
     assert limits["GLIBC"][0] == "2.17" and limits["GLIBCXX"][0] == "3.4.19"
 

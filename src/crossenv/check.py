@@ -109,15 +109,12 @@ class Platform:
 def parse_platform(tag: str) -> Platform | None:
     """Split ``manylinux_2_17_aarch64`` & co.; None for non-Linux tags such as ``any``."""
     m = _PLATFORM_RE.fullmatch(tag)
-    if not m:
-        return None
-    if m["linux"]:
-        return Platform(tag, "", None, m["arch"])
-    if m["legacy"]:
-        return Platform(tag, "glibc", _LEGACY[m["legacy"]], m["arch"])
-    if m["gmaj"]:
-        return Platform(tag, "glibc", (int(m["gmaj"]), int(m["gmin"])), m["arch"])
-    return Platform(tag, "musl", (int(m["mmaj"]), int(m["mmin"])), m["arch"])
+    if not m or m["linux"]:
+        return Platform(tag, "", None, m["arch"]) if m else None
+    if m["mmaj"]:
+        return Platform(tag, "musl", (int(m["mmaj"]), int(m["mmin"])), m["arch"])
+    version = _LEGACY[m["legacy"]] if m["legacy"] else (int(m["gmaj"]), int(m["gmin"]))
+    return Platform(tag, "glibc", version, m["arch"])
 
 
 def _numeric(version: str) -> tuple[int, ...] | None:
@@ -128,39 +125,38 @@ def _numeric(version: str) -> tuple[int, ...] | None:
 
 
 @cache
-def _auditwheel_policies() -> list[dict[str, Any]] | None:
+def _auditwheel_policies() -> list[dict[str, Any]]:
     """auditwheel's manylinux policy data, read as a file so auditwheel is never imported."""
     spec = importlib.util.find_spec("auditwheel")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
+    for location in (spec and spec.submodule_search_locations) or []:
         policy = Path(location) / "policy" / "manylinux-policy.json"
         if policy.is_file():
-            data: list[dict[str, Any]] = json.loads(policy.read_text())
-            return data
-    return None
+            return list(json.loads(policy.read_text()))
+    return []
 
 
 def _allowed_versions(arch: str, glibc: tuple[int, int]) -> dict[str, tuple[str, frozenset[str]]]:
-    """For a manylinux_X_Y tag: library -> (newest numeric version, explicitly allowed set)."""
-    limits = {"GLIBC": (f"{glibc[0]}.{glibc[1]}", frozenset[str]())}
-    best: tuple[tuple[int, ...], dict[str, list[str]]] | None = None
-    for policy in _auditwheel_policies() or []:
-        level = _numeric(policy["name"].removeprefix("manylinux_").replace("_", "."))
-        versions = policy["symbol_versions"].get(arch)
-        if level and versions and level <= glibc and (best is None or level > best[0]):
-            best = (level, versions)
-    if best is not None:
-        for lib, versions in best[1].items():
-            numbers = [v for v in versions if _numeric(v)]
-            newest = max(numbers, key=lambda v: _numeric(v) or ()) if numbers else "0"
-            if lib == "GLIBC":
-                newest = max(newest, limits["GLIBC"][0], key=lambda v: _numeric(v) or ())
-            if lib in ("GLIBC", "GLIBCXX", "CXXABI"):
-                limits[lib] = (newest, frozenset(versions))
+    """For a manylinux_X_Y tag: library -> (newest numeric version, explicitly allowed set).
+
+    auditwheel's newest policy at or below X.Y for this arch decides (it knows e.g. that
+    manylinux2014 aarch64 has GLIBC_2.18); without it, the built-in table.
+    """
+    def key(version: str) -> tuple[int, ...]:
+        return _numeric(version) or ()
+
+    tag_glibc = f"{glibc[0]}.{glibc[1]}"
+    usable = sorted(((key(p["name"][10:].replace("_", ".")), p["symbol_versions"][arch])
+                     for p in _auditwheel_policies()
+                     if p["name"].startswith("manylinux_") and arch in p["symbol_versions"]),
+                    key=lambda item: item[0])
+    usable = [item for item in usable if item[0] <= glibc]
+    if usable:
+        sets = {lib: usable[-1][1].get(lib, []) for lib in ("GLIBC", "GLIBCXX", "CXXABI")}
+        limits = {lib: (max([v for v in vs if _numeric(v)] or ["0"], key=key), frozenset(vs))
+                  for lib, vs in sets.items()}
+        limits["GLIBC"] = (max(limits["GLIBC"][0], tag_glibc, key=key), limits["GLIBC"][1])
         return limits
-    extra = frozenset({"ABI_DT_RELR"} if glibc >= (2, 36) else ())
-    limits["GLIBC"] = (limits["GLIBC"][0], extra)
+    limits = {"GLIBC": (tag_glibc, frozenset({"ABI_DT_RELR"} if glibc >= (2, 36) else ()))}
     for level, cxx, cxxabi in _BUILTIN_CXX:
         if level <= glibc:
             limits["GLIBCXX"] = (cxx, frozenset[str]())
@@ -193,10 +189,9 @@ def _read_elf(data: bytes) -> _Elf:
         if isinstance(section, DynamicSection):
             info.needed += [t.needed for t in section.iter_tags("DT_NEEDED")]  # type: ignore[attr-defined]
         elif isinstance(section, GNUVerNeedSection):
-            for _verneed, auxes in section.iter_versions():
-                for aux in auxes:
-                    lib, _, version = aux.name.partition("_")
-                    info.versions.setdefault(lib, set()).add(version)
+            for lib, _, version in (a.name.partition("_") for _, auxes in
+                                    section.iter_versions() for a in auxes):
+                info.versions.setdefault(lib, set()).add(version)
         elif isinstance(section, SymbolTableSection) and section.name == ".dynsym":
             info.exports_pyinit = any(
                 sym.name.startswith("PyInit_") and sym["st_shndx"] != "SHN_UNDEF"
@@ -278,7 +273,8 @@ class _WheelChecker:
             self.add(member, "elf-platform",
                      f"ELF file in a wheel tagged {plats}; tag the wheel for a Linux platform")
             return
-        platform = self.platforms[0]
+        # every tag is a promise: check the oldest libc any of them names
+        platform = min(self.platforms, key=lambda p: p.version or (999, 0))
         arch = ARCHES.get(platform.arch)
         got = _describe(elf.machine, elf.bits, elf.big_endian)
         if arch is not None:
@@ -361,13 +357,11 @@ class _WheelChecker:
 def _platform_accepts(target: Platform, plat: str) -> bool:
     """Would pip on *target* install a wheel tagged *plat*? ``linux_X``/bare arch: any libc."""
     wheel = parse_platform(plat)
-    if wheel is None:
+    if wheel is None or wheel.arch != target.arch:
         return plat == "any"
-    if wheel.arch != target.arch or (wheel.libc and target.libc and wheel.libc != target.libc):
+    if wheel.libc and target.libc and wheel.libc != target.libc:
         return False
-    if wheel.version is None or target.version is None:
-        return True
-    return wheel.version <= target.version
+    return wheel.version is None or target.version is None or wheel.version <= target.version
 
 
 def _parse_target(target: str) -> Platform:
@@ -458,10 +452,8 @@ def format_report(results: Iterable[tuple[str, list[Problem]]]) -> str:
     """The human-readable report: one block per wheel, one line per problem."""
     lines = []
     for wheel, problems in results:
-        if not problems:
-            lines.append(f"{wheel}: OK")
-            continue
-        lines.append(f"{wheel}: {len(problems)} problem{'s' * (len(problems) != 1)}")
+        count = f"{len(problems)} problem{'s' * (len(problems) != 1)}" if problems else "OK"
+        lines += [f"{wheel}: {count}"]
         lines += [f"  {p.member or '(wheel)'}: [{p.code}] {p.message}" for p in problems]
     return "\n".join(lines)
 
@@ -488,13 +480,11 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for wheel in args.wheels:
         try:
-            problems = check_wheel(wheel, target=args.target, env=args.env)
+            results.append((str(wheel), check_wheel(wheel, target=args.target, env=args.env)))
         except WheelError as exc:
             print(f"crossenv check: {exc}", file=sys.stderr)
             status = 2
-            continue
-        results.append((str(wheel), problems))
-        status = max(status, 1 if problems else 0)
+    status = max([status] + [1 for _, problems in results if problems])
     if args.json:
         print(json.dumps({"wheels": [
             {"wheel": w, "ok": not ps, "problems": [dataclasses.asdict(p) for p in ps]}
