@@ -305,7 +305,7 @@ def extract_deb(deb: Path, root: Path) -> None:
                           text=True, check=False)
     if proc.returncode != 0:
         detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ProvisionError(f"cannot unpack {deb.name}: {detail}; retry with --refresh")
+        raise ProvisionError(f"cannot unpack {deb.name}: {detail}; run again (bad download?)")
 
 
 def relativize_symlinks(root: Path) -> list[Path]:
