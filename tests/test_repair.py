@@ -133,3 +133,12 @@ def test_missing_auditwheel_is_one_line(
     status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path))
     assert (status, out) == (2, "")
     assert err == "crossenv repair: auditwheel is not installed: pip install 'crossenv[repair]'\n"
+
+
+def test_library_dirs_stay_inside_the_sysroot(tmp_path: Path) -> None:
+    for d in ("lib/aarch64-linux-gnu", "usr/lib", "opt/vendor/lib", "etc/ld.so.conf.d"):
+        (tmp_path / d).mkdir(parents=True)
+    (tmp_path / "etc/ld.so.conf.d/vendor.conf").write_text("# vendor\n/opt/vendor/lib\n/nope\n")
+    root = str(tmp_path)
+    assert repair.library_dirs(tmp_path, "aarch64-linux-gnu") == [
+        f"{root}/lib/aarch64-linux-gnu", f"{root}/opt/vendor/lib", f"{root}/usr/lib"]

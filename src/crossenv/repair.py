@@ -51,10 +51,13 @@ def _auditwheel_version() -> tuple[int, ...] | None:
 
 def library_dirs(sysroot: Path, multiarch: str) -> list[str]:
     """Where the host's dynamic loader looks, as build-machine paths inside ``sysroot``."""
-    dirs = [f"/lib/{multiarch}", f"/usr/lib/{multiarch}", "/lib", "/usr/lib", "/lib64",
-            "/usr/lib64"]
     root = str(sysroot).rstrip("/")
-    return [root + d for d in dirs if Path(root + d).is_dir()]
+    dirs = [f"/lib/{multiarch}", f"/usr/lib/{multiarch}"]
+    for conf in sorted(Path(root + "/etc/ld.so.conf.d").glob("*.conf")):  # e.g. libc's own
+        dirs += [ln.strip() for ln in conf.read_text(errors="replace").splitlines()
+                 if ln.strip().startswith("/")]
+    dirs += ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
+    return list(dict.fromkeys(root + d for d in dirs if Path(root + d).is_dir()))
 
 
 def _from_env(env: Path) -> tuple[Path | None, str | None]:
