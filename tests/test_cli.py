@@ -157,7 +157,7 @@ def test_concurrent_creates_are_serialised(tmp_path: Path, arm64_sysroot, aarch6
     procs = [subprocess.Popen([*crossenv_cmd(), str(arm64_sysroot.python), str(env)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
-    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    results = [(*p.communicate(timeout=300), p.returncode) for p in procs]
     codes = sorted(code for _, _, code in results)
     assert codes == [0, 2], results
     loser = next(err for _, err, code in results if code == 2)

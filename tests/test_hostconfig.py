@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 from conftest import recorded_sysconfigdata
-from crossenv import hostconfig, sysconfigdata
 from crossenv import host as host_mod
+from crossenv import hostconfig, sysconfigdata
 from crossenv.toolchain import Toolchain
 
 SYSROOT = Path("/opt/sysroots/arm64")

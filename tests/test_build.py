@@ -1,0 +1,189 @@
+"""Real sdists from PyPI, cross-built with build isolation ON, run on the target under qemu.
+
+Many setup.py files quietly fall back to pure Python when their C build fails and
+pip still succeeds, so every test asserts that the extension module was built for
+AArch64 and that the target python really imports and uses it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import Target, run, unpack_wheels
+from crossenv import elfarch
+
+pytestmark = pytest.mark.integration
+
+EXT_SUFFIX = ".cpython-311-aarch64-linux-gnu.so"
+AARCH64 = elfarch.expected("aarch64")
+
+# package -> (extension module files expected, code run on the target)
+PACKAGES = {
+    "markupsafe": (["markupsafe/_speedups"], (
+        "import markupsafe, markupsafe._speedups as s; "
+        "assert markupsafe._escape_inner is s._escape_inner; print(markupsafe.escape('<a&b>'))"),
+        "&lt;a&amp;b&gt;"),
+    "msgpack": (["msgpack/_cmsgpack"], (
+        "import msgpack, msgpack._cmsgpack as c; assert msgpack.Packer is c.Packer; "
+        "print(msgpack.unpackb(msgpack.packb({'a': [1, 2.5, None]})))"),
+        "{'a': [1, 2.5, None]}"),
+    "pyyaml": (["yaml/_yaml"], (
+        "import yaml; assert yaml.__with_libyaml__; "
+        "print(yaml.load('a: [1, {b: c}]', Loader=yaml.CLoader))"),
+        "{'a': [1, {'b': 'c'}]}"),
+}
+# Other setuptools sdists with C extensions: no special cases allowed for them either.
+MORE_PACKAGES = {
+    "cffi": (["_cffi_backend"], (
+        "import cffi; ffi = cffi.FFI(); ffi.cdef('size_t strlen(const char *);'); "
+        "C = ffi.dlopen(None); print(C.strlen(b'cross'), ffi.sizeof('long'))"), "5 8"),
+    "simplejson": (["simplejson/_speedups"], (
+        "import simplejson, simplejson._speedups; "
+        "print(simplejson.dumps({'x': [1, 2]}, separators=(',', ':')))"), '{"x":[1,2]}'),
+    "wrapt": (["wrapt/_wrappers"], (
+        "import wrapt, wrapt._wrappers as w; "
+        "print(w.ObjectProxy(41) + 1, w.__file__.endswith('.so'))"), "42 True"),
+}
+
+
+def build_wheels(env: Path, names: list[str], wheelhouse: Path, *extra: str) -> dict[str, Path]:
+    """``cross-pip wheel`` with pip's defaults: build isolation stays ON."""
+    run([env / "bin" / "cross-pip", "wheel", "--no-binary", ",".join(names), "--no-deps",
+         *extra, *names, "-w", wheelhouse])
+    found = {}
+    for name in names:
+        (wheel,) = wheelhouse.glob(f"{name.replace('-', '_')}-*.whl")
+        found[name] = wheel
+    return found
+
+
+def assert_aarch64_extensions(wheel: Path, modules: list[str]) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        for module in modules:
+            member = module + EXT_SUFFIX
+            assert member in names, f"{wheel.name} has no {member}: {names}"
+            with archive.open(member) as stream:
+                facts = elfarch.read_stream(_seekable(stream.read()))
+            assert facts == AARCH64, f"{member} is {facts.describe()}"
+    assert wheel.name.endswith("linux_aarch64.whl") or "manylinux" in wheel.name, wheel.name
+    assert "-cp311-cp311-" in wheel.name
+
+
+def _seekable(data: bytes):  # type: ignore[no-untyped-def]
+    import io
+
+    return io.BytesIO(data)
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(aarch64_env: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_wheels(aarch64_env, list(PACKAGES), tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.mark.parametrize("name", list(PACKAGES))
+def test_acceptance_sdists(wheelhouse: dict[str, Path], aarch64_target: Target,
+                           tmp_path: Path, name: str) -> None:
+    modules, code, expected = PACKAGES[name]
+    assert_aarch64_extensions(wheelhouse[name], modules)
+    site = unpack_wheels([wheelhouse[name]], tmp_path / "site")
+    out = aarch64_target.python("-c", code, path=[site]).stdout.strip()
+    assert out == expected
+
+
+@pytest.mark.slow
+def test_more_setuptools_sdists(aarch64_env: Path, aarch64_target: Target,
+                                tmp_path: Path) -> None:
+    wheels = build_wheels(aarch64_env, list(MORE_PACKAGES), tmp_path / "wh")
+    for name, (modules, code, expected) in MORE_PACKAGES.items():
+        assert_aarch64_extensions(wheels[name], modules)
+        site = unpack_wheels([wheels[name]], tmp_path / f"site-{name}")
+        deps = []
+        if name == "cffi":  # cffi needs pycparser, pure Python
+            run([aarch64_env / "bin" / "cross-pip", "download", "--no-deps", "pycparser",
+                 "-d", tmp_path / "deps"])
+            deps = unpack_wheels(list((tmp_path / "deps").glob("*.whl")), tmp_path / "dsite")
+            site_path = [site, deps]
+        else:
+            site_path = [site]
+        assert aarch64_target.python("-c", code, path=site_path).stdout.strip() == expected
+
+
+def test_activate_then_pip_wheel(aarch64_env: Path, aarch64_target: Target,
+                                 tmp_path: Path) -> None:
+    """How CI scripts use it: source activate, then plain ``pip wheel``."""
+    script = (f'. "{aarch64_env}/bin/activate" && '
+              f'pip wheel --no-binary markupsafe --no-deps markupsafe -w "{tmp_path}/wh"')
+    run(["bash", "-c", script])
+    (wheel,) = (tmp_path / "wh").glob("markupsafe-*.whl")
+    modules, code, expected = PACKAGES["markupsafe"]
+    assert_aarch64_extensions(wheel, modules)
+    site = unpack_wheels([wheel], tmp_path / "site")
+    assert aarch64_target.python("-c", code, path=[site]).stdout.strip() == expected
+
+
+def _sdist(env: Path, name: str, dest: Path) -> Path:
+    run([env / "bin" / "build-pip", "download", "--no-deps", "--no-binary", ":all:", name,
+         "-d", dest])
+    (archive,) = dest.glob("*.tar.gz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    return next(p for p in dest.iterdir() if p.is_dir())
+
+
+def test_pypa_build_with_isolation(aarch64_env: Path, aarch64_target: Target,
+                                   tmp_path: Path) -> None:
+    """``cross-python -m build --wheel``: requirements native, hooks for the host."""
+    run([aarch64_env / "bin" / "cross-pip", "install", "build"])
+    source = _sdist(aarch64_env, "msgpack", tmp_path / "src")
+    run([aarch64_env / "bin" / "cross-python", "-m", "build", "--wheel", "--outdir",
+         tmp_path / "dist", source])
+    (wheel,) = (tmp_path / "dist").glob("msgpack-*.whl")
+    modules, code, expected = PACKAGES["msgpack"]
+    assert_aarch64_extensions(wheel, modules)
+    site = unpack_wheels([wheel], tmp_path / "site")
+    assert aarch64_target.python("-c", code, path=[site]).stdout.strip() == expected
+
+
+def test_build_requirements_are_native(aarch64_env: Path, tmp_path: Path) -> None:
+    """Cython in an isolated build env is an x86_64 wheel and runs during the build."""
+    log = tmp_path / "log.txt"
+    run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-binary", "msgpack", "--no-deps",
+         "--no-cache-dir", "-v", "msgpack", "-w", tmp_path / "wh", "--log", log])
+    text = log.read_text()
+    assert "Cython" in text
+    assert "x86_64.whl" in text  # a native Cython wheel was chosen for the build env
+    assert "aarch64.whl" not in text.replace("linux_aarch64.whl", "")
+
+
+def test_debian_multiarch_headers_without_sysroot_flag(aarch64_env: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                                       tmp_path: Path) -> None:
+    """Debian keeps pyconfig.h in include/aarch64-linux-gnu/python3.11 behind a wrapper
+    that needs the sysroot's /usr/include (crossenv 1.6 failed there). The env's include
+    overlay makes Python.h compile even for a compiler run WITHOUT --sysroot."""
+    code = ("import sysconfig; v = sysconfig.get_config_vars(); "
+            "print(v['INCLUDEPY']); print(v['CFLAGS'])")
+    include, cflags = run([aarch64_env / "bin" / "cross-python", "-c", code]).stdout.splitlines()
+    overlay = [flag for flag in cflags.split() if flag.startswith("-I")]
+    assert overlay, cflags
+    source = tmp_path / "probe.c"
+    source.write_text("#include <Python.h>\nint probe(void) { return SIZEOF_VOID_P; }\n")
+    base = ["aarch64-linux-gnu-gcc", "-c", str(source), "-o", str(tmp_path / "probe.o"),
+            f"-I{include}"]
+    without = subprocess.run(base, capture_output=True, text=True)
+    assert without.returncode != 0 and "pyconfig.h" in without.stderr  # the trap is real
+    run([*base, *overlay])
+    assert elfarch.read(tmp_path / "probe.o") == AARCH64
+
+
+def test_failed_c_build_is_not_hidden(aarch64_env: Path, tmp_path: Path) -> None:
+    """Sanity check of the assertion helper: a pure-Python wheel is caught."""
+    run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-deps", "six", "-w", tmp_path])
+    (wheel,) = tmp_path.glob("six-*.whl")
+    with pytest.raises(AssertionError):
+        assert_aarch64_extensions(wheel, ["six"])
