@@ -141,4 +141,5 @@ def test_library_dirs_stay_inside_the_sysroot(tmp_path: Path) -> None:
     (tmp_path / "etc/ld.so.conf.d/vendor.conf").write_text("# vendor\n/opt/vendor/lib\n/nope\n")
     root = str(tmp_path)
     assert repair.library_dirs(tmp_path, "aarch64-linux-gnu") == [
-        f"{root}/lib/aarch64-linux-gnu", f"{root}/opt/vendor/lib", f"{root}/usr/lib"]
+        f"{root}/lib/aarch64-linux-gnu", f"{root}/opt/vendor/lib", f"{root}/lib",
+        f"{root}/usr/lib"]
