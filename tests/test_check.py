@@ -158,7 +158,7 @@ def test_extension_suffix(build_dir: Path, tmp_path: Path, tag: str, member: str
     problems = check.check_wheel(wheel)
     assert codes(problems) == expected
     if "x86_64-linux-gnu" in member:
-        assert "x86_64 suffix" in problems[0].message
+        assert "(the suffix of x86_64)" in problems[0].message
 
 
 # ---------------------------------------------------------------- glibc, libstdc++, libpython

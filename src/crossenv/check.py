@@ -314,7 +314,7 @@ class _WheelChecker:
         if suffix in expected | {".so", ".abi3.so"}:
             return
         other = [a for a, facts in ARCHES.items() if facts.multiarch.split("-")[0] + "-" in suffix]
-        why = f" (an {other[0]} suffix)" if other and platform.arch not in other else ""
+        why = f" (the suffix of {other[0]})" if other and platform.arch not in other else ""
         want = " or ".join(sorted(expected | {".abi3.so"}))
         self.add(member, "ext-suffix", f"suffix {suffix}{why} does not match the wheel's tags, "
                  f"which expect {want}; build with the host's EXT_SUFFIX (in a crossenv)")
