@@ -184,7 +184,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
+            # argparse mishandles "--" inside subcommands: split it off ourselves.
+            extra: list[str] = []
+            if "--" in argv:
+                cut = argv.index("--")
+                argv, extra = argv[:cut], argv[cut + 1:]
             args = build_subcommand_parser(argv[0]).parse_args(argv)
+            args.extra_args = extra
             _configure_logging(getattr(args, "verbose", 0) or 0)
             return int(args.func(args) or 0)
         args = build_create_parser().parse_args(argv)

@@ -1,0 +1,61 @@
+"""Developer tasks. ``nox -s tests`` is the test command CI runs (see .ci/run)."""
+
+from __future__ import annotations
+
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+ROOT = Path(__file__).parent
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: unit tests and real cross builds run under qemu."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "2", "--durations=15"]
+    session.run("pytest", *args, env={"CROSSENV_TEST_SESSION": "nox"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "scripts", "noxfile.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Provision a Debian arm64 host Python, cross-build msgpack from its sdist with build
+    isolation on, check the wheel, and run it on the target under qemu."""
+    session.install("-e", ".")
+    work = ROOT / "demo"
+    env = work / "env-aarch64"
+    wheelhouse = work / "wheelhouse"
+    host_python = session.run("crossenv", "provision", "--arch", "arm64", silent=True)
+    assert isinstance(host_python, str)
+    host_python = host_python.strip().splitlines()[-1]
+    session.run("crossenv", "--clear", host_python, str(env))
+    session.run(str(env / "bin" / "cross-python"), "-c",
+                "import sys, platform, sysconfig; "
+                "print('cross-python reports', platform.machine(), sysconfig.get_platform())")
+    for old in wheelhouse.glob("*.whl"):
+        old.unlink()
+    session.run(str(env / "bin" / "cross-pip"), "wheel", "--no-binary", "msgpack", "--no-deps",
+                "msgpack", "-w", str(wheelhouse), external=True)
+    (wheel,) = wheelhouse.glob("msgpack-*.whl")
+    session.run("crossenv", "check", "--env", str(env), str(wheel))
+    session.run("crossenv", "run", str(env), "--install", str(wheel), "--", "python", "-c",
+                "import msgpack, msgpack._cmsgpack, platform; "
+                "data = msgpack.packb({'hello': 'aarch64'}); "
+                "print('on the target:', platform.machine(), msgpack.unpackb(data))")
+    session.log(f"built {wheel} and ran it under qemu; the environment is {env}")
+

@@ -1,0 +1,102 @@
+"""Run code on the target: the host's own python under qemu-user.
+
+Cross-built wheels are only proven by running them. ``crossenv run ENV`` installs
+wheels (and their dependencies, chosen with the host's tags by cross-pip) into
+``ENV/target`` and runs the sysroot's python under qemu-user with that directory
+on its path — no binfmt_misc registration, no root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .create import load_metadata
+from .errors import CrossenvError
+from .provision import find_qemu
+
+
+class TargetError(CrossenvError):
+    """The target cannot be run here."""
+
+
+def _host_python(meta: dict[str, object]) -> tuple[Path, Path]:
+    host = meta["host"]
+    assert isinstance(host, dict)
+    sysroot = host.get("sysroot")
+    if not sysroot:
+        raise TargetError("this environment has no sysroot, so its host python cannot be run; "
+                          "create it from a host python inside a sysroot")
+    version = ".".join(map(str, host["version"]))
+    prefix = Path(sysroot) / str(host.get("prefix", "/usr")).lstrip("/")
+    python = prefix / "bin" / f"python{version}"
+    if not python.exists():
+        raise TargetError(f"no host interpreter at {python}; install the host's python{version}")
+    return Path(sysroot), python
+
+
+def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
+            site: Sequence[Path] = ()) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run *args* on the target (``python`` = host python)."""
+    meta = load_metadata(env)
+    host = meta["host"]
+    sysroot, python = _host_python(meta)
+    machine = str(host["machine"])
+    qemu = qemu or find_qemu(machine)
+    if not qemu:
+        raise TargetError(f"no qemu-user for {machine} found; install qemu-user-static "
+                          "(Debian: apt-get install qemu-user-static)")
+    argv = list(args) or ["python"]
+    if argv[0] in ("python", "python3", python.name):
+        argv[0] = str(python)
+    elif not os.path.isabs(argv[0]):
+        argv[0] = str(sysroot / "usr" / "bin" / argv[0])
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PYTHON", "_PYTHON")) and k != "VIRTUAL_ENV"}
+    paths = [str(p) for p in (*site, target_site(env)) if Path(p).is_dir()]
+    if paths:
+        environ["PYTHONPATH"] = os.pathsep.join(paths)
+    return [qemu, "-L", str(sysroot), *argv], environ
+
+
+def target_site(env: Path) -> Path:
+    return Path(env) / "target" / "site-packages"
+
+
+def install(env: Path, requirements: Sequence[str]) -> None:
+    """Install wheels/requirements for the host into ENV/target with cross-pip."""
+    pip = Path(env) / "bin" / "cross-pip"
+    if not pip.exists():
+        raise TargetError(f"{pip} does not exist; recreate the environment with pip")
+    cmd = [str(pip), "install", "--quiet", "--upgrade", "--only-binary", ":all:",
+           "--target", str(target_site(env)), *requirements]
+    if subprocess.run(cmd).returncode != 0:
+        raise TargetError(f"cross-pip could not install {' '.join(requirements)} for the host")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "run", help="run the host python (or a host program) under qemu-user",
+        description="Run a command on the target under qemu-user: 'python' means the host's "
+        "python in the sysroot. Wheels given with --install are installed for the host "
+        "into ENV/target first.")
+    parser.add_argument("env", type=Path, metavar="ENV", help="a crossenv environment")
+    parser.add_argument("--install", action="append", default=[], metavar="WHEEL_OR_REQ",
+                        help="install this wheel or requirement for the host first (repeatable)")
+    parser.add_argument("--qemu", help="the qemu-user binary (default: found on PATH)")
+    parser.add_argument("args", nargs="*", metavar="CMD",
+                        help="the command after --, e.g. -- python -m pytest --pyargs msgpack")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rest = [*args.args, *getattr(args, "extra_args", [])]
+    if args.install:
+        install(args.env, args.install)
+    argv, environ = command(args.env, rest, qemu=args.qemu)
+    sys.stdout.flush()
+    return subprocess.run(argv, env=environ).returncode
