@@ -25,11 +25,22 @@ if TYPE_CHECKING:
 #: module name -> "runtime_module:function" (runtime modules live in crossenv/runtime/)
 IMPORT_HOOKS: dict[str, str] = {
     "build": "_crossenv_frontends:patch_build",
+    # wheel tags: packaging's manylinux/musllinux probes look at the build machine
+    "packaging._manylinux": "_crossenv_tags:patch_manylinux",
+    "packaging._musllinux": "_crossenv_tags:patch_musllinux",
+    "pip._vendor.packaging._manylinux": "_crossenv_tags:patch_manylinux",
+    "pip._vendor.packaging._musllinux": "_crossenv_tags:patch_musllinux",
+    # pip's wheel cache ignores the platform: keep wheels per host description
+    "pip._internal.cache": "_crossenv_tags:patch_pip_cache",
+    # built wheels: manylinux tag when the toolchain guarantees it (CROSSENV_WHEEL_PLATFORM)
+    "setuptools.command.bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
+    "wheel.bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
+    "wheel._bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
 }
 
 #: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
 #: that generate files for one build system and return the variables that select them.
-GENERATORS: tuple[str, ...] = ()
+GENERATORS: tuple[str, ...] = ("crossenv.tags",)
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

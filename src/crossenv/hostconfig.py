@@ -95,6 +95,10 @@ def host_config_vars(
     out["prefix"] = out["exec_prefix"] = str(cross_prefix)
     out["HOST_GNU_TYPE"] = host.host_gnu_type
     out["MULTIARCH"] = host.multiarch or out.get("MULTIARCH", "")
+    if toolchain.kind == "zig":
+        from .zig import adapt_config_vars
+
+        adapt_config_vars(out)  # drop the flags zig cc rejects (-Wl,-Bsymbolic-functions)
     for key, value in overrides.items():
         out[key] = value
     return out

@@ -3,7 +3,14 @@
 packaging decides manylinux compatibility by looking at the *running*
 interpreter's ELF header and glibc, which in a cross environment are the build
 machine's. So the ladder is computed here, once, from the sysroot's C library
-(or from what the user declares) and handed to the runtime shim as a list.
+(or from what the user declares) and handed to the runtime shim as a list; the
+runtime (``_crossenv_tags``, ``_manylinux``) answers every tag question from it.
+
+Built wheels are tagged ``linux_<arch>`` unless the toolchain *guarantees* a
+manylinux level: zig compiling against an explicit glibc version. Then
+:func:`write` exports ``CROSSENV_WHEEL_PLATFORM`` and cross-python's
+``bdist_wheel`` uses it. A gcc build links against the sysroot's (newer) glibc,
+so its wheels stay ``linux_*`` until ``crossenv repair`` checks them.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -18,6 +26,12 @@ from elftools.elf.gnuversions import GNUVerDefSection
 
 from .host import HostDescription
 from .toolchain import Toolchain
+
+if TYPE_CHECKING:
+    from .create import Layout, Options
+
+#: set in cross-python when built wheels get a manylinux tag (see _crossenv_tags)
+WHEEL_PLATFORM_VAR = "CROSSENV_WHEEL_PLATFORM"
 
 _LEGACY = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
 _LEGACY_ARCHES = {
@@ -68,9 +82,49 @@ def glibc_version(host: HostDescription) -> tuple[int, int] | None:
     return None
 
 
-def musl_present(host: HostDescription) -> bool:
+def _musl_loaders(host: HostDescription) -> list[Path]:
     root = host.sysroot
-    return bool(root and list((root / "lib").glob("ld-musl-*.so.1")))
+    if root is None:
+        return []
+    return sorted(p for d in ("lib", "usr/lib") for p in (root / d).glob("ld-musl-*.so.1"))
+
+
+def musl_present(host: HostDescription) -> bool:
+    """True when the sysroot has a musl dynamic loader (Alpine and friends)."""
+    return bool(_musl_loaders(host))
+
+
+def musl_version(host: HostDescription) -> tuple[int, int] | None:
+    """The sysroot's musl ``(major, minor)``, without running its loader.
+
+    packaging runs the loader and parses its banner; here the apk database is
+    read if there is one, else the version string is found in the loader itself
+    (musl stores it as a plain NUL-terminated string such as ``1.2.4``).
+    """
+    if not musl_present(host) or host.sysroot is None:
+        return None
+    installed = host.sysroot / "lib" / "apk" / "db" / "installed"
+    try:
+        text = installed.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    match = re.search(r"^P:musl\nV:(\d+)\.(\d+)", text, re.MULTILINE)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    for loader in _musl_loaders(host):
+        try:
+            data = loader.read_bytes()
+        except OSError:
+            continue
+        found = re.search(rb"\x00(\d+)\.(\d+)\.(\d+)\x00", data)
+        if found:
+            return int(found.group(1)), int(found.group(2))
+    return None
+
+
+def musllinux_ladder(musl: tuple[int, int], arch: str) -> list[str]:
+    """Every musllinux tag a host with *musl* accepts, best first (as packaging orders them)."""
+    return [f"musllinux_{musl[0]}_{minor}_{arch}" for minor in range(musl[1], -1, -1)]
 
 
 def parse_manylinux(value: str) -> tuple[int, int]:
@@ -103,11 +157,22 @@ def _expand_user_tag(tag: str, arch: str) -> list[str]:
         return [tag]
     if re.fullmatch(r"(manylinux_)?\d+[._]\d+|manylinux(1|2010|2014)", tag):
         return manylinux_ladder(parse_manylinux(tag), arch)
+    match = re.fullmatch(r"musllinux_(\d+)_(\d+)", tag)
+    if match:
+        return musllinux_ladder((int(match.group(1)), int(match.group(2))), arch)
     return [f"{tag}_{arch}"]
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def zig_glibc(toolchain: Toolchain | None) -> tuple[int, int] | None:
+    """The glibc version a zig toolchain links against (``aarch64-linux-gnu.2.17``)."""
+    if toolchain is None or toolchain.kind != "zig":
+        return None
+    match = re.search(r"-gnu[a-z]*\.(\d+)\.(\d+)", toolchain.target)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def platform_tags_for(
@@ -122,7 +187,9 @@ def platform_tags_for(
     """Return ``(libc_ver answer, platform tags best first)`` for the host.
 
     Explicit ``--manylinux`` values win (zig builds against exactly that glibc);
-    otherwise the sysroot's glibc decides. ``linux_<arch>`` always comes last.
+    otherwise the sysroot's glibc decides, or its musl if it has no glibc.
+    ``linux_<arch>`` always comes last. With zig, ``platform.libc_ver()`` reports
+    the glibc zig links against, so builds probing it do not use newer features.
     """
     arch = tag_arch(machine or host.machine)
     if host.system != "Linux":
@@ -136,13 +203,46 @@ def platform_tags_for(
         declared = [parse_manylinux(value) for value in manylinux]
         tags += [t for version in sorted(declared, reverse=True)
                  for t in manylinux_ladder(version, arch)]
-        if toolchain is not None and toolchain.kind == "zig":
-            top = max(declared)
-            libc = ("glibc", f"{top[0]}.{top[1]}")
     elif found and not no_manylinux:
         tags += manylinux_ladder(found, arch)
+    elif not found and not no_manylinux:
+        musl = musl_version(host)
+        if musl:
+            tags += musllinux_ladder(musl, arch)
+    target_glibc = zig_glibc(toolchain)
+    if target_glibc:
+        libc = ("glibc", f"{target_glibc[0]}.{target_glibc[1]}")
     tags += [t for tag in extra for t in _expand_user_tag(tag, arch)]
     tags.append(f"linux_{arch}")
     if arch == "armv7l":
         tags.append("linux_armv6l")
     return libc, _dedupe(tags)
+
+
+def wheel_platform_tag(host: HostDescription, toolchain: Toolchain,
+                       machine: str | None = None) -> str | None:
+    """The compressed platform tag built wheels get, or None to keep ``linux_<arch>``.
+
+    Only zig with an explicit glibc guarantees the symbol versions an extension
+    needs (zig's own glibc stubs stop at that version), so only then is a
+    manylinux tag promised: ``manylinux_2_17_aarch64.manylinux2014_aarch64``.
+    """
+    glibc = zig_glibc(toolchain)
+    if glibc is None or host.system != "Linux":
+        return None
+    arch = tag_arch(machine or host.machine)
+    lowest = 5 if arch in ("x86_64", "i686") else 17
+    if glibc < (2, lowest):
+        return None
+    tags = [f"manylinux_{glibc[0]}_{glibc[1]}_{arch}"]
+    alias = _LEGACY.get(glibc)
+    if alias and arch in _LEGACY_ARCHES[alias]:
+        tags.append(f"{alias}_{arch}")
+    return ".".join(tags)
+
+
+def write(directory: Path, layout: Layout, host: HostDescription, toolchain: Toolchain,
+          options: Options) -> dict[str, str]:
+    """Backend glue generator (see :mod:`crossenv.glue`): export the built-wheel tag."""
+    tag = wheel_platform_tag(host, toolchain, options.machine)
+    return {WHEEL_PLATFORM_VAR: tag} if tag else {}

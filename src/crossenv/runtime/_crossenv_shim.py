@@ -94,12 +94,27 @@ _PATCHES = {
 }
 
 
+def _runtime_module(name):
+    """Import a runtime helper from this file's directory, even when it is not on
+    ``sys.path``: pip's isolated builds drop the cross site-packages from it."""
+    module = sys.modules.get(name)
+    if module is None:
+        from importlib.util import module_from_spec, spec_from_file_location
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        spec = spec_from_file_location(name, os.path.join(here, name + ".py"))
+        module = module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
 def _hook(spec):
     """A patch that imports ``module:function`` from the runtime files only when needed."""
 
     def run(module):
         name, _, func = spec.partition(":")
-        getattr(__import__(name), func)(module)
+        getattr(_runtime_module(name), func)(module)
 
     return run
 
