@@ -122,8 +122,19 @@ def test_unwritable_directory(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> Non
     proc = crossenv(arm64_sysroot.python, "/sys/crossenv-test-env")
     assert_one_line_error(proc, "/sys/crossenv-test-env", "choose a directory you can write")
     assert not Path("/sys/crossenv-test-env").exists()
-    proc = crossenv(arm64_sysroot.python, tmp_path / "missing" / "env")
-    assert_one_line_error(proc, "does not exist; create it first")
+    proc = crossenv(arm64_sysroot.python, "/sys/crossenv-missing/deeper/env")
+    assert_one_line_error(proc, "choose a directory you can write")
+    assert not Path("/sys/crossenv-missing").exists()
+
+
+@pytest.mark.integration
+def test_missing_parents_are_created_and_removed_on_failure(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                                            aarch64_gcc) -> None:
+    run([*crossenv_cmd(), arm64_sysroot.python, tmp_path / "a" / "b" / "env"])
+    assert (tmp_path / "a" / "b" / "env" / "bin" / "cross-python").exists()
+    proc = crossenv("--cc", "gcc", arm64_sysroot.python, tmp_path / "c" / "d" / "env")
+    assert_one_line_error(proc, "X86_64")  # the toolchain check fails before anything is made
+    assert not (tmp_path / "c").exists()
 
 
 @pytest.mark.integration

@@ -94,19 +94,35 @@ def _lock_path(env: Path) -> Path:
     return directory / f"{digest}.lock"
 
 
+class _Interrupts:
+    """Defer SIGINT/SIGTERM/SIGHUP to checkpoints between creation steps.
+
+    virtualenv seeds with worker threads; an exception raised in the middle of a
+    step could let them write into the staging directory after it was removed.
+    Deferring to the next checkpoint (well under a second away) keeps cleanup exact.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def checkpoint(self) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt(f"signal {self.received}")
+
+
 @contextlib.contextmanager
-def _signals_as_exceptions() -> Iterator[None]:
-    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so the staging dir is cleaned up."""
+def _deferred_signals() -> Iterator[_Interrupts]:
+    state = _Interrupts()
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        state.received = signum
 
     previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(ValueError):  # not the main thread
             previous[sig] = signal.signal(sig, handler)
     try:
-        yield
+        yield state
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -114,9 +130,11 @@ def _signals_as_exceptions() -> Iterator[None]:
 
 def _check_target(env: Path, options: Options) -> None:
     parent = env.parent
+    while not parent.exists():  # missing parents are created, like ``python -m venv``
+        parent = parent.parent
     if not parent.is_dir():
         raise EnvironmentCreationError(
-            f"cannot create {env}: {parent} does not exist; create it first")
+            f"cannot create {env}: {parent} is not a directory; choose another ENV")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise EnvironmentCreationError(
             f"cannot create {env}: {parent} is not writable; choose a directory you can write")
@@ -218,19 +236,24 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     _check_target(env, options)
     final = Layout(env=env, cross=(options.cross_prefix or env / "cross").absolute())
     # A second create of the same ENV waits for the first, then sees its result.
-    with filelock.FileLock(str(_lock_path(env))), _signals_as_exceptions():
+    with filelock.FileLock(str(_lock_path(env))), _deferred_signals() as interrupts:
         _check_target(env, options)
+        first_missing = next((p for p in reversed(env.parents) if not p.exists()), None)
         try:
-            return _create_locked(final, host, chain, options)
+            env.parent.mkdir(parents=True, exist_ok=True)
+            return _create_locked(final, host, chain, options, interrupts)
         except OSError as exc:
             raise EnvironmentCreationError(
                 f"cannot create {env}: {exc.strerror or exc}"
-                f"{' (' + exc.filename + ')' if exc.filename else ''}; "
+                f"{' (' + str(exc.filename) + ')' if exc.filename else ''}; "
                 "choose a directory you can write") from None
+        finally:
+            if first_missing is not None and not env.exists():
+                shutil.rmtree(first_missing, ignore_errors=True)
 
 
 def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
-                   options: Options) -> Layout:
+                   options: Options, interrupts: _Interrupts) -> Layout:
     env = final.env
     stage_dir = Path(tempfile.mkdtemp(prefix=f".{env.name}.crossenv-", dir=env.parent))
     stage = Layout(env=stage_dir, cross=stage_dir / "cross" if options.cross_prefix is None
@@ -242,12 +265,14 @@ def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
     external_cross_created = False
     prompt = options.prompt or env.name
     try:
+        interrupts.checkpoint()
         if keep_build:
             os.rename(final.build, stage.build)
             moved.append((stage.build, final.build))
         else:
             _make_venv(stage.build, with_pip=options.with_build_pip,
                        system_site_packages=options.system_site_packages, prompt=f"{prompt}-build")
+        interrupts.checkpoint()
         if keep_cross:
             os.rename(final.cross, stage.cross)
             moved.append((stage.cross, final.cross))
@@ -259,6 +284,7 @@ def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
                     external_cross_created = True
             _make_venv(stage.cross, with_pip=options.with_cross_pip and options.with_build_pip,
                        system_site_packages=False, prompt=prompt)
+        interrupts.checkpoint()
         _write_cross(stage, final, host, chain, options)
         scripts.write_scripts(
             stage.bin, env_dir=env, cross_python=final.cross_python,
@@ -271,6 +297,7 @@ def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
             if prefix.parent == stage.env:  # built in staging: fix paths baked into scripts
                 scripts.relocate_text_files(prefix / "bin", str(stage.env), str(env))
                 scripts.relocate_text_files(prefix, str(stage.env), str(env))
+        interrupts.checkpoint()
         _swap_into_place(stage_dir, env)
     except BaseException:
         for source, destination in reversed(moved):
