@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def zig_target(host: HostDescription, glibc: tuple[int, int] | None) -> str:
         raise ToolchainError(f"--toolchain zig supports Linux hosts; this host is {host.system}")
     fields = host.triplet.split("-")
     cpu = _ZIG_CPU.get(fields[0])
+    if cpu is None and re.fullmatch(r"arm(v[5-8]l?)?", fields[0]):
+        cpu = "arm"  # Debian's armhf python says armv8l (built on arm64 machines)
     if cpu is None:
         raise ToolchainError(f"zig has no target for {host.triplet}; use --toolchain gnu")
     abi = fields[-1] if len(fields) >= 3 else "gnu"
