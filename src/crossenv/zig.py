@@ -50,8 +50,10 @@ _ZIG_CPU = {
     "riscv64": "riscv64",
     "loongarch64": "loongarch64",
 }
-#: the oldest glibc each cpu has (riscv64 and loongarch64 arrived late in glibc)
-_MIN_GLIBC = {"riscv64": (2, 27), "loongarch64": (2, 36)}
+#: the oldest glibc zig has headers for, per cpu (default 2.17). ppc64le's ABI arrived
+#: in glibc 2.19 (manylinux2014's 2.17 ppc64le is a CentOS backport zig does not ship),
+#: riscv64 in 2.27, loongarch64 in 2.36.
+_MIN_GLIBC = {"powerpc64le": (2, 19), "riscv64": (2, 27), "loongarch64": (2, 36)}
 
 
 def zig_executable() -> str:
@@ -92,7 +94,7 @@ def zig_target(host: HostDescription, glibc: tuple[int, int] | None) -> str:
     oldest = _MIN_GLIBC.get(cpu, (2, 17) if cpu not in ("x86", "x86_64") else (2, 5))
     if glibc < oldest:
         raise ToolchainError(
-            f"{host.triplet} has no glibc older than {oldest[0]}.{oldest[1]}; "
+            f"zig has no glibc older than {oldest[0]}.{oldest[1]} for {host.triplet}; "
             f"pass --manylinux {oldest[0]}_{oldest[1]} or newer")
     return f"{target}.{glibc[0]}.{glibc[1]}"
 

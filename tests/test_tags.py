@@ -1,0 +1,361 @@
+"""Wheel tags describe the host: the ladder, cross-python's answers, built and repaired wheels.
+
+Unit tests use the recorded Debian host data (no sysroot needed) and small fake
+sysroots holding a real ``libc.so.6`` (the build machine's: glibc_version reads only
+its version definitions) or a musl loader. The integration tests ask real cross
+environments for arm64, armhf, s390x and ppc64el, and cross-check every answer with
+``crossenv check`` and ``auditwheel``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import packaging
+import pytest
+
+from conftest import (
+    Target,
+    crossenv_cmd,
+    recorded_sysconfigdata,
+    require,
+    run,
+    unpack_wheels,
+)
+from crossenv import glue, host, provision, tags
+from crossenv.toolchain import Toolchain
+
+RUNTIME = Path(tags.__file__).parent / "runtime"
+ARCH_OF = {"arm64": "aarch64", "armhf": "armv7l", "s390x": "s390x", "ppc64el": "ppc64le",
+           "i386": "i686"}
+
+
+def recorded(debian_arch: str, sysroot: Path | None = None) -> host.HostDescription:
+    described = host.describe(recorded_sysconfigdata(debian_arch))
+    return dataclasses.replace(described, sysroot=sysroot)
+
+
+def build_glibc() -> tuple[int, int]:
+    major, minor = os.confstr("CS_GNU_LIBC_VERSION").split()[1].split(".")[:2]
+    return int(major), int(minor)
+
+
+def glibc_sysroot(root: Path, multiarch: str) -> Path:
+    """A sysroot whose only file is a real libc.so.6 (copied from this machine)."""
+    libc = Path(f"/lib/{sys.implementation._multiarch}/libc.so.6")  # type: ignore[attr-defined]
+    (root / "lib" / multiarch).mkdir(parents=True)
+    shutil.copy(libc, root / "lib" / multiarch / "libc.so.6")
+    return root
+
+
+def zig_chain(target: str) -> Toolchain:
+    return Toolchain(kind="zig", target=target, cc=("zig", "cc"), cxx=(), ar=("zig", "ar"))
+
+
+# -- the ladder ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["2_17", "2.17", "manylinux2014", "manylinux_2_17",
+                                   "manylinux_2_17_aarch64", "manylinux2014_aarch64"])
+def test_parse_manylinux_accepts_crossenv_1_spellings(value: str) -> None:
+    assert tags.parse_manylinux(value) == (2, 17)
+
+
+def test_parse_manylinux_rejects_garbage() -> None:
+    with pytest.raises(ValueError, match="2_17 or manylinux2014"):
+        tags.parse_manylinux("latest")
+
+
+def test_ladder_matches_packaging_order_and_aliases() -> None:
+    ladder = tags.manylinux_ladder((2, 18), "aarch64")
+    assert ladder == ["manylinux_2_18_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+    x86 = tags.manylinux_ladder((2, 12), "x86_64")
+    assert x86[:2] == ["manylinux_2_12_x86_64", "manylinux2010_x86_64"]
+    assert x86[-2:] == ["manylinux_2_5_x86_64", "manylinux1_x86_64"]
+    assert "manylinux2014_riscv64" not in tags.manylinux_ladder((2, 31), "riscv64")
+
+
+def test_sysroot_glibc_decides(tmp_path: Path) -> None:
+    root = glibc_sysroot(tmp_path, "aarch64-linux-gnu")
+    libc, ladder = tags.platform_tags_for(recorded("arm64", root))
+    major, minor = build_glibc()
+    assert libc == ("glibc", f"{major}.{minor}")
+    assert ladder[0] == f"manylinux_{major}_{minor}_aarch64"
+    assert ladder[-3:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64", "linux_aarch64"]
+
+
+def test_no_sysroot_means_linux_only_unless_declared() -> None:
+    assert tags.platform_tags_for(recorded("s390x")) == (None, ["linux_s390x"])
+    libc, ladder = tags.platform_tags_for(recorded("s390x"), manylinux=["manylinux2014"])
+    assert ladder == ["manylinux_2_17_s390x", "manylinux2014_s390x", "linux_s390x"]
+    assert libc is None  # declared compatibility is not a C library
+
+
+def test_armhf_ladder_uses_armv7l_and_accepts_armv6l() -> None:
+    _libc, ladder = tags.platform_tags_for(recorded("armhf"), manylinux=["2_17"])
+    assert ladder == ["manylinux_2_17_armv7l", "manylinux2014_armv7l", "linux_armv7l",
+                      "linux_armv6l"]
+
+
+def test_no_manylinux_is_crossenv_1_default(tmp_path: Path) -> None:
+    root = glibc_sysroot(tmp_path, "aarch64-linux-gnu")
+    _libc, ladder = tags.platform_tags_for(recorded("arm64", root), no_manylinux=True)
+    assert ladder == ["linux_aarch64"]
+
+
+def test_zig_glibc_is_what_libc_ver_reports(tmp_path: Path) -> None:
+    root = glibc_sysroot(tmp_path, "aarch64-linux-gnu")
+    libc, ladder = tags.platform_tags_for(recorded("arm64", root), manylinux=["2_17"],
+                                          toolchain=zig_chain("aarch64-linux-gnu.2.17"))
+    assert libc == ("glibc", "2.17")
+    assert ladder[0] == "manylinux_2_17_aarch64"
+
+
+def fake_musl(root: Path, *, apk: str | None = None) -> Path:
+    (root / "lib").mkdir(parents=True)
+    (root / "lib" / "ld-musl-aarch64.so.1").write_bytes(
+        b"\x7fELF" + b"\0" * 60 + b"musl libc (%s)\nVersion %s\n\x001.2.4\x00more")
+    if apk is not None:
+        (root / "lib" / "apk" / "db").mkdir(parents=True)
+        (root / "lib" / "apk" / "db" / "installed").write_text(apk)
+    return root
+
+
+def test_musl_sysroot_gets_musllinux_ladder(tmp_path: Path) -> None:
+    described = recorded("arm64", fake_musl(tmp_path))
+    assert tags.musl_version(described) == (1, 2)
+    libc, ladder = tags.platform_tags_for(described)
+    assert libc is None
+    assert ladder == ["musllinux_1_2_aarch64", "musllinux_1_1_aarch64", "musllinux_1_0_aarch64",
+                      "linux_aarch64"]
+
+
+def test_musl_version_prefers_apk_database(tmp_path: Path) -> None:
+    root = fake_musl(tmp_path, apk="C:Q1x\nP:busybox\nV:1.36\n\nC:Q1y\nP:musl\nV:1.3.0-r0\n")
+    assert tags.musl_version(recorded("arm64", root)) == (1, 3)
+
+
+def test_platform_tag_option_expands_musllinux() -> None:
+    _libc, ladder = tags.platform_tags_for(recorded("arm64"), extra=["musllinux_1_1"])
+    assert ladder == ["musllinux_1_1_aarch64", "musllinux_1_0_aarch64", "linux_aarch64"]
+
+
+# -- the tag built wheels get ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("debian_arch", "target", "expected"), [
+    ("arm64", "aarch64-linux-gnu.2.17", "manylinux_2_17_aarch64.manylinux2014_aarch64"),
+    ("armhf", "arm-linux-gnueabihf.2.17", "manylinux_2_17_armv7l.manylinux2014_armv7l"),
+    ("s390x", "s390x-linux-gnu.2.28", "manylinux_2_28_s390x"),
+    ("ppc64el", "powerpc64le-linux-gnu.2.17", "manylinux_2_17_ppc64le.manylinux2014_ppc64le"),
+    ("i386", "x86-linux-gnu.2.5", "manylinux_2_5_i686.manylinux1_i686"),
+])
+def test_zig_with_glibc_promises_manylinux(debian_arch: str, target: str, expected: str) -> None:
+    assert tags.wheel_platform_tag(recorded(debian_arch), zig_chain(target)) == expected
+
+
+def test_no_promise_without_zig_glibc() -> None:
+    gnu = Toolchain(kind="gnu", target="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
+    assert tags.wheel_platform_tag(recorded("arm64"), gnu) is None
+    assert tags.wheel_platform_tag(recorded("arm64"), zig_chain("aarch64-linux-gnu")) is None
+    assert tags.wheel_platform_tag(recorded("arm64"), zig_chain("aarch64-linux-musl")) is None
+
+
+def test_generator_exports_the_tag_only_for_zig() -> None:
+    from crossenv.create import Options
+
+    assert "crossenv.tags" in glue.GENERATORS
+    out = tags.write(Path("/nonexistent"), None, recorded("arm64"),  # type: ignore[arg-type]
+                     zig_chain("aarch64-linux-gnu.2.17"), Options())
+    assert out == {tags.WHEEL_PLATFORM_VAR: "manylinux_2_17_aarch64.manylinux2014_aarch64"}
+    gnu = Toolchain(kind="gnu", target="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
+    assert tags.write(Path("/nonexistent"), None, recorded("arm64"),  # type: ignore[arg-type]
+                      gnu, Options()) == {}
+
+
+# -- the runtime answers (loaded as cross-python loads them, with a fake config) ----------
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
+    """``_crossenv_tags`` bound to an aarch64 host with glibc 2.28."""
+    config = types.ModuleType("_crossenv_config")
+    config.MACHINE = "aarch64"  # type: ignore[attr-defined]
+    config.LIBC = ["glibc", "2.28"]  # type: ignore[attr-defined]
+    config.PLATFORM_TAGS = [  # type: ignore[attr-defined]
+        *tags.manylinux_ladder((2, 28), "aarch64"), "linux_aarch64"]
+    monkeypatch.setitem(sys.modules, "_crossenv_config", config)
+    monkeypatch.delenv(tags.WHEEL_PLATFORM_VAR, raising=False)
+    spec = importlib.util.spec_from_file_location("_crossenv_tags", RUNTIME / "_crossenv_tags.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "_crossenv_tags", module)
+    spec.loader.exec_module(module)
+    yield module
+
+
+def test_import_hooks_name_real_runtime_functions() -> None:
+    for target in glue.IMPORT_HOOKS.values():
+        name, _, func = target.partition(":")
+        source = (RUNTIME / f"{name}.py").read_text()
+        assert f"def {func}(" in source, target
+
+
+def test_packaging_manylinux_probe_answers_for_host(runtime: types.ModuleType) -> None:
+    from packaging import _manylinux
+
+    fake = types.SimpleNamespace(_GLibCVersion=_manylinux._GLibCVersion)
+    runtime.patch_manylinux(fake)
+    assert list(fake.platform_tags(["aarch64"]))[:2] == ["manylinux_2_28_aarch64",
+                                                         "manylinux_2_27_aarch64"]
+    assert list(fake.platform_tags(["x86_64"])) == []  # the build machine's arch: never
+    assert fake._get_glibc_version() == _manylinux._GLibCVersion(2, 28)
+    assert fake._have_compatible_abi(sys.executable, ["aarch64"])
+
+
+def test_musllinux_probe_says_no_musl_on_glibc_host(runtime: types.ModuleType) -> None:
+    fake = types.SimpleNamespace()
+    runtime.patch_musllinux(fake)
+    assert fake._get_musl_version(sys.executable) is None
+    assert list(fake.platform_tags(["aarch64"])) == []
+
+
+def test_pep600_module_agrees_with_ladder(runtime: types.ModuleType,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("_manylinux", RUNTIME / "_manylinux.py")
+    assert spec is not None and spec.loader is not None
+    pep600 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pep600)
+    # No crossenv shim active (a native python that finds the file): no opinion.
+    monkeypatch.delattr(sys, "cross_compiling", raising=False)
+    assert pep600.manylinux_compatible(2, 17, "x86_64") is None
+    monkeypatch.setattr(sys, "cross_compiling", True, raising=False)
+    assert pep600.manylinux_compatible(2, 28, "aarch64") is True
+    assert pep600.manylinux_compatible(2, 17, "aarch64") is True
+    assert pep600.manylinux_compatible(2, 29, "aarch64") is False
+    assert pep600.manylinux_compatible(2, 17, "x86_64") is False
+
+
+class _FakeBdistWheel:
+    plat_name_supplied = False
+
+    def __init__(self, plat: str) -> None:
+        self.plat = plat
+
+    def get_tag(self) -> tuple[str, str, str]:
+        return ("cp311", "cp311", self.plat)
+
+
+def test_bdist_wheel_retags_only_when_promised(runtime: types.ModuleType,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.SimpleNamespace(bdist_wheel=type("bdist_wheel", (_FakeBdistWheel,), {}))
+    runtime.patch_bdist_wheel(module)
+    runtime.patch_bdist_wheel(module)  # idempotent: wheel.bdist_wheel re-exports setuptools'
+    cls = module.bdist_wheel
+    assert cls("linux_aarch64").get_tag()[2] == "linux_aarch64"  # gcc: no promise
+    promised = "manylinux_2_17_aarch64.manylinux2014_aarch64"
+    monkeypatch.setenv(tags.WHEEL_PLATFORM_VAR, promised)
+    assert cls("linux_aarch64").get_tag() == ("cp311", "cp311", promised)
+    assert cls("any").get_tag()[2] == "any"
+    explicit = cls("linux_aarch64")
+    explicit.plat_name_supplied = True
+    assert explicit.get_tag()[2] == "linux_aarch64"
+
+
+def test_pip_cache_is_keyed_by_host_description(runtime: types.ModuleType,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def parts(runtime_module: types.ModuleType) -> list[str]:
+        module = types.SimpleNamespace(
+            Cache=type("Cache", (), {"_get_cache_path_parts": lambda self, link: ["ab", "cd"]}))
+        runtime_module.patch_pip_cache(module)
+        result: list[str] = module.Cache()._get_cache_path_parts("link")
+        return result
+
+    gcc = parts(runtime)
+    monkeypatch.setenv(tags.WHEEL_PLATFORM_VAR, "manylinux_2_17_aarch64")
+    zig = parts(runtime)
+    assert gcc[:2] == zig[:2] == ["ab", "cd"]
+    assert gcc[2].startswith("crossenv-") and gcc[2] != zig[2]
+
+
+# -- real environments ------------------------------------------------------------------------
+
+def cross_answers(env: Path) -> dict[str, object]:
+    """What cross-python says about tags, through packaging, pip's copy and PEP 600."""
+    code = (
+        "import json, platform, sys, _manylinux\n"
+        "import packaging.tags as t, packaging._manylinux as m\n"
+        "import pip._vendor.packaging.tags as pt\n"
+        "from pip._internal.utils.compatibility_tags import get_supported\n"
+        "arch = platform.machine()\n"
+        "print(json.dumps({'first': str(next(iter(t.sys_tags()))),\n"
+        "  'pip_first': str(next(iter(pt.sys_tags()))), 'pip': str(get_supported()[0]),\n"
+        "  'arch': arch, 'probe': list(m.platform_tags([arch]))[:1],\n"
+        "  'pep600': _manylinux.manylinux_compatible(2, 17, arch),\n"
+        "  'pep600_build': _manylinux.manylinux_compatible(2, 17, 'x86_64')}))\n"
+    )
+    # the test runner's packaging, on PYTHONPATH: no index needed to ``cross-pip install`` it
+    env_vars = dict(os.environ, PYTHONPATH=str(Path(packaging.__file__).parent.parent))
+    out = run([env / "bin" / "cross-python", "-c", code], env=env_vars).stdout
+    answers: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return answers
+
+
+@pytest.mark.integration
+def test_arm64_env_tags_reach_packaging_and_pip(aarch64_env: Path) -> None:
+    answers = cross_answers(aarch64_env)
+    assert answers["first"] == "cp311-cp311-manylinux_2_36_aarch64"
+    assert answers["pip_first"] == answers["pip"] == answers["first"]
+    assert answers["probe"] == ["manylinux_2_36_aarch64"]
+    assert answers["pep600"] is True and answers["pep600_build"] is False
+    meta = json.loads((aarch64_env / "crossenv.json").read_text())
+    assert meta["host"]["platform_tags"][0] == "manylinux_2_36_aarch64"
+    # build-python is untouched: its tags are the build machine's
+    native = run([aarch64_env / "bin" / "build-python", "-c",
+                  "import pip._vendor.packaging.tags as t; print(next(iter(t.sys_tags())))"])
+    assert "aarch64" not in native.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("debian_arch", ["armhf", "s390x", "ppc64el"])
+def test_other_arch_env_tags(debian_arch: str, tmp_path: Path) -> None:
+    require(shutil.which("apt-get"), f"apt-get is needed to provision a {debian_arch} sysroot")
+    machine = ARCH_OF[debian_arch]
+    described = recorded(debian_arch)
+    require(shutil.which(f"{described.multiarch}-gcc"),
+            f"gcc-{described.multiarch} is needed to cross-compile for {debian_arch}")
+    sysroot = provision.provision_debian(debian_arch)
+    env = tmp_path / debian_arch
+    run([*crossenv_cmd(), sysroot.python, env])
+    answers = cross_answers(env)
+    assert answers["arch"] == machine
+    assert answers["first"] == f"cp311-cp311-manylinux_2_36_{machine}"
+    assert answers["pip"] == answers["first"]
+    assert answers["pep600"] is True and answers["pep600_build"] is False
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_gcc_wheel_repaired_gets_auditwheel_tag(aarch64_env: Path, tmp_path: Path,
+                                                aarch64_target: Target) -> None:
+    """gcc links against the sysroot's glibc: linux_ tag, then ``crossenv repair``."""
+    run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-cache-dir", "--no-binary", "msgpack",
+         "--no-deps", "msgpack", "-w", tmp_path / "built"])
+    (built,) = (tmp_path / "built").glob("msgpack-*.whl")
+    assert built.name.endswith("-linux_aarch64.whl")  # gcc promises nothing
+    run([*crossenv_cmd(), "repair", "--env", aarch64_env, "-w", tmp_path / "fixed", built])
+    (fixed,) = (tmp_path / "fixed").glob("msgpack-*.whl")
+    shown = run([sys.executable, "-m", "auditwheel", "show", fixed]).stdout
+    best = fixed.name[:-4].split("-")[-1].split(".")
+    assert any(f'"{tag}"' in shown.replace("\n", " ") for tag in best), shown
+    run([*crossenv_cmd(), "check", "--env", aarch64_env, fixed])
+    site = unpack_wheels([fixed], tmp_path / "site")
+    out = aarch64_target.python("-c", "import msgpack._cmsgpack, msgpack; "
+                                "print(msgpack.unpackb(msgpack.packb([1, 'x'])))", path=[site])
+    assert out.stdout.strip() == "[1, 'x']"
