@@ -7,6 +7,8 @@ AArch64 and that the target python really imports and uses it.
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import tarfile
 import zipfile
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, run, unpack_wheels
+from conftest import ROOT, Target, run, unpack_wheels
 from crossenv import elfarch
 
 pytestmark = pytest.mark.integration
@@ -150,15 +152,25 @@ def test_pypa_build_with_isolation(aarch64_env: Path, aarch64_target: Target,
     assert aarch64_target.python("-c", code, path=[site]).stdout.strip() == expected
 
 
-def test_build_requirements_are_native(aarch64_env: Path, tmp_path: Path) -> None:
-    """Cython in an isolated build env is an x86_64 wheel and runs during the build."""
+def test_build_requirements_are_native(aarch64_env: Path, aarch64_target: Target,
+                                       tmp_path: Path) -> None:
+    """Cython in an isolated build env is an x86_64 wheel and runs during the build,
+    while the extension modules it generates are compiled for the host."""
+    source = tmp_path / "hello"
+    shutil.copytree(ROOT / "tests" / "sources" / "hello", source)
     log = tmp_path / "log.txt"
-    run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-binary", "msgpack", "--no-deps",
-         "--no-cache-dir", "-v", "msgpack", "-w", tmp_path / "wh", "--log", log])
+    run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-deps", "--no-cache-dir", "-v",
+         source, "-w", tmp_path / "wh", "--log", log])
     text = log.read_text()
-    assert "Cython" in text
-    assert "x86_64.whl" in text  # a native Cython wheel was chosen for the build env
-    assert "aarch64.whl" not in text.replace("linux_aarch64.whl", "")
+    native = re.findall(r"[Cc]ython-[\w.]+-cp311-cp311-[\w.]*x86_64\.whl", text)
+    assert native, "the build env did not get a native Cython wheel"
+    assert not re.findall(r"[Cc]ython-[\w.]+-[\w.]*aarch64\.whl", text)
+    (wheel,) = (tmp_path / "wh").glob("hello_crossenv-*.whl")
+    assert_aarch64_extensions(wheel, ["hello/_chello", "hello/_cyhello"])
+    site = unpack_wheels([wheel], tmp_path / "site")
+    out = aarch64_target.python("-c", "import hello; print(hello.pointer_bits(), hello.greet())",
+                                path=[site]).stdout.strip()
+    assert out == "64 hello from C, sizeof(long)=8"
 
 
 def test_debian_multiarch_headers_without_sysroot_flag(aarch64_env: Path, arm64_sysroot,  # type: ignore[no-untyped-def]

@@ -152,8 +152,11 @@ def run_create(args: argparse.Namespace) -> int:
     chain = toolchain_mod.find(
         host, kind=args.toolchain, cc=args.cc, cxx=args.cxx, ar=args.ar,
         sysroot=host.sysroot, relative=args.relative_toolchain, glibc=glibc)
-    libc, tags = platform_tags_for(host, manylinux=args.manylinux, extra=args.platform_tag,
-                                   no_manylinux=args.no_manylinux, toolchain=chain)
+    try:
+        libc, tags = platform_tags_for(host, manylinux=args.manylinux, extra=args.platform_tag,
+                                       no_manylinux=args.no_manylinux, toolchain=chain)
+    except ValueError as exc:
+        raise CrossenvError(f"{exc}; see crossenv --help for the tag options") from None
     options = Options(
         clear=args.clear,
         cross_prefix=Path(args.cross_prefix) if args.cross_prefix else None,

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import py_compile
 import shutil
 import signal
 import sys
@@ -171,6 +172,13 @@ def _install_runtime(site: Path) -> None:
             (site / entry.name).write_bytes(entry.read_bytes())
 
 
+def _precompile(*files: Path) -> None:
+    """Write the .pyc of the files imported at every start now: machines that set
+    PYTHONDONTWRITEBYTECODE would otherwise recompile them at every start."""
+    for path in files:
+        py_compile.compile(str(path), doraise=True)
+
+
 def _include_overlay(host: HostDescription, directory: Path) -> Path | None:
     """Make Debian's split ``<multiarch>/python3.X/pyconfig.h`` reachable without
     exposing the rest of the sysroot's /usr/include (zig must not see it)."""
@@ -178,6 +186,8 @@ def _include_overlay(host: HostDescription, directory: Path) -> Path | None:
         return None
     link = directory / host.multiarch / host.platinclude_dir.name
     link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():  # a kept cross env (--clear-build) is regenerated in place
+        link.unlink()
     link.symlink_to(host.platinclude_dir)
     return directory
 
@@ -204,6 +214,8 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
             libc=options.libc, platform_tags=list(options.platform_tags),
             build_env=build_env, import_hooks=glue.IMPORT_HOOKS),
         encoding="utf-8")
+    _precompile(stage.cross_site / "_crossenv_shim.py", stage.cross_site / "_crossenv_config.py",
+                stage.cross_site / "sitecustomize.py", stage.crossenv_dir / data_name)
     return config_vars
 
 

@@ -123,10 +123,11 @@ def render_runtime_config(
 ) -> str:
     """The ``_crossenv_config`` module: plain literals only, read at every start."""
     machine = machine or host.machine
+    platform = re.sub(rf"-{re.escape(host.machine)}$", f"-{machine}", host.platform)
     info = {
         "tool": "crossenv",
         "version": __version__,
-        "host_platform": host.platform,
+        "host_platform": platform,
         "host_machine": machine,
         "host_gnu_type": host.host_gnu_type,
         "multiarch": host.multiarch,
@@ -138,7 +139,7 @@ def render_runtime_config(
     values = {
         "SYSTEM": host.system,
         "MACHINE": machine,
-        "HOST_PLATFORM": re.sub(rf"-{re.escape(host.machine)}$", f"-{machine}", host.platform),
+        "HOST_PLATFORM": platform,
         "MULTIARCH": host.multiarch,
         "POINTER_BITS": host.pointer_size * 8,
         "SYSCONFIGDATA": str(sysconfigdata_file),

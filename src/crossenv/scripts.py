@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import stat
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -118,7 +119,9 @@ def write_scripts(
             script(f"pip{suffix}", cross_python, "-m pip ", env=cross_env)
         if with_build_pip:
             script(f"build-pip{suffix}", build_python, "-m pip ")
-    script("cross-expose", build_python, "-m crossenv.expose " + shlex.quote(str(env_dir)) + " ")
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    expose = cross_python.parent.parent / "lib" / version / "site-packages" / "_crossenv_expose.py"
+    script("cross-expose", build_python, f"{shlex.quote(str(expose))} {shlex.quote(str(env_dir))} ")
     cross_bin = cross_python.parent
     activate = _ACTIVATE.format(
         bin_dir=shlex.quote(str(bin_dir_final(env_dir))),

@@ -1,0 +1,2 @@
+def pointer_bits():
+    return sizeof(void*) * 8
