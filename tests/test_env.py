@@ -23,7 +23,7 @@ REPORT = ("import sys, platform, sysconfig, os; "
 def test_layout(aarch64_env: Path) -> None:
     bin_dir = aarch64_env / "bin"
     for name in ("cross-python", "cross-pip", "build-python", "build-pip", "python", "pip"):
-        for suffix in ("", "3"):
+        for suffix in ("", "3", "3.11"):
             assert os.access(bin_dir / f"{name}{suffix}", os.X_OK), name + suffix
     assert (bin_dir / "activate").is_file()
     assert (bin_dir / "cross-expose").is_file()

@@ -110,7 +110,7 @@ def write_scripts(
         _write(bin_dir / name, _EXEC.format(env=env, python=shlex.quote(str(python)), args=args))
         written.append(name)
 
-    for suffix in ("", "3"):
+    for suffix in ("", "3", f"{sys.version_info[0]}.{sys.version_info[1]}"):
         script(f"cross-python{suffix}", cross_python, env=cross_env)
         script(f"build-python{suffix}", build_python)
         script(f"python{suffix}", cross_python, env=cross_env)
