@@ -35,6 +35,7 @@ from elftools.elf.segments import InterpSegment
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from .elfarch import ARCHES, ElfFacts
 from .errors import WheelError
 
 
@@ -48,37 +49,6 @@ class Problem:
     message: str
 
 
-@dataclasses.dataclass(frozen=True)
-class Arch:
-    """What an ELF file built for a platform-tag architecture looks like."""
-
-    machine: str  # pyelftools' e_machine name
-    bits: int
-    big_endian: bool
-    multiarch: str  # CPython/Debian multiarch with glibc; musl's is the same with "musl"
-    abi: str = ""  # human name of the e_flags requirement, if any
-    flags_ok: Callable[[int], bool] = lambda _flags: True
-
-
-# The one table: platform-tag architecture -> ELF facts. e_flags checks are the ABI
-# details a mismatched compiler (armel vs armhf, ELFv1 vs ELFv2, soft float) gets wrong.
-ARCHES: dict[str, Arch] = {
-    "x86_64": Arch("EM_X86_64", 64, False, "x86_64-linux-gnu"),
-    "i686": Arch("EM_386", 32, False, "i386-linux-gnu"),
-    "aarch64": Arch("EM_AARCH64", 64, False, "aarch64-linux-gnu"),
-    "armv7l": Arch("EM_ARM", 32, False, "arm-linux-gnueabihf", "EABI5 hard-float",
-                   lambda f: f & 0xFF000000 == 0x05000000 and not f & 0x200),
-    "armv6l": Arch("EM_ARM", 32, False, "arm-linux-gnueabihf", "EABI5 hard-float",
-                   lambda f: f & 0xFF000000 == 0x05000000 and not f & 0x200),
-    "ppc64le": Arch("EM_PPC64", 64, False, "powerpc64le-linux-gnu", "ELFv2",
-                    lambda f: f & 3 != 1),
-    "ppc64": Arch("EM_PPC64", 64, True, "powerpc64-linux-gnu"),
-    "s390x": Arch("EM_S390", 64, True, "s390x-linux-gnu"),
-    "riscv64": Arch("EM_RISCV", 64, False, "riscv64-linux-gnu", "lp64d double-float",
-                    lambda f: f & 0x6 == 0x4),
-    "loongarch64": Arch("EM_LOONGARCH", 64, False, "loongarch64-linux-gnu", "lp64d",
-                        lambda f: f & 0x7 == 0x3),
-}
 _COMPILER_HINT = "rebuild it with the {arch} cross compiler (e.g. CC={triplet}-gcc)"
 
 _PLATFORM_RE = re.compile(
@@ -168,9 +138,7 @@ def _allowed_versions(arch: str, glibc: tuple[int, int]) -> dict[str, tuple[str,
 class _Elf:
     """What the checks need from one ELF file."""
 
-    machine: str
-    bits: int
-    big_endian: bool
+    facts: ElfFacts
     flags: int
     needed: list[str]
     interp: str
@@ -180,8 +148,8 @@ class _Elf:
 
 def _read_elf(data: bytes) -> _Elf:
     elf = ELFFile(io.BytesIO(data))
-    info = _Elf(str(elf["e_machine"]), elf.elfclass, not elf.little_endian, elf["e_flags"],
-                [], "", {}, False)
+    facts = ElfFacts(str(elf["e_machine"]), elf.elfclass, "little" if elf.little_endian else "big")
+    info = _Elf(facts, elf["e_flags"], [], "", {}, False)
     for segment in elf.iter_segments():
         if isinstance(segment, InterpSegment):
             info.interp = segment.get_interp_name()
@@ -198,10 +166,6 @@ def _read_elf(data: bytes) -> _Elf:
                 for sym in section.iter_symbols()
             )
     return info
-
-
-def _describe(machine: str, bits: int, big_endian: bool) -> str:
-    return f"{machine.removeprefix('EM_')} {bits}-bit {'big' if big_endian else 'little'}-endian"
 
 
 class _WheelChecker:
@@ -276,13 +240,13 @@ class _WheelChecker:
         # every tag is a promise: check the oldest libc any of them names
         platform = min(self.platforms, key=lambda p: p.version or (999, 0))
         arch = ARCHES.get(platform.arch)
-        got = _describe(elf.machine, elf.bits, elf.big_endian)
+        got = elf.facts.describe()
         if arch is not None:
-            want = _describe(arch.machine, arch.bits, arch.big_endian)
+            want = arch.elf.describe()
             hint = _COMPILER_HINT.format(arch=platform.arch, triplet=arch.multiarch)
-            code = ("elf-class" if elf.bits != arch.bits else
-                    "elf-endian" if elf.big_endian != arch.big_endian else
-                    "elf-machine" if elf.machine != arch.machine else
+            code = ("elf-class" if elf.facts.bits != arch.elf.bits else
+                    "elf-endian" if elf.facts.byteorder != arch.elf.byteorder else
+                    "elf-machine" if elf.facts.machine != arch.elf.machine else
                     "elf-abi" if not arch.flags_ok(elf.flags) else "")
             if code == "elf-abi":
                 self.add(member, code, f"e_flags {elf.flags:#x} is not the {arch.abi} ABI "
