@@ -40,8 +40,10 @@ _log = logging.getLogger(__name__)
 MANIFEST_NAME = ".crossenv-sysroot.json"
 _MANIFEST_FORMAT = 1
 
-# What building common extension modules needs (libyaml-dev: pyyaml's C extension).
-DEFAULT_PACKAGES: tuple[str, ...] = ("python3.11", "libpython3.11-dev", "libc6-dev",
+# What building common extension modules needs (libyaml-dev: pyyaml's C extension). The
+# host python is the build python's X.Y: crossenv needs the two to match.
+_PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+DEFAULT_PACKAGES: tuple[str, ...] = (f"python{_PY}", f"libpython{_PY}-dev", "libc6-dev",
                                      "libyaml-dev", "zlib1g-dev", "libffi-dev", "libstdc++-12-dev")
 
 # Needed only by maintainer scripts, which never run in a sysroot. Dropping them (and
@@ -376,7 +378,8 @@ def _existing(dest: Path, info: DebianArch) -> Sysroot:
 
 def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str] = (), *,
                      refresh: bool = False) -> Sysroot:
-    """Return a sysroot of ``arch`` holding Python 3.11, its headers and common -dev libs.
+    """Return a sysroot of ``arch`` holding Python 3.X (the build python's X.Y), its
+    headers and common -dev libs.
 
     An existing sysroot at ``dest`` whose manifest lists every requested package is
     returned at once; otherwise (or with ``refresh``) it is rebuilt in a sibling temp
