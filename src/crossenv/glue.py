@@ -36,11 +36,15 @@ IMPORT_HOOKS: dict[str, str] = {
     "setuptools.command.bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
     "wheel.bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
     "wheel._bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
+    # build backends: meson-python gets the cross file; numpy reports the host's headers
+    "mesonpy": "_crossenv_meson:patch_mesonpy",
+    "numpy": "_crossenv_targets:patch_numpy",
 }
 
 #: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
 #: that generate files for one build system and return the variables that select them.
-GENERATORS: tuple[str, ...] = ("crossenv.tags",)
+GENERATORS: tuple[str, ...] = ("crossenv.tags", "crossenv.meson", "crossenv.cmake",
+                                  "crossenv.targets")
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

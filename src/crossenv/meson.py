@@ -1,0 +1,251 @@
+"""Meson cross file for the host, and how meson-python builds pick it up.
+
+meson-python builds started from a cross environment (by pip or pypa/build) run
+their PEP 517 hooks in cross-python. The ``mesonpy`` import hook
+(``_crossenv_meson.patch_mesonpy``) adds ``--cross-file`` to ``meson setup``
+there, so no user flag is needed. meson itself keeps running under the native
+build python (its console-script shebang) and so detects the *build* machine
+correctly; the host is described by this file, and ``[binaries] python`` is
+cross-python so that meson's python introspection reports the host's
+``EXT_SUFFIX``, include directory and platform.
+
+``CROSSENV_MESON_CROSS_FILE`` names the file; set it to an empty string to
+build natively-configured (the hook then does nothing).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from .host import HostDescription
+from .toolchain import Toolchain
+
+if TYPE_CHECKING:
+    from .create import Layout, Options
+
+FILE_NAME = "meson-cross.ini"
+ENV_VAR = "CROSSENV_MESON_CROSS_FILE"
+
+# uname -m -> meson cpu_family (https://mesonbuild.com/Reference-tables.html)
+_CPU_FAMILY = {
+    "i386": "x86", "i486": "x86", "i586": "x86", "i686": "x86",
+    "armv5tel": "arm", "armv6l": "arm", "armv7l": "arm", "armv8l": "arm", "arm": "arm",
+    "ppc64le": "ppc64", "ppc64": "ppc64", "ppc": "ppc", "ppcle": "ppc",
+    "mips64": "mips64", "mips": "mips", "aarch64_be": "aarch64",
+    "riscv64": "riscv64", "riscv32": "riscv32", "loongarch64": "loongarch64",
+    "s390x": "s390x", "s390": "s390", "sparc64": "sparc64", "m68k": "m68k",
+    "x86_64": "x86_64", "aarch64": "aarch64", "hppa": "parisc",
+}
+
+# uname -m -> qemu-user program suffix (qemu-<suffix>[-static])
+_QEMU = {
+    "i386": "i386", "i486": "i386", "i586": "i386", "i686": "i386",
+    "armv5tel": "arm", "armv6l": "arm", "armv7l": "arm", "armv8l": "arm",
+    "ppc64le": "ppc64le", "ppc64": "ppc64", "ppc": "ppc", "mips64": "mips64el",
+    "mips": "mipsel", "aarch64_be": "aarch64_be",
+}
+
+# Fallback when the compiler cannot be asked: numpy's names for the *glibc* ABI.
+_LONGDOUBLE_BY_MACHINE = {
+    "aarch64": "IEEE_QUAD_LE", "riscv64": "IEEE_QUAD_LE", "loongarch64": "IEEE_QUAD_LE",
+    "mips64": "IEEE_QUAD_LE", "s390x": "IEEE_QUAD_BE",
+    # Debian 12's ppc64el still uses IBM double-double (gcc defines __LONG_DOUBLE_IBM128__).
+    "ppc64le": "IBM_DOUBLE_DOUBLE_LE", "ppc64": "IBM_DOUBLE_DOUBLE_BE",
+    "x86_64": "INTEL_EXTENDED_16_BYTES_LE", "i686": "INTEL_EXTENDED_12_BYTES_LE",
+    "armv7l": "IEEE_DOUBLE_LE", "armv6l": "IEEE_DOUBLE_LE", "armv5tel": "IEEE_DOUBLE_LE",
+    "mips": "IEEE_DOUBLE_LE",
+}
+
+Value = Union[str, bool, Sequence[str]]
+
+
+def cpu_family(host: HostDescription) -> str:
+    machine = host.machine
+    if machine.startswith("arm") and machine not in _CPU_FAMILY:
+        return "arm"
+    return _CPU_FAMILY.get(machine, machine)
+
+
+def build_machine() -> dict[str, Value]:
+    """This machine, as meson names it (detected natively, at creation time)."""
+    machine = os.uname().machine
+    family = _CPU_FAMILY.get(machine, machine)
+    return {"system": sys.platform.rstrip("0123456789") or "linux", "cpu_family": family,
+            "cpu": machine, "endian": sys.byteorder}
+
+
+def qemu_command(host: HostDescription) -> list[str] | None:
+    """``qemu-ARCH[-static] -L SYSROOT`` for running host programs here, if installed."""
+    arch = _QEMU.get(host.machine, host.machine)
+    for name in (f"qemu-{arch}-static", f"qemu-{arch}"):
+        found = shutil.which(name)
+        if found:
+            command = [found]
+            if host.sysroot is not None:
+                command += ["-L", str(host.sysroot)]
+            return command
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _compiler_macros(cc: tuple[str, ...]) -> dict[str, str]:
+    try:
+        proc = subprocess.run([*cc, "-dM", "-E", "-x", "c", os.devnull], capture_output=True,
+                              text=True, timeout=60, check=False)
+    except OSError:
+        return {}
+    macros: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and parts[0] == "#define":
+            macros[parts[1]] = parts[2] if len(parts) > 2 else ""
+    return macros
+
+
+def longdouble_format(host: HostDescription, chain: Toolchain | None = None) -> str | None:
+    """numpy's ``longdouble_format`` name for the host C ABI.
+
+    Asked from the cross compiler's predefined macros when possible (they are
+    the ABI the extension is built for: e.g. IBM double-double on Debian's
+    ppc64el, IEEE binary128 on Fedora's); a table by machine otherwise.
+    """
+    macros = _compiler_macros(tuple(chain.cc)) if chain is not None and chain.cc else {}
+    digits = macros.get("__LDBL_MANT_DIG__")
+    size = macros.get("__SIZEOF_LONG_DOUBLE__")
+    big = macros.get("__BYTE_ORDER__") == "__ORDER_BIG_ENDIAN__" if macros \
+        else host.byteorder == "big"
+    suffix = "BE" if big else "LE"
+    if digits == "53":
+        return f"IEEE_DOUBLE_{suffix}"
+    if digits == "113":
+        return f"IEEE_QUAD_{suffix}"
+    if digits == "106":
+        return f"IBM_DOUBLE_DOUBLE_{suffix}"
+    if digits == "64" and size in ("12", "16"):
+        if big:
+            return f"MOTOROLA_EXTENDED_{size}_BYTES_BE"
+        return f"INTEL_EXTENDED_{size}_BYTES_LE"
+    return _LONGDOUBLE_BY_MACHINE.get(host.machine)
+
+
+def pkg_config_libdirs(host: HostDescription) -> list[str]:
+    """The sysroot's pkg-config directories (multiarch first), as the host sees them."""
+    if host.sysroot is None:
+        return []
+    root = str(host.sysroot)
+    dirs = []
+    if host.multiarch:
+        dirs.append(f"{root}/usr/lib/{host.multiarch}/pkgconfig")
+    dirs += [f"{root}/usr/lib/pkgconfig", f"{root}/usr/share/pkgconfig"]
+    return dirs
+
+
+def _literal(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return "[" + ", ".join(_literal(item) for item in value) + "]"
+
+
+def _find_fortran(host: HostDescription, chain: Toolchain) -> list[str] | None:
+    if chain.kind != "gnu":
+        return None
+    name = f"{chain.target}-gfortran"
+    if not shutil.which(name):
+        return None
+    return [name] + [w for w in chain.cc[1:] if w.startswith("--sysroot")]
+
+
+def sections(host: HostDescription, chain: Toolchain, *, python: str | None,
+             extra_binaries: Mapping[str, Sequence[str]] | None = None,
+             ) -> dict[str, dict[str, Value]]:
+    """The cross file as ``{section: {key: value}}`` (also used by ``crossenv describe``)."""
+    binaries: dict[str, Value] = {"c": list(chain.cc)}
+    if chain.cxx:
+        binaries["cpp"] = list(chain.cxx)
+    fortran = _find_fortran(host, chain)
+    if fortran:
+        binaries["fortran"] = fortran
+    binaries["ar"] = list(chain.ar)
+    if chain.strip:
+        binaries["strip"] = list(chain.strip)
+    if chain.ranlib:
+        binaries["ranlib"] = list(chain.ranlib)
+    binaries["pkg-config"] = ["pkg-config"]
+    if python:
+        binaries["python"] = [python]
+        binaries["python3"] = [python]
+    wrapper = qemu_command(host)
+    if wrapper:
+        binaries["exe_wrapper"] = wrapper
+    for key, value in (extra_binaries or {}).items():
+        binaries[key] = list(value)
+
+    # Always true: meson decides it can run host programs when build and host cpu
+    # families match, and meson may run under cross-python (numpy's vendored meson is
+    # started with sys.executable), where the build machine would look like the host.
+    properties: dict[str, Value] = {"needs_exe_wrapper": True}
+    if host.sysroot is not None:
+        properties["sys_root"] = str(host.sysroot)
+        properties["pkg_config_libdir"] = pkg_config_libdirs(host)
+    fmt = longdouble_format(host, chain)
+    if fmt:
+        properties["longdouble_format"] = fmt
+
+    built_in: dict[str, Value] = {}
+    if chain.cflags:
+        built_in["c_args"] = list(chain.cflags)
+        built_in["cpp_args"] = list(chain.cflags)
+    if chain.ldflags:
+        built_in["c_link_args"] = list(chain.ldflags)
+        built_in["cpp_link_args"] = list(chain.ldflags)
+
+    out: dict[str, dict[str, Value]] = {
+        "binaries": binaries,
+        "properties": properties,
+        "host_machine": {
+            "system": host.system.lower(),
+            "cpu_family": cpu_family(host),
+            "cpu": host.machine,
+            "endian": host.byteorder,
+        },
+        # Pinned for the same reason: under cross-python meson would detect the host here.
+        "build_machine": build_machine(),
+    }
+    if built_in:
+        out["built-in options"] = built_in
+    return out
+
+
+def render(host: HostDescription, chain: Toolchain, *, python: str | None,
+           extra_binaries: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The cross file text."""
+    lines = [f"# meson cross file generated by crossenv for {host.platform} ({host.triplet})"]
+    for name, values in sections(host, chain, python=python,
+                                 extra_binaries=extra_binaries).items():
+        lines += ["", f"[{name}]"]
+        lines += [f"{key} = {_literal(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
+          options: Options) -> dict[str, str]:
+    """Write ``meson-cross.ini`` and name it in ``CROSSENV_MESON_CROSS_FILE``."""
+    text = render(host, chain, python=str(layout.cross_python),
+                  extra_binaries={"numpy-config": [str(layout.cross_python), "-m",
+                                                   "numpy._configtool"]})
+    (directory / FILE_NAME).write_text(text, encoding="utf-8")
+    return {ENV_VAR: str(layout.crossenv_dir / FILE_NAME)}
+
+
+def setup_args(cross_file: str | os.PathLike[str]) -> list[str]:
+    """Arguments for ``meson setup`` (shown by ``crossenv describe --format env``)."""
+    return ["--cross-file", str(cross_file)]
