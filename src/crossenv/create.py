@@ -7,8 +7,10 @@ create leaves no ENV behind and two creates of the same ENV never interleave.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -17,7 +19,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -278,13 +280,14 @@ def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
     prompt = options.prompt or env.name
     try:
         interrupts.checkpoint()
+        venvs: list[Callable[[], None]] = []
         if keep_build:
             os.rename(final.build, stage.build)
             moved.append((stage.build, final.build))
         else:
-            _make_venv(stage.build, with_pip=options.with_build_pip,
-                       system_site_packages=options.system_site_packages, prompt=f"{prompt}-build")
-        interrupts.checkpoint()
+            venvs.append(functools.partial(
+                _make_venv, stage.build, with_pip=options.with_build_pip,
+                system_site_packages=options.system_site_packages, prompt=f"{prompt}-build"))
         if keep_cross:
             os.rename(final.cross, stage.cross)
             moved.append((stage.cross, final.cross))
@@ -294,8 +297,13 @@ def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
                 if options.clear in ("cross", "both") and final.cross.exists():
                     shutil.rmtree(final.cross)
                     external_cross_created = True
-            _make_venv(stage.cross, with_pip=options.with_cross_pip and options.with_build_pip,
-                       system_site_packages=False, prompt=prompt)
+            venvs.append(functools.partial(
+                _make_venv, stage.cross, with_pip=options.with_cross_pip and options.with_build_pip,
+                system_site_packages=False, prompt=prompt))
+        # Seeding pip copies thousands of files: the two venvs are made side by side.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for future in [pool.submit(make) for make in venvs]:
+                future.result()
         interrupts.checkpoint()
         _write_cross(stage, final, host, chain, options)
         scripts.write_scripts(
