@@ -118,7 +118,9 @@ def render(host: HostDescription, chain: Toolchain, *, python: str | None = None
         "set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)",
         "set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)",
         "set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)",
-        "set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)",
+        # BOTH: CMake packages of Python build requirements (pybind11, nanobind) live
+        # in the native build environment's site-packages and are arch-independent.
+        "set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)",
     ]
     if host.multiarch:
         lines.append(f"set(CMAKE_LIBRARY_ARCHITECTURE {host.multiarch})")

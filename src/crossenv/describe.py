@@ -1,0 +1,169 @@
+"""``crossenv describe HOST_OR_ENV --format ...``: the generated build files, for other tools.
+
+Users of plain meson, CMake, cargo or their own scripts can reuse what crossenv
+knows about a host without going through cross-pip. For an existing ENV the
+files generated at creation are printed as they are; for a host (python, prefix,
+sysconfigdata or build-details.json) they are computed on the spot and nothing
+is created, unless ``--output-dir`` asks for the files to be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import cargo, cmake, meson
+from . import host as host_mod
+from . import toolchain as toolchain_mod
+from .errors import CrossenvError, ToolchainError
+
+FORMATS = ("meson", "cmake", "pyo3", "env", "json", "build-details")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "describe", help="print the host description or a generated build file",
+        description="Print a meson cross file, CMake toolchain file, PyO3 config, the "
+        "environment variables cross-python exports, the host description (json) or a "
+        "PEP 739 build-details.json for an ENV or a host python.")
+    parser.add_argument("HOST_OR_ENV", help="a crossenv ENV, or the host python3.X, its "
+                        "prefix, its _sysconfigdata_*.py or a build-details.json")
+    parser.add_argument("--format", choices=FORMATS, default="json")
+    parser.add_argument("--sysroot", help="the host's root directory (host inputs only)")
+    parser.add_argument("--python", help="python for meson's [binaries] python and CMake's "
+                        "Python_EXECUTABLE (host inputs only; an ENV uses its cross-python)")
+    parser.add_argument("--cc", help="the cross C compiler (host inputs only)")
+    parser.add_argument("--cxx", help="the cross C++ compiler (host inputs only)")
+    parser.add_argument("--output-dir", help="also write meson-cross.ini, toolchain.cmake, "
+                        "pyo3-config.txt and helper scripts into this directory")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.set_defaults(func=run)
+
+
+def _is_env(path: Path) -> bool:
+    return (path / "crossenv.json").is_file()
+
+
+def _toolchain(host: host_mod.HostDescription, cc: str | None,
+               cxx: str | None) -> toolchain_mod.Toolchain:
+    """The cross toolchain if installed; else one named after the triplet, so that a
+    description can be printed on a machine without the compilers."""
+    try:
+        return toolchain_mod.find(host, cc=cc, cxx=cxx, sysroot=host.sysroot, verify=False,
+                                  environ={})
+    except ToolchainError:
+        prefix = f"{host.triplet}-"
+        words = (f"--sysroot={host.sysroot}",) if host.sysroot else ()
+        return toolchain_mod.Toolchain(
+            kind="gnu", target=host.triplet, cc=(cc or prefix + "gcc", *words),
+            cxx=(cxx or prefix + "g++", *words), ar=(prefix + "ar",),
+            strip=(prefix + "strip",), sysroot=host.sysroot)
+
+
+def _env_vars_of(env: Path) -> dict[str, str]:
+    meta = json.loads((env / "crossenv.json").read_text(encoding="utf-8"))
+    cross = Path(meta["paths"]["cross"])
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    config = cross / "lib" / version / "site-packages" / "_crossenv_config.py"
+    for line in config.read_text(encoding="utf-8").splitlines():
+        if line.startswith("BUILD_ENV = "):
+            value = ast.literal_eval(line[len("BUILD_ENV = "):])
+            return {str(k): str(v) for k, v in value.items()}
+    return {}
+
+
+def _render_env(values: dict[str, str]) -> str:
+    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in values.items())
+
+
+def describe_env(env: Path, fmt: str) -> str:
+    """Print a file generated when *env* was created."""
+    meta = json.loads((env / "crossenv.json").read_text(encoding="utf-8"))
+    crossenv_dir = Path(meta["paths"]["crossenv_dir"])
+    files = {"meson": meson.FILE_NAME, "cmake": cmake.FILE_NAME, "pyo3": cargo.CONFIG_NAME}
+    if fmt in files:
+        path = crossenv_dir / files[fmt]
+        if not path.is_file():
+            raise CrossenvError(f"{env} has no {files[fmt]}; recreate it with this crossenv "
+                                "version (crossenv --clear HOST_PYTHON ENV)")
+        return path.read_text(encoding="utf-8")
+    if fmt == "env":
+        return _render_env(_env_vars_of(env))
+    if fmt == "json":
+        return json.dumps(meta["host"], indent=2) + "\n"
+    source = meta["host"].get("sysconfigdata_path")
+    if not source:
+        raise CrossenvError(f"{env} records no host sysconfigdata; describe the host "
+                            "python instead")
+    sysroot = meta["host"].get("sysroot")
+    host = host_mod.describe(source, sysroot=sysroot)
+    return json.dumps(host_mod.to_build_details(host), indent=2) + "\n"
+
+
+def describe_host(host: host_mod.HostDescription, fmt: str, *, python: str | None = None,
+                  cc: str | None = None, cxx: str | None = None,
+                  output_dir: Path | None = None) -> str:
+    """Compute one format for *host* (writing every file to *output_dir* if given)."""
+    chain = _toolchain(host, cc, cxx)
+    texts = {
+        meson.FILE_NAME: meson.render(host, chain, python=python),
+        cmake.FILE_NAME: cmake.render(
+            host, chain, python=python,
+            emulator=str(output_dir / cmake.EMULATOR_NAME) if output_dir else None),
+        cargo.CONFIG_NAME: cargo.render_pyo3_config(host),
+    }
+    where = output_dir or Path(".").absolute()
+    env: dict[str, str] = {
+        meson.ENV_VAR: str(where / meson.FILE_NAME),
+        "CMAKE_TOOLCHAIN_FILE": str(where / cmake.FILE_NAME),
+    }
+    try:
+        target = cargo.rust_target(host)
+        linker = f"{target}-linker"
+        texts[linker] = cargo.render_linker(chain)
+        env.update(cargo.environment(host, chain, config_file=str(where / cargo.CONFIG_NAME),
+                                     linker=str(where / linker)))
+    except ValueError:
+        pass
+    emulator = cmake.render_emulator(host)
+    if emulator:
+        texts[cmake.EMULATOR_NAME] = emulator
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            path = output_dir / name
+            path.write_text(text, encoding="utf-8")
+            if not name.endswith((".ini", ".cmake", ".txt")):
+                path.chmod(0o755)
+    if fmt == "meson":
+        return texts[meson.FILE_NAME]
+    if fmt == "cmake":
+        return texts[cmake.FILE_NAME]
+    if fmt == "pyo3":
+        return texts[cargo.CONFIG_NAME]
+    if fmt == "env":
+        return _render_env(env)
+    if fmt == "json":
+        return json.dumps(host.to_json(), indent=2) + "\n"
+    return json.dumps(host_mod.to_build_details(host), indent=2) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.HOST_OR_ENV).absolute()
+    output_dir = Path(args.output_dir).absolute() if args.output_dir else None
+    if path.is_dir() and _is_env(path):
+        text = describe_env(path, args.format)
+    else:
+        host = host_mod.describe(path, sysroot=args.sysroot)
+        text = describe_host(host, args.format, python=args.python, cc=args.cc, cxx=args.cxx,
+                             output_dir=output_dir)
+    sys.stdout.write(text)
+    return 0
+
+
+__all__ = ["FORMATS", "describe_env", "describe_host", "register", "run"]
