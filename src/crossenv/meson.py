@@ -82,15 +82,23 @@ def build_machine() -> dict[str, Value]:
 
 
 def qemu_command(host: HostDescription) -> list[str] | None:
-    """``qemu-ARCH[-static] -L SYSROOT`` for running host programs here, if installed."""
+    """``qemu-ARCH[-static] -L ROOT`` for running host programs here, if possible.
+
+    ROOT is the sysroot, or else the libc a Debian cross compiler package installs
+    (``/usr/<triplet>``); without either, dynamic host programs cannot run, and no
+    wrapper is better than one that fails meson's sanity check.
+    """
+    root = host.sysroot
+    if root is None:
+        candidate = Path("/usr") / host.triplet
+        root = candidate if (candidate / "lib").is_dir() else None
+    if root is None:
+        return None
     arch = _QEMU.get(host.machine, host.machine)
     for name in (f"qemu-{arch}-static", f"qemu-{arch}"):
         found = shutil.which(name)
         if found:
-            command = [found]
-            if host.sysroot is not None:
-                command += ["-L", str(host.sysroot)]
-            return command
+            return [found, "-L", str(root)]
     return None
 
 

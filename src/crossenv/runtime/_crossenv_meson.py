@@ -51,11 +51,10 @@ def patch_mesonpy(module):
     def __init__(self, source_dir, build_dir, meson_args=None, *args, **kwargs):
         cross_file = os.environ.get("CROSSENV_MESON_CROSS_FILE", "")
         if cross_file and os.path.isfile(cross_file):
-            merged = {key: list(value) for key, value in (meson_args or {}).items()}
-            setup = merged.setdefault("setup", [])
+            setup = list((meson_args or {}).get("setup", ()))
             if not _has_cross_file(setup) and not _pyproject_has_cross_file(source_dir):
-                setup[:0] = ["--cross-file", cross_file]
-            meson_args = merged
+                meson_args = {key: list(value) for key, value in (meson_args or {}).items()}
+                meson_args["setup"] = ["--cross-file", cross_file, *setup]
         original(self, source_dir, build_dir, meson_args, *args, **kwargs)
 
     project.__init__ = __init__
