@@ -1,0 +1,181 @@
+"""numpy cross-built with no extra flags (meson-python, isolation on) and used on the host.
+
+Heavy: numpy is built once per session and architecture (several minutes each
+on two cores). ``CROSSENV_TEST_NUMPY_WHEELS=DIR`` reuses wheels built earlier
+(``numpy-*-linux_aarch64.whl`` / ``numpy-*-linux_armv7l.whl`` in DIR) during
+development. Also covered: a package compiled against numpy's C API on 32-bit
+armhf, where the build machine's numpy headers (8-byte long) would be wrong, and
+a PyPI sdist that does the same (spglib, scikit-build-core).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Target, require, run, unpack_wheels
+from crossenv import provision
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SOURCES = Path(__file__).parent / "sources"
+NUMPY = os.environ.get("CROSSENV_TEST_NUMPY", "numpy==2.3.5")
+# Pure-python test tools for the target (hypothesis pinned before it grew native parts).
+PYTEST_WHEELS = ("pytest", "iniconfig", "pluggy", "packaging", "pygments",
+                 "hypothesis==6.112.0", "attrs", "sortedcontainers")
+
+
+def _prebuilt(tag: str) -> Path | None:
+    directory = os.environ.get("CROSSENV_TEST_NUMPY_WHEELS")
+    if not directory:
+        return None
+    found = sorted(Path(directory).glob(f"numpy-*-{tag}.whl"))
+    return found[-1] if found else None
+
+
+def _build_numpy(env: Path, out: Path, tag: str) -> Path:
+    wheel = _prebuilt(tag)
+    if wheel is not None:
+        return wheel
+    out.mkdir(parents=True, exist_ok=True)
+    # exactly what a user types: isolation on, no flags
+    run([env / "bin" / "cross-pip", "wheel", "--no-binary", "numpy", "--no-deps", NUMPY,
+         "-w", out], timeout=3600)
+    (wheel,) = out.glob(f"numpy-*-{tag}.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def test_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pytest and hypothesis, pure python: importable by any host python."""
+    dest = tmp_path_factory.mktemp("target-tools")
+    run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", dest,
+         *PYTEST_WHEELS])
+    return dest
+
+
+@pytest.fixture(scope="session")
+def numpy_aarch64(aarch64_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build_numpy(aarch64_env, tmp_path_factory.mktemp("numpy-aarch64"), "linux_aarch64")
+
+
+@pytest.fixture(scope="session")
+def armhf_sysroot() -> provision.Sysroot:
+    require(shutil.which("apt-get"), "apt-get is needed to provision a Debian armhf sysroot")
+    return provision.provision_debian("armhf")
+
+
+@pytest.fixture(scope="session")
+def armhf_target(armhf_sysroot: provision.Sysroot) -> Target:
+    qemu = provision.find_qemu("armhf")
+    require(qemu, "qemu-user-static (qemu-arm) is needed to run armhf code")
+    assert qemu is not None
+    return Target(armhf_sysroot, qemu)
+
+
+@pytest.fixture(scope="session")
+def armhf_env(tmp_path_factory: pytest.TempPathFactory,
+              armhf_sysroot: provision.Sysroot) -> Path:
+    for tool in ("arm-linux-gnueabihf-gcc", "arm-linux-gnueabihf-g++"):
+        require(shutil.which(tool), f"{tool} is needed (apt-get install gcc-arm-linux-gnueabihf "
+                "g++-arm-linux-gnueabihf)")
+    env = tmp_path_factory.mktemp("envs") / "armhf"
+    run([sys.executable, "-m", "crossenv", armhf_sysroot.python, env])
+    return env
+
+
+@pytest.fixture(scope="session")
+def numpy_armhf(armhf_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build_numpy(armhf_env, tmp_path_factory.mktemp("numpy-armhf"), "linux_armv7l")
+
+
+@pytest.fixture
+def host_wheels(numpy_armhf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Let the target-requirements hook find the armhf numpy built above (no rebuild)."""
+    links = " ".join(filter(None, [str(numpy_armhf.parent), os.environ.get("PIP_FIND_LINKS")]))
+    monkeypatch.setenv("PIP_FIND_LINKS", links)
+    yield numpy_armhf.parent
+
+
+SMOKE = (
+    "import numpy as np, platform\n"
+    "assert np.arange(10).sum() == 45\n"
+    "x = np.linalg.solve(np.array([[3.0, 1.0], [1.0, 2.0]]), np.array([9.0, 8.0]))\n"
+    "assert np.allclose(x, [2.0, 3.0]), x\n"
+    "fi = np.finfo(np.longdouble)\n"
+    "print(platform.machine(), np.dtype(np.intp).itemsize, fi.nmant, fi.nexp, fi.dtype.itemsize)\n"
+)
+
+
+def test_numpy_aarch64(numpy_aarch64: Path, aarch64_target: Target, test_tools: Path,
+                       tmp_path: Path) -> None:
+    site = unpack_wheels([numpy_aarch64], tmp_path / "site")
+    out = aarch64_target.python("-c", SMOKE, path=[site]).stdout.split()
+    # aarch64 glibc: long double is IEEE binary128 (112-bit mantissa, 15-bit exponent)
+    assert out == ["aarch64", "8", "112", "15", "16"]
+    proc = aarch64_target.python(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        site / "numpy" / "_core" / "tests" / "test_umath.py", path=[site, test_tools])
+    assert " passed" in proc.stdout and " failed" not in proc.stdout
+
+
+def test_numpy_armhf(numpy_armhf: Path, armhf_target: Target, test_tools: Path,
+                     tmp_path: Path) -> None:
+    site = unpack_wheels([numpy_armhf], tmp_path / "site")
+    out = armhf_target.python("-c", SMOKE, path=[site]).stdout.split()
+    # armhf: 4-byte pointers; long double is IEEE double
+    assert out == ["armv7l", "4", "52", "11", "8"]
+    proc = armhf_target.python(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k",
+        "TestDivision or TestRemainder or TestPower or TestLog or TestExp or TestSpecialFloats",
+        site / "numpy" / "_core" / "tests" / "test_umath.py", path=[site, test_tools])
+    assert " passed" in proc.stdout and " failed" not in proc.stdout
+
+
+def test_numpy_c_api_package_armhf(armhf_env: Path, armhf_target: Target, numpy_armhf: Path,
+                                   host_wheels: Path, tmp_path: Path) -> None:
+    """tests/sources/npyext: meson ``dependency('numpy')`` must see the host's headers."""
+    src = tmp_path / "npyext"
+    shutil.copytree(SOURCES / "npyext", src)
+    out = tmp_path / "wheels"
+    proc = run([armhf_env / "bin" / "cross-pip", "wheel", "--no-deps", src, "-w", out, "-v"],
+               timeout=1800)
+    # meson ran numpy-config through cross-python, where numpy reports the host copy
+    assert f"numpy-config found: YES ({armhf_env}/cross/bin/python -m numpy._configtool)" \
+        in proc.stdout
+    version = numpy_armhf.name.split("-")[1]
+    assert (armhf_env / "cross" / "crossenv" / "target" / f"numpy-{version}" / "numpy").is_dir()
+    (wheel,) = out.glob("npyext-*-linux_armv7l.whl")
+    site = unpack_wheels([wheel, numpy_armhf], tmp_path / "site")
+    code = ("import npyext, numpy as np; print(sorted(npyext.abi().values()), "
+            "npyext.sum_long(np.arange(10)))")
+    stdout = armhf_target.python("-c", code, path=[site]).stdout
+    assert stdout.split() == ["[4,", "4,", "4,", "4]", "45"]
+
+
+def test_pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: Target,
+                                                numpy_armhf: Path, host_wheels: Path,
+                                                tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """spglib (scikit-build-core, FindPython NumPy) on armhf.
+
+    Its build resolves the newest native numpy; the host numpy is declared instead
+    (CROSSENV_TARGET_REQUIREMENTS), so the armhf numpy built above is used.
+    """
+    version = numpy_armhf.name.split("-")[1]
+    monkeypatch.setenv("CROSSENV_TARGET_REQUIREMENTS", f"numpy=={version}")
+    out = tmp_path / "wheels"
+    run([armhf_env / "bin" / "cross-pip", "wheel", "--no-deps", "--no-binary", "spglib",
+         "spglib==2.8.0", "-w", out], timeout=1800)
+    (wheel,) = out.glob("spglib-*-linux_armv7l.whl")
+    site = unpack_wheels([wheel, numpy_armhf], tmp_path / "site")
+    run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", site,
+         "typing_extensions"])
+    code = ("import spglib; cell = ([[4,0,0],[0,4,0],[0,0,4]], [[0,0,0],[0.5,0.5,0.5]], "
+            "[1,1]); print(spglib.get_spacegroup(cell))")
+    assert armhf_target.python("-c", code, path=[site]).stdout.split() == ["Im-3m", "(229)"]
