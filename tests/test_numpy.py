@@ -11,6 +11,7 @@ a PyPI sdist that does the same (spglib, scikit-build-core).
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ import pytest
 from conftest import Target, require, run, unpack_wheels
 from crossenv import provision
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
+import _crossenv_targets
 
 SOURCES = Path(__file__).parent / "sources"
 NUMPY = os.environ.get("CROSSENV_TEST_NUMPY", "numpy==2.3.5")
@@ -112,6 +114,8 @@ SMOKE = (
 )
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_numpy_aarch64(numpy_aarch64: Path, aarch64_target: Target, test_tools: Path,
                        tmp_path: Path) -> None:
     site = unpack_wheels([numpy_aarch64], tmp_path / "site")
@@ -124,6 +128,8 @@ def test_numpy_aarch64(numpy_aarch64: Path, aarch64_target: Target, test_tools: 
     assert " passed" in proc.stdout and " failed" not in proc.stdout
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_numpy_armhf(numpy_armhf: Path, armhf_target: Target, test_tools: Path,
                      tmp_path: Path) -> None:
     site = unpack_wheels([numpy_armhf], tmp_path / "site")
@@ -137,6 +143,8 @@ def test_numpy_armhf(numpy_armhf: Path, armhf_target: Target, test_tools: Path,
     assert " passed" in proc.stdout and " failed" not in proc.stdout
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_numpy_c_api_package_armhf(armhf_env: Path, armhf_target: Target, numpy_armhf: Path,
                                    host_wheels: Path, tmp_path: Path) -> None:
     """tests/sources/npyext: meson ``dependency('numpy')`` must see the host's headers."""
@@ -148,6 +156,8 @@ def test_numpy_c_api_package_armhf(armhf_env: Path, armhf_target: Target, numpy_
     # meson ran numpy-config through cross-python, where numpy reports the host copy
     assert f"numpy-config found: YES ({armhf_env}/cross/bin/python -m numpy._configtool)" \
         in proc.stdout + proc.stderr
+    # meson runs under the native build python and sees this machine as the build machine
+    assert f"Build machine cpu: {platform.machine()}" in proc.stdout + proc.stderr
     version = numpy_armhf.name.split("-")[1]
     assert (armhf_env / "cross" / "crossenv" / "target" / f"numpy-{version}" / "numpy").is_dir()
     (wheel,) = out.glob("npyext-*-linux_armv7l.whl")
@@ -158,6 +168,8 @@ def test_numpy_c_api_package_armhf(armhf_env: Path, armhf_target: Target, numpy_
     assert stdout.split() == ["[4,", "4,", "4,", "4]", "45"]
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: Target,
                                                 numpy_armhf: Path, host_wheels: Path,
                                                 tmp_path: Path,
@@ -179,3 +191,75 @@ def test_pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: T
     code = ("import spglib; cell = ([[4,0,0],[0,4,0],[0,0,4]], [[0,0,0],[0.5,0.5,0.5]], "
             "[1,1]); print(spglib.get_spacegroup(cell))")
     assert armhf_target.python("-c", code, path=[site]).stdout.split() == ["Im-3m", "(229)"]
+
+
+# -- target requirements, without building anything -----------------------------------------
+
+def test_requirement_defaults_to_the_native_version(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CROSSENV_TARGET_REQUIREMENTS", raising=False)
+    assert _crossenv_targets.requirement_for("numpy", "2.4.6") == "numpy==2.4.6"
+
+
+def test_declared_requirements_win(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CROSSENV_TARGET_REQUIREMENTS", "pybind11 NumPy==2.3.5")
+    assert _crossenv_targets.requirement_for("numpy", "2.4.6") == "NumPy==2.3.5"
+    monkeypatch.delenv("CROSSENV_TARGET_REQUIREMENTS")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.crossenv]\ntarget-requirements = ["numpy>=2.0,<2.4"]\n')
+    assert _crossenv_targets.requirement_for("numpy", "2.4.6") == "numpy>=2.0,<2.4"
+
+
+def test_patch_numpy_points_every_get_include_at_the_host(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """numpy-config imports get_include from numpy.lib._utils_impl: both are replaced."""
+    import types
+
+    host_include = tmp_path / "target" / "numpy-9.9" / "numpy" / "_core" / "include"
+    host_include.mkdir(parents=True)
+    (tmp_path / "target" / "numpy-9.9" / ".crossenv-complete").write_text("")
+    monkeypatch.setenv("CROSSENV_TARGET_DIR", str(tmp_path / "target"))
+    monkeypatch.delenv("CROSSENV_TARGET_REQUIREMENTS", raising=False)
+    monkeypatch.delenv("CROSSENV_NUMPY_INCLUDE", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    def native() -> str:
+        return "/native/numpy/_core/include"
+
+    numpy = types.ModuleType("numpy")
+    numpy.__version__ = "9.9"  # type: ignore[attr-defined]
+    numpy.get_include = native  # type: ignore[attr-defined]
+    utils = types.ModuleType("numpy.lib._utils_impl")
+    utils.get_include = native  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "numpy.lib._utils_impl", utils)
+    _crossenv_targets.patch_numpy(numpy)
+    assert numpy.get_include() == str(host_include)
+    assert utils.get_include() == str(host_include)
+    _crossenv_targets.patch_numpy(numpy)  # idempotent
+    assert numpy.get_include() == str(host_include)
+
+
+def test_patch_numpy_falls_back_without_a_target_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    monkeypatch.delenv("CROSSENV_TARGET_DIR", raising=False)
+    monkeypatch.delenv("CROSSENV_NUMPY_INCLUDE", raising=False)
+    numpy = types.ModuleType("numpy")
+    numpy.__version__ = "1.0"  # type: ignore[attr-defined]
+    numpy.get_include = lambda: "/native"  # type: ignore[attr-defined]
+    _crossenv_targets.patch_numpy(numpy)
+    assert numpy.get_include() == "/native"
+
+
+def test_generator_exports_declared_requirements(tmp_path: Path) -> None:
+    from crossenv import targets
+    from crossenv.create import Layout, Options
+
+    layout = Layout(env=Path("/final/env"), cross=Path("/final/env/cross"))
+    env = targets.write(tmp_path, layout, None, None,  # type: ignore[arg-type]
+                        Options(target_requirements=["numpy==2.3.5", " scipy "]))
+    assert env == {"CROSSENV_TARGET_DIR": "/final/env/cross/crossenv/target",
+                   "CROSSENV_TARGET_REQUIREMENTS": "numpy==2.3.5 scipy"}
+    assert (tmp_path / "target").is_dir()

@@ -186,6 +186,14 @@ def _activate():
             patch(module)
 
 
+def _is_cross_python():
+    """pip's isolated-build sitecustomize runs this env's .pth files in *any* python
+    started with its PYTHONPATH (the native build python running meson, Cython...):
+    only the cross environment's own interpreter describes the host."""
+    cross_prefix = os.path.dirname(os.path.dirname(_C.SYSCONFIGDATA))
+    return os.path.realpath(sys.prefix) == os.path.realpath(cross_prefix)
+
+
 _real_uname = os.uname
-if not hasattr(sys, "cross_compiling"):
+if not hasattr(sys, "cross_compiling") and _is_cross_python():
     _activate()
