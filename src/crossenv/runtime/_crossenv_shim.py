@@ -170,7 +170,11 @@ class _Finder:
 def _activate():
     argv = getattr(sys, "orig_argv", None) or sys.argv
     if _build_env_install(argv) and os.path.exists(_C.BUILD_PYTHON):
-        # Build requirements run on this machine: let the build env's pip install them.
+        # Build requirements run on this machine: let the build env's pip install them,
+        # without the host's CMAKE_TOOLCHAIN_FILE/CARGO_BUILD_TARGET a parent exported.
+        for name, value in getattr(_C, "BUILD_ENV", {}).items():
+            if os.environ.get(name) == value:
+                del os.environ[name]
         os.execv(_C.BUILD_PYTHON, [_C.BUILD_PYTHON, *argv[1:]])
     os.environ["PYTHON_CROSSENV"] = "1"
     for name, value in getattr(_C, "BUILD_ENV", {}).items():
