@@ -121,3 +121,18 @@ def test_scikit_build_core_sdist_spglib(aarch64_env: Path, aarch64_target: Targe
         "[[0,0,0],[0.5,0.5,0.5]], [1,1]); "
         "print(platform.machine(), spglib.get_spacegroup(cell))", path=[site, host_numpy])
     assert out.stdout.split() == ["aarch64", "Im-3m", "(229)"]
+
+
+@pytest.mark.integration
+def test_native_build_requirements_do_not_get_the_toolchain(aarch64_env: Path) -> None:
+    """pip's ``install --prefix pip-build-env-*`` runs natively: the host's
+    CMAKE_TOOLCHAIN_FILE (exported by the parent cross-pip) must not reach it,
+    while a user's own value does."""
+    ours = str(aarch64_env / "cross" / "crossenv" / "toolchain.cmake")
+    script = "import os, sys; print(sys.prefix, os.environ.get('CMAKE_TOOLCHAIN_FILE'))"
+    argv = [aarch64_env / "cross" / "bin" / "python", "-", "install", "--prefix",
+            "/tmp/pip-build-env-crossenv-test/overlay"]
+    for value, expected in ((ours, "None"), ("/user/own.cmake", "/user/own.cmake")):
+        env = {**os.environ, "CMAKE_TOOLCHAIN_FILE": value}
+        out = run(argv, input=script, env=env).stdout.split()
+        assert out == [str(aarch64_env / "build"), expected]
