@@ -155,7 +155,7 @@ def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
     args = [str(path), "--no-periodic-update", "--activators", "", "--quiet",
             "--prompt", prompt, "-p", sys.executable]
     if not with_pip:
-        args += ["--no-pip", "--no-setuptools", "--no-wheel"]
+        args += ["--no-pip", "--no-setuptools"]
     if system_site_packages:
         args.append("--system-site-packages")
     try:
@@ -163,6 +163,40 @@ def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
     except SystemExit as exc:  # virtualenv reports errors by exiting
         raise EnvironmentCreationError(
             f"virtualenv could not create {path} (status {exc.code})") from None
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(source, target)
+
+
+def _seed_like(build: Path, cross: Path, site: Callable[[Path], Path]) -> None:
+    """Give the cross venv the pip and setuptools just seeded into the build venv.
+
+    Seeding is most of creation's time; hard links make the second copy nearly free.
+    pip never writes into an installed file (upgrades unlink and write anew), so the
+    two environments stay independent. Console scripts are rewritten, not linked:
+    their shebang names the interpreter.
+    """
+    for entry in site(build).iterdir():
+        target = site(cross) / entry.name
+        if entry.name == "__pycache__" or target.exists():
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(str(entry), str(target))
+    old, new = str(build / "bin" / "python").encode(), str(cross / "bin" / "python").encode()
+    for script in (build / "bin").iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        data = script.read_bytes()
+        if data.startswith(b"#!") and old in data[:4096]:
+            target = cross / "bin" / script.name
+            target.write_bytes(data.replace(old, new))
+            target.chmod(script.stat().st_mode)
 
 
 def _install_runtime(site: Path) -> None:
@@ -297,13 +331,16 @@ def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
                 if options.clear in ("cross", "both") and final.cross.exists():
                     shutil.rmtree(final.cross)
                     external_cross_created = True
+            cross_pip = options.with_cross_pip and options.with_build_pip
+            seed_from_build = cross_pip and not keep_build
             venvs.append(functools.partial(
-                _make_venv, stage.cross, with_pip=options.with_cross_pip and options.with_build_pip,
+                _make_venv, stage.cross, with_pip=cross_pip and not seed_from_build,
                 system_site_packages=False, prompt=prompt))
-        # Seeding pip copies thousands of files: the two venvs are made side by side.
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             for future in [pool.submit(make) for make in venvs]:
                 future.result()
+        if not keep_cross and seed_from_build:
+            _seed_like(stage.build, stage.cross, stage.site_packages)
         interrupts.checkpoint()
         _write_cross(stage, final, host, chain, options)
         scripts.write_scripts(
