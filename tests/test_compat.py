@@ -251,3 +251,18 @@ def test_cross_expose_all_and_pip_uninstall(tmp_path: Path, arm64_sysroot,  # ty
     assert proc.returncode == 1 and "build-pip" in proc.stderr
     run([env / "bin" / "cross-expose", "-u", ":all:"])
     assert subprocess.run([env / "bin" / "cross-python", "-c", "import msgpack"]).returncode != 0
+
+
+def test_cross_and_build_pips_are_independent(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                              aarch64_gcc: str) -> None:
+    """The cross venv's pip/setuptools are hard links of the build venv's: changing one
+    environment must never change the other."""
+    env = tmp_path / "env"
+    create(arm64_sysroot.python, env)
+    run([env / "bin" / "cross-pip", "uninstall", "-y", "setuptools"])
+    assert cross(env, "import setuptools; print(setuptools.__name__)", python="build-python") \
+        == "setuptools"
+    assert subprocess.run([env / "bin" / "cross-python", "-c", "import setuptools"],
+                          capture_output=True).returncode != 0
+    assert run([env / "cross" / "bin" / "pip", "--version"]).stdout.startswith("pip ")
+    assert str(env / "cross") in run([env / "cross" / "bin" / "pip", "--version"]).stdout
