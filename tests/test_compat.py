@@ -266,3 +266,14 @@ def test_cross_and_build_pips_are_independent(tmp_path: Path, arm64_sysroot,  # 
                           capture_output=True).returncode != 0
     assert run([env / "cross" / "bin" / "pip", "--version"]).stdout.startswith("pip ")
     assert str(env / "cross") in run([env / "cross" / "bin" / "pip", "--version"]).stdout
+
+
+def test_target_requirement_option(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                   aarch64_gcc: str) -> None:
+    env = tmp_path / "env"
+    create(arm64_sysroot.python, env, "--target-requirement", "numpy==2.3.5",
+           "--target-requirement", "pybind11")
+    code = "import os; print(os.environ['CROSSENV_TARGET_REQUIREMENTS'])"
+    assert cross(env, code).split() == ["numpy==2.3.5", "pybind11"]
+    meta = json.loads((env / "crossenv.json").read_text())
+    assert meta["target_requirements"] == ["numpy==2.3.5", "pybind11"]

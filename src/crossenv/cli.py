@@ -117,6 +117,11 @@ def build_create_parser() -> argparse.ArgumentParser:
         help="set an environment variable whenever cross-python/cross-pip start (repeatable); "
         "NAME=V sets, NAME?=V sets if unset, NAME+=V appends, NAME:=V appends with ':'")
     add("--machine", help="override the host machine (os.uname().machine), e.g. armv7l")
+    add("--target-requirement", action="append", default=[], metavar="REQ",
+        dest="target_requirements",
+        help="a package whose *host* build builds compile against (repeatable), e.g. "
+        "numpy==2.3.5: its headers come from a copy installed for the host; numpy is "
+        "handled without this, at the native build requirement's version")
     group = parser.add_argument_group("wheel tags")
     add = group.add_argument
     add("--manylinux", action="append", default=[], metavar="TAG",
@@ -169,6 +174,7 @@ def run_create(args: argparse.Namespace) -> int:
         platform_tags=tags,
         libc=libc,
         prompt=args.prompt,
+        target_requirements=args.target_requirements,
     )
     for env_dir in args.ENV_DIR:
         layout = create(Path(env_dir), host, chain, options)
