@@ -41,6 +41,16 @@ def recorded_sysconfigdata(arch: str) -> Path:
     return path
 
 
+def mips64el_sysconfigdata(directory: Path) -> Path:
+    """The arm64 data renamed to a host no machine here has a compiler for."""
+    text = recorded_sysconfigdata("arm64").read_text()
+    text = text.replace("aarch64-unknown-linux-gnu", "mips64el-unknown-linux-gnuabi64")
+    text = text.replace("aarch64-linux-gnu", "mips64el-linux-gnuabi64")
+    data = directory / "_sysconfigdata__mips64el-linux-gnuabi64.py"
+    data.write_text(text)
+    return data
+
+
 def run(cmd: Sequence[object], **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run a command, failing the test with its output if it fails."""
     kwargs.setdefault("capture_output", True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, recorded_sysconfigdata, run
+from conftest import crossenv_cmd, mips64el_sysconfigdata, recorded_sysconfigdata, run
 from crossenv import cli
 
 
@@ -87,11 +87,7 @@ def test_corrupt_sysconfigdata(tmp_path: Path) -> None:
 
 
 def test_no_cross_compiler(tmp_path: Path) -> None:
-    text = recorded_sysconfigdata("arm64").read_text()
-    text = text.replace("aarch64-unknown-linux-gnu", "mips64el-unknown-linux-gnuabi64")
-    text = text.replace("aarch64-linux-gnu", "mips64el-linux-gnuabi64")
-    data = tmp_path / "_sysconfigdata__mips64el-linux-gnuabi64.py"
-    data.write_text(text)
+    data = mips64el_sysconfigdata(tmp_path)
     env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no compilers at all
     env.pop("CC", None)
     proc = subprocess.run([*crossenv_cmd(), str(data), str(tmp_path / "env")],

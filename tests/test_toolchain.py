@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import recorded_sysconfigdata, require
+from conftest import mips64el_sysconfigdata, recorded_sysconfigdata, require
 from crossenv import host as host_mod
 from crossenv import toolchain
 from crossenv.errors import ToolchainError
@@ -54,11 +54,7 @@ def test_32_bit_compiler_for_64_bit_host_is_refused() -> None:
 
 
 def test_missing_compiler_says_what_to_install(tmp_path: Path) -> None:
-    text = recorded_sysconfigdata("arm64").read_text()
-    text = text.replace("aarch64-unknown-linux-gnu", "mips64el-unknown-linux-gnuabi64")
-    text = text.replace("aarch64-linux-gnu", "mips64el-linux-gnuabi64")
-    data = tmp_path / "_sysconfigdata__mips64el-linux-gnuabi64.py"
-    data.write_text(text)
+    data = mips64el_sysconfigdata(tmp_path)
     desc = host_mod.describe(data)
     require(not shutil.which("mips64el-linux-gnuabi64-gcc"), "a mips64el compiler is installed")
     with pytest.raises(ToolchainError) as info:
