@@ -23,8 +23,13 @@ from packaging.utils import parse_wheel_filename
 from checkdata import compile_so, compiler, make_wheel, require
 from crossenv import check, provision, repair
 
-require(importlib.util.find_spec("auditwheel"),
-        "repair needs auditwheel: pip install 'crossenv[repair]'")
+
+@pytest.fixture(autouse=True)
+def _auditwheel() -> None:
+    require(importlib.util.find_spec("auditwheel"),
+            "repair needs auditwheel: pip install 'crossenv[repair]'")
+
+
 EXT = "demo/_demo.cpython-311-aarch64-linux-gnu.so"
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
 from packaging.tags import parse_tag
+
+from conftest import require  # the one skip helper: fails in CI
 
 HERE = Path(__file__).parent
 
@@ -32,14 +32,6 @@ MULTIARCH = {
     "armv7l": "arm-linux-gnueabihf", "s390x": "s390x-linux-gnu",
     "ppc64le": "powerpc64le-linux-gnu",
 }
-
-
-def require(condition: object, reason: str) -> None:
-    """Skip when a tool is missing; in CI (CI=true), where .ci/run installs it, fail."""
-    if not condition:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI must provide this: {reason}")
-        pytest.skip(reason)
 
 
 def compiler(arch: str) -> str:
