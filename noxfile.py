@@ -34,10 +34,11 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Provision a Debian arm64 host Python, cross-build msgpack from its sdist with build
-    isolation on, check the wheel, and run it on the target under qemu."""
-    session.install("-e", ".")
+    isolation on, repair it to a manylinux wheel, check it, and run it under qemu."""
+    session.install("-e", ".[repair]")
     work = ROOT / "demo"
     env = work / "env-aarch64"
+    built = work / "built"
     wheelhouse = work / "wheelhouse"
     host_python = session.run("crossenv", "provision", "--arch", "arm64", silent=True)
     assert isinstance(host_python, str)
@@ -45,16 +46,19 @@ def demo(session: nox.Session) -> None:
     session.run("crossenv", "--clear", host_python, str(env))
     session.run(str(env / "bin" / "cross-python"), "-c",
                 "import sys, platform, sysconfig; "
-                "print('cross-python reports', platform.machine(), sysconfig.get_platform())")
-    for old in wheelhouse.glob("*.whl"):
+                "print('cross-python reports', platform.machine(), sysconfig.get_platform())",
+                external=True)
+    for old in [*built.glob("*.whl"), *wheelhouse.glob("*.whl")]:
         old.unlink()
     session.run(str(env / "bin" / "cross-pip"), "wheel", "--no-binary", "msgpack", "--no-deps",
-                "msgpack", "-w", str(wheelhouse), external=True)
-    (wheel,) = wheelhouse.glob("msgpack-*.whl")
+                "msgpack", "-w", str(built), external=True)
+    (linux_wheel,) = built.glob("msgpack-*.whl")
+    # linux_aarch64 -> manylinux_2_X_aarch64, libraries resolved in the sysroot
+    session.run("crossenv", "repair", "--env", str(env), "-w", str(wheelhouse), str(linux_wheel))
+    (wheel,) = wheelhouse.glob("msgpack-*manylinux*_aarch64.whl")
     session.run("crossenv", "check", "--env", str(env), str(wheel))
     session.run("crossenv", "run", str(env), "--install", str(wheel), "--", "python", "-c",
                 "import msgpack, msgpack._cmsgpack, platform; "
                 "data = msgpack.packb({'hello': 'aarch64'}); "
-                "print('on the target:', platform.machine(), msgpack.unpackb(data))")
-    session.log(f"built {wheel} and ran it under qemu; the environment is {env}")
-
+                "print('on the host:', platform.machine(), msgpack.unpackb(data))")
+    session.log(f"built {wheel.name} and ran it under qemu; the environment is {env}")
