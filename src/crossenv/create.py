@@ -200,7 +200,7 @@ def _seed_like(build: Path, cross: Path, site: Callable[[Path], Path]) -> None:
 
 
 def _install_runtime(site: Path) -> None:
-    """Copy every runtime file (the shim, its .pth, sitecustomize and the lazily
+    """Copy every runtime file (the shim, its .pth and the lazily
     imported helpers named in :data:`crossenv.glue.IMPORT_HOOKS`)."""
     runtime = resources.files("crossenv") / "runtime"
     for entry in runtime.iterdir():
@@ -251,7 +251,7 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
             build_env=build_env, import_hooks=glue.IMPORT_HOOKS),
         encoding="utf-8")
     _precompile(stage.cross_site / "_crossenv_shim.py", stage.cross_site / "_crossenv_config.py",
-                stage.cross_site / "sitecustomize.py", stage.crossenv_dir / data_name)
+                stage.crossenv_dir / data_name)
     return config_vars
 
 
