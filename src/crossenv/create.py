@@ -1,8 +1,11 @@
 """Create ENV: a native build venv, a cross venv with the runtime shim, and ENV/bin.
 
-Creation is all-or-nothing. Everything is built in a hidden sibling directory
-and renamed into place at the end, under a lock, so an interrupted or failed
-create leaves no ENV behind and two creates of the same ENV never interleave.
+ENV may be a directory that already holds other files (crossenv 1.x made its
+parts inside one, and scripts rely on that); those files are never touched. The
+new parts are built in a staging directory inside ENV and moved in under a lock
+on ENV's resolved path (see :mod:`crossenv.staging`), so a failed or interrupted
+create leaves ENV as it was and two creates of the same ENV never interleave.
+Only parts that carry crossenv's marker are ever replaced.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ import json
 import os
 import py_compile
 import shutil
-import signal
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import filelock
 import platformdirs
 
-from . import __version__, glue, hostconfig, scripts
+from . import __version__, glue, hostconfig, scripts, staging
 from .errors import EnvironmentCreationError
 from .host import HostDescription
 from .toolchain import Toolchain
@@ -97,56 +98,94 @@ def _lock_path(env: Path) -> Path:
     return directory / f"{digest}.lock"
 
 
-class _Interrupts:
-    """Defer SIGINT/SIGTERM/SIGHUP to checkpoints between creation steps.
-
-    virtualenv seeds with worker threads; an exception raised in the middle of a
-    step could let them write into the staging directory after it was removed.
-    Deferring to the next checkpoint (well under a second away) keeps cleanup exact.
-    """
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-
-    def checkpoint(self) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt(f"signal {self.received}")
+def _within(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
 
 
-@contextlib.contextmanager
-def _deferred_signals() -> Iterator[_Interrupts]:
-    state = _Interrupts()
-
-    def handler(signum: int, frame: object) -> None:
-        state.received = signum
-
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(ValueError):  # not the main thread
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        yield state
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _check_target(env: Path, options: Options) -> None:
-    parent = env.parent
-    while not parent.exists():  # missing parents are created, like ``python -m venv``
-        parent = parent.parent
-    if not parent.is_dir():
-        raise EnvironmentCreationError(
-            f"cannot create {env}: {parent} is not a directory; choose another ENV")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise EnvironmentCreationError(
-            f"cannot create {env}: {parent} is not writable; choose a directory you can write")
-    if env.exists() and not env.is_dir():
+def _check_paths(given: Path, env: Path, cross_prefix: Path | None,
+                 host: HostDescription) -> None:
+    """Refuse, before anything is made, every ENV that crossenv could damage."""
+    if given.is_symlink() and not given.exists():
+        raise EnvironmentCreationError(f"{given} is a dangling symlink; remove it or choose "
+                                       "another ENV")
+    if os.path.lexists(env) and not env.is_dir():
         raise EnvironmentCreationError(f"{env} exists and is not a directory; choose another ENV")
-    if env.is_dir() and any(env.iterdir()) and options.clear is None:
+    existing = next(p for p in (env, *env.parents) if os.path.lexists(p))
+    if not existing.is_dir():
         raise EnvironmentCreationError(
-            f"{env} already exists; pass --clear to replace it, or choose another ENV")
+            f"cannot create {env}: {existing} is not a directory; choose another ENV")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise EnvironmentCreationError(
+            f"cannot create {env}: {existing} is not writable; choose a directory you can write")
+    protected = [("sysroot", host.sysroot), ("prefix", Path(host.build_path(host.prefix)))]
+    for what, path in protected:
+        if path is None:
+            continue
+        real = Path(os.path.realpath(path))
+        for name, candidate in (("ENV", env), ("--cross-prefix", cross_prefix)):
+            if candidate is not None and _within(real, candidate):
+                raise EnvironmentCreationError(
+                    f"{name} {candidate} is or contains the host's {what} {real}; "
+                    "choose a directory outside it")
+    if cross_prefix is None:
+        return
+    if _within(cross_prefix, env):
+        raise EnvironmentCreationError(
+            f"--cross-prefix {cross_prefix} is inside ENV {env}; omit --cross-prefix (the "
+            "cross environment is then ENV/cross) or choose a directory outside ENV")
+    if _within(env, cross_prefix):
+        raise EnvironmentCreationError(
+            f"ENV {env} is inside --cross-prefix {cross_prefix}; choose an ENV outside it")
+    if os.path.lexists(cross_prefix) and (cross_prefix.is_symlink() or not cross_prefix.is_dir()):
+        raise EnvironmentCreationError(
+            f"--cross-prefix {cross_prefix} exists and is not a directory; choose another")
 
+
+def _not_ours(path: Path) -> EnvironmentCreationError:
+    return EnvironmentCreationError(
+        f"{path} exists and crossenv did not make it (no {staging.MARKER}); move it away "
+        "or choose another ENV")
+
+
+def _decide(path: Path, part: str, clear: bool) -> str:
+    """``make`` a new *part* at *path*, or ``keep`` the one crossenv made there."""
+    if not os.path.lexists(path) or staging.is_empty_dir(path):
+        return "make"
+    if staging.marker(path, part) is None:
+        raise _not_ours(path)
+    return "make" if clear else "keep"
+
+
+@dataclasses.dataclass
+class _Plan:
+    build: str
+    cross: str
+    old_bin_files: list[str]
+    old_metadata: dict[str, Any] | None
+
+
+def _plan(final: Layout, options: Options, external_cross: bool) -> _Plan:
+    """Classify what is at ENV (under the lock): refuse what is not crossenv's."""
+    env = final.env
+    metadata_path = env / METADATA
+    is_env = metadata_path.is_file() and not metadata_path.is_symlink()
+    if os.path.lexists(metadata_path) and not is_env:
+        raise _not_ours(metadata_path)
+    if is_env and options.clear is None:
+        raise EnvironmentCreationError(
+            f"{env} is already a crossenv environment; pass --clear to replace it (or "
+            "--clear-cross, --clear-build), or choose another ENV")
+    bin_marker = staging.marker(final.bin, "bin")
+    if os.path.lexists(final.bin) and bin_marker is None and not staging.is_empty_dir(final.bin):
+        raise _not_ours(final.bin)
+    clear = options.clear
+    build = _decide(final.build, "build", clear in ("default", "build", "both"))
+    cross = _decide(final.cross, "cross", clear in ("cross", "both") or
+                    (clear == "default" and not external_cross))
+    files = bin_marker.get("files") if bin_marker else None
+    return _Plan(build=build, cross=cross,
+                 old_bin_files=[str(f) for f in files] if isinstance(files, list) else [],
+                 old_metadata=staging.read_json(metadata_path) if is_env else None)
 
 def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
                prompt: str) -> None:
@@ -165,13 +204,6 @@ def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
             f"virtualenv could not create {path} (status {exc.code})") from None
 
 
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not allowed
-        shutil.copy2(source, target)
-
-
 def _seed_like(build: Path, cross: Path, site: Callable[[Path], Path]) -> None:
     """Give the cross venv the pip and setuptools just seeded into the build venv.
 
@@ -185,9 +217,9 @@ def _seed_like(build: Path, cross: Path, site: Callable[[Path], Path]) -> None:
         if entry.name == "__pycache__" or target.exists():
             continue
         if entry.is_dir() and not entry.is_symlink():
-            shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+            shutil.copytree(entry, target, symlinks=True, copy_function=staging.link_or_copy)
         else:
-            _link_or_copy(str(entry), str(target))
+            staging.link_or_copy(str(entry), str(target))
     old, new = str(build / "bin" / "python").encode(), str(cross / "bin" / "python").encode()
     for script in (build / "bin").iterdir():
         if script.is_symlink() or not script.is_file():
@@ -276,111 +308,130 @@ def _metadata(final: Layout, host: HostDescription, chain: Toolchain,
     }
 
 
+def _host_key(host_json: Any) -> tuple[Any, ...] | None:
+    if not isinstance(host_json, dict):
+        return None
+    return tuple(host_json.get(k) for k in ("platform", "soabi", "ext_suffix", "version",
+                                             "sysroot"))
+
+
+def _runtime_names() -> list[str]:
+    runtime = resources.files("crossenv") / "runtime"
+    return [e.name for e in runtime.iterdir() if e.name.endswith((".py", ".pth"))]
+
+
 def create(env: Path, host: HostDescription, chain: Toolchain, options: Options | None = None,
            ) -> Layout:
-    """Create (or, with a clear option, replace) the environment at *env*."""
+    """Create ENV, or with a clear option replace the named parts of the one there.
+
+    ENV may be an existing directory: the parts are made beside the user's files,
+    which are never touched. Paths are resolved (symlinks, ``..``), so every
+    spelling of one ENV takes the same lock and records the same paths.
+    """
     options = options or Options()
-    env = env.absolute()
-    _check_target(env, options)
-    final = Layout(env=env, cross=(options.cross_prefix or env / "cross").absolute())
+    given = Path(env)
+    env = Path(os.path.realpath(given))
+    cross_prefix = (Path(os.path.realpath(options.cross_prefix))
+                    if options.cross_prefix is not None else None)
+    if cross_prefix == env / "cross":
+        cross_prefix = None  # the default, spelled out
+    _check_paths(given, env, cross_prefix, host)
+    final = Layout(env=env, cross=cross_prefix or env / "cross")
     # A second create of the same ENV waits for the first, then sees its result.
-    with filelock.FileLock(str(_lock_path(env))), _deferred_signals() as interrupts:
-        _check_target(env, options)
-        first_missing = next((p for p in reversed(env.parents) if not p.exists()), None)
+    locked = sorted({env, final.cross})
+    with contextlib.ExitStack() as stack:
+        for path in locked:
+            stack.enter_context(filelock.FileLock(str(_lock_path(path))))
+        interrupts = stack.enter_context(staging.deferred_signals())
+        _check_paths(given, env, cross_prefix, host)
+        made: list[Path] = []
         try:
-            env.parent.mkdir(parents=True, exist_ok=True)
-            return _create_locked(final, host, chain, options, interrupts)
+            made = staging.make_dirs(env)
+            if cross_prefix is not None:
+                made += staging.make_dirs(cross_prefix.parent)
+            staging.recover(env)
+            plan = _plan(final, options, cross_prefix is not None)
+            transaction = staging.Transaction(env)
+            transaction.begin()
+            try:
+                _stage(transaction, plan, final, host, chain, options, interrupts)
+                interrupts.checkpoint()
+                transaction.commit()
+            except BaseException:
+                transaction.discard()
+                raise
         except OSError as exc:
+            staging.remove_empty(made)
             raise EnvironmentCreationError(
                 f"cannot create {env}: {exc.strerror or exc}"
                 f"{' (' + str(exc.filename) + ')' if exc.filename else ''}; "
                 "choose a directory you can write") from None
-        finally:
-            if first_missing is not None and not env.exists():
-                shutil.rmtree(first_missing, ignore_errors=True)
-
-
-def _create_locked(final: Layout, host: HostDescription, chain: Toolchain,
-                   options: Options, interrupts: _Interrupts) -> Layout:
-    env = final.env
-    stage_dir = Path(tempfile.mkdtemp(prefix=f".{env.name}.crossenv-", dir=env.parent))
-    stage = Layout(env=stage_dir, cross=stage_dir / "cross" if options.cross_prefix is None
-                   else final.cross)
-    keep_build = env.is_dir() and options.clear == "cross" and final.build.is_dir()
-    keep_cross = env.is_dir() and options.clear == "build" and (final.cross / "bin").is_dir() \
-        and options.cross_prefix is None
-    moved: list[tuple[Path, Path]] = []
-    external_cross_created = False
-    prompt = options.prompt or env.name
-    try:
-        interrupts.checkpoint()
-        venvs: list[Callable[[], None]] = []
-        if keep_build:
-            os.rename(final.build, stage.build)
-            moved.append((stage.build, final.build))
-        else:
-            venvs.append(functools.partial(
-                _make_venv, stage.build, with_pip=options.with_build_pip,
-                system_site_packages=options.system_site_packages, prompt=f"{prompt}-build"))
-        if keep_cross:
-            os.rename(final.cross, stage.cross)
-            moved.append((stage.cross, final.cross))
-        else:
-            if options.cross_prefix is not None:
-                external_cross_created = not final.cross.exists()
-                if options.clear in ("cross", "both") and final.cross.exists():
-                    shutil.rmtree(final.cross)
-                    external_cross_created = True
-            cross_pip = options.with_cross_pip and options.with_build_pip
-            seed_from_build = cross_pip and not keep_build
-            venvs.append(functools.partial(
-                _make_venv, stage.cross, with_pip=cross_pip and not seed_from_build,
-                system_site_packages=False, prompt=prompt))
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(make) for make in venvs]:
-                future.result()
-        if not keep_cross and seed_from_build:
-            _seed_like(stage.build, stage.cross, stage.site_packages)
-        interrupts.checkpoint()
-        _write_cross(stage, final, host, chain, options)
-        scripts.write_scripts(
-            stage.bin, env_dir=env, cross_python=final.cross_python,
-            build_python=final.build_python, with_build_pip=options.with_build_pip,
-            with_cross_pip=options.with_cross_pip and options.with_build_pip, prompt=prompt,
-            env_vars=options.env_vars)
-        (stage.env / METADATA).write_text(
-            json.dumps(_metadata(final, host, chain, options), indent=2) + "\n", encoding="utf-8")
-        for prefix in (stage.build, stage.cross):
-            if prefix.parent == stage.env:  # built in staging: fix paths baked into scripts
-                scripts.relocate_text_files(prefix / "bin", str(stage.env), str(env))
-                scripts.relocate_text_files(prefix, str(stage.env), str(env))
-        interrupts.checkpoint()
-        _swap_into_place(stage_dir, env)
-    except BaseException:
-        for source, destination in reversed(moved):
-            with contextlib.suppress(OSError):
-                os.rename(source, destination)
-        shutil.rmtree(stage_dir, ignore_errors=True)
-        if external_cross_created:
-            shutil.rmtree(final.cross, ignore_errors=True)
-        raise
+        except BaseException:
+            staging.remove_empty(made)
+            raise
     return final
 
 
-def _swap_into_place(stage_dir: Path, env: Path) -> None:
-    old = None
-    if env.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{env.name}.old-", dir=env.parent))
-        os.rename(env, old / "env")
-    try:
-        os.rename(stage_dir, env)
-    except BaseException:
-        if old is not None:
-            os.rename(old / "env", env)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
+def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: HostDescription,
+           chain: Toolchain, options: Options, interrupts: staging.Interrupts) -> None:
+    """Build every new part in the staging directory and journal its move into ENV."""
+    env, txid = final.env, transaction.txid
+    external = final.cross.parent != env or final.cross.name != "cross"
+    cross_stage = transaction.extra_stage(final.cross) if external else transaction.path
+    stage = Layout(env=transaction.path, cross=cross_stage / "cross")
+    prompt = options.prompt or env.name
+    fresh: list[tuple[Path, Path]] = []  # (staged venv, final path): paths to rewrite
+    venvs: list[Callable[[], None]] = []
+    if plan.build == "make":
+        venvs.append(functools.partial(
+            _make_venv, stage.build, with_pip=options.with_build_pip,
+            system_site_packages=options.system_site_packages, prompt=f"{prompt}-build"))
+        fresh.append((stage.build, final.build))
+    cross_pip = options.with_cross_pip and options.with_build_pip
+    seed_from_build = cross_pip and plan.build == "make"
+    if plan.cross == "make":
+        venvs.append(functools.partial(
+            _make_venv, stage.cross, with_pip=cross_pip and not seed_from_build,
+            system_site_packages=False, prompt=prompt))
+        fresh.append((stage.cross, final.cross))
+    else:  # kept: a linked copy whose crossenv files are written anew below
+        site = stage.cross_site.relative_to(stage.cross)
+        staging.link_tree(final.cross, stage.cross, skip=[
+            "crossenv", staging.MARKER, *(str(site / n) for n in _runtime_names()),
+            str(site / "_crossenv_config.py")])
+    interrupts.checkpoint()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(make) for make in venvs]:
+            future.result()
+    if plan.cross == "make" and seed_from_build:
+        _seed_like(stage.build, stage.cross, stage.site_packages)
+    for staged, target in fresh:  # built in staging: fix paths baked into scripts
+        scripts.relocate_text_files(staged / "bin", str(staged), str(target))
+        scripts.relocate_text_files(staged, str(staged), str(target))
+    old_target = final.crossenv_dir / "target"
+    if old_target.is_dir() and plan.old_metadata is not None and \
+            plan.old_metadata.get("paths", {}).get("cross") == str(final.cross) and \
+            _host_key(plan.old_metadata.get("host")) == _host_key(host.to_json()):
+        staging.link_tree(old_target, stage.crossenv_dir / "target")  # host copies stay valid
+    interrupts.checkpoint()
+    _write_cross(stage, final, host, chain, options)
+    staging.write_marker(stage.cross, "cross", txid, env=str(env))
+    if plan.build == "make":
+        staging.write_marker(stage.build, "build", txid)
+        transaction.ops.append({"kind": "exchange", "new": str(stage.build),
+                                "final": str(final.build)})
+    transaction.ops.append({"kind": "exchange", "new": str(stage.cross), "final": str(final.cross)})
+    written = scripts.write_scripts(
+        stage.bin, env_dir=env, cross_python=final.cross_python,
+        build_python=final.build_python, with_build_pip=options.with_build_pip,
+        with_cross_pip=cross_pip, prompt=prompt, env_vars=options.env_vars)
+    staging.write_marker(stage.bin, "bin", txid, files=written)
+    transaction.ops.append({"kind": "files", "new": str(stage.bin), "final": str(final.bin),
+                            "remove": sorted(set(plan.old_bin_files) - set(written))})
+    (stage.env / METADATA).write_text(
+        json.dumps(_metadata(final, host, chain, options), indent=2) + "\n", encoding="utf-8")
+    transaction.ops.append({"kind": "file", "new": str(stage.env / METADATA),
+                            "final": str(env / METADATA)})
 
 def load_metadata(env: Path) -> dict[str, Any]:
     """Read ``ENV/crossenv.json`` of an existing environment."""
