@@ -376,6 +376,16 @@ def _existing(dest: Path, info: DebianArch) -> Sysroot:
     return Sysroot(dest, info.name, info.multiarch, _find_python(dest))
 
 
+def _refuse_foreign(dest: Path) -> None:
+    """Only a crossenv sysroot (or an empty directory) at ``dest`` may be replaced."""
+    if not os.path.lexists(dest):
+        return
+    if dest.is_symlink() or not dest.is_dir() or (
+            _load_manifest(dest) is None and any(dest.iterdir())):
+        raise ProvisionError(f"{dest} exists and is not a crossenv sysroot (no "
+                             f"{MANIFEST_NAME}); choose a new or empty directory")
+
+
 def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str] = (), *,
                      refresh: bool = False) -> Sysroot:
     """Return a sysroot of ``arch`` holding Python 3.X (the build python's X.Y), its
@@ -397,9 +407,7 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
         old = _load_manifest(dest)
         if not refresh and _covers(old, info.name, requested):
             return _existing(dest, info)  # another worker built it while we waited
-        if old is None and dest.is_dir() and any(dest.iterdir()):
-            raise ProvisionError(f"{dest} exists and is not a crossenv sysroot (no "
-                                 f"{MANIFEST_NAME}); choose a new or empty directory")
+        _refuse_foreign(dest)
         if old is not None:  # a rebuild keeps what earlier callers asked for
             requested = list(dict.fromkeys([*requested, *map(str, old.get("requested", []))]))
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
@@ -422,9 +430,16 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
             }
             (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n",
                                               encoding="utf-8")
-            if dest.exists() or dest.is_symlink():
-                dest.rename(work / "old")  # removed with the temp dir
-            root.rename(dest)
+            _refuse_foreign(dest)  # again: something may have appeared during the download
+            try:
+                if _load_manifest(dest) is not None:
+                    dest.rename(work / "old")  # our sysroot: removed with the temp dir
+                elif dest.is_dir():
+                    dest.rmdir()  # empty; fails if something was written into it meanwhile
+                root.rename(dest)
+            except OSError as exc:
+                raise ProvisionError(f"cannot replace {dest}: {exc.strerror or exc}; choose "
+                                     "a new or empty directory") from None
     return _existing(dest, info)
 
 
