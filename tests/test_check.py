@@ -21,7 +21,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
 from checkdata import MULTIARCH, compile_so, compiler, make_wheel, record_hash
-from crossenv import check
+from crossenv import check, policy
 from crossenv.errors import CrossenvError, WheelError
 
 CP311 = "cp311-cp311"
@@ -200,18 +200,18 @@ def test_glibcxx_too_new_for_manylinux2014(build_dir: Path, tmp_path: Path) -> N
 
 
 def test_policy_from_auditwheel() -> None:
-    if not check._auditwheel_policies():
+    if not policy.auditwheel_policies():
         pytest.skip("auditwheel is not installed: its policy data cannot be read")
     # auditwheel knows manylinux2014 aarch64 systems have GLIBC_2.18 symbols
-    assert check._allowed_versions("aarch64", (2, 17))["GLIBC"][0] == "2.18"
-    assert check._allowed_versions("x86_64", (2, 17))["GLIBC"][0] == "2.17"
-    assert check._allowed_versions("x86_64", (2, 30))["GLIBC"][0] == "2.30"  # between policies
-    assert check._allowed_versions("x86_64", (2, 28))["GLIBCXX"][0] == "3.4.24"
+    assert policy.allowed_versions("aarch64", (2, 17))["GLIBC"][0] == "2.18"
+    assert policy.allowed_versions("x86_64", (2, 17))["GLIBC"][0] == "2.17"
+    assert policy.allowed_versions("x86_64", (2, 30))["GLIBC"][0] == "2.30"  # between policies
+    assert policy.allowed_versions("x86_64", (2, 28))["GLIBCXX"][0] == "3.4.24"
 
 
 def test_builtin_table_without_auditwheel(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(check, "_auditwheel_policies", lambda: [])
-    limits = check._allowed_versions("aarch64", (2, 17))
+    monkeypatch.setattr(policy, "auditwheel_policies", lambda: [])
+    limits = policy.allowed_versions("aarch64", (2, 17))
     assert limits["GLIBC"][0] == "2.17" and limits["GLIBCXX"][0] == "3.4.19"
 
 
