@@ -15,12 +15,13 @@ import dataclasses
 import json
 import os
 import re
+import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import sysconfigdata
+from . import sysconfigdata, validate
 from .errors import HostError
 
 # GNU cpu (first field of HOST_GNU_TYPE) -> what ``uname -m`` prints on that host.
@@ -152,15 +153,25 @@ def from_config_vars(
     sysroot: Path | None = None,
     sysconfigdata_path: Path | None = None,
     machine: str | None = None,
+    trust_host_flags: bool = False,
+    overridden: Collection[str] = (),
 ) -> HostDescription:
     """Build a description from sysconfig variables.
 
     *actual_prefix* is where the host's ``prefix`` is found on this machine; when it
     ends with the recorded prefix the rest is taken as the sysroot (Debian:
     ``SYSROOT/usr``). An explicit *sysroot* wins.
+
+    Every value is untrusted (:mod:`crossenv.validate`): a bad one is refused here,
+    before anything is generated from it. Compiler flags that run other programs
+    are refused unless *trust_host_flags*, or the variable is *overridden* by the
+    user (``--config-var``).
     """
+    if machine is not None:
+        validate.machine(machine, option=True)
+    validate.compiler_flags(config_vars, trusted=trust_host_flags, overridden=overridden)
     version_text = _str(config_vars, "VERSION") or _str(config_vars, "py_version_short")
-    match = re.fullmatch(r"(\d+)\.(\d+)", version_text)
+    match = re.fullmatch(r"(\d{1,3})\.(\d{1,3})", version_text)
     if not match:
         raise HostError("the host sysconfigdata has no VERSION; pass the host's real "
                         "_sysconfigdata_*.py")
@@ -172,15 +183,22 @@ def from_config_vars(
             raise HostError("the host sysconfigdata names neither HOST_GNU_TYPE nor MULTIARCH; "
                             "pass --machine and a complete _sysconfigdata_*.py")
         host_gnu_type = multiarch
-    machdep = _str(config_vars, "MACHDEP", "linux")
+    validate.name(host_gnu_type, validate.TRIPLET, "HOST_GNU_TYPE")
+    if multiarch is not None:
+        validate.name(multiarch, validate.TRIPLET, "MULTIARCH")
+    abiflags = validate.name(_str(config_vars, "ABIFLAGS"), validate.ABIFLAGS, "ABIFLAGS")
+    machdep = validate.name(_str(config_vars, "MACHDEP", "linux"), validate.MACHDEP, "MACHDEP")
     system = _MACHDEP_TO_SYSTEM.get(machdep, machdep.capitalize())
-    machine = machine or gnu_cpu_to_machine(host_gnu_type)
+    machine = validate.machine(machine or gnu_cpu_to_machine(host_gnu_type))
     byteorder = "big" if machine in _BIG_ENDIAN_MACHINES else "little"
-    pointer_size = int(config_vars.get("SIZEOF_VOID_P") or 0) or (
+    pointer_size = validate.pointer_size(config_vars.get("SIZEOF_VOID_P")) or (
         8 if "64" in machine or machine == "s390x" else 4)
     soabi = _str(config_vars, "SOABI")
+    if soabi:
+        validate.name(soabi, validate.SOABI, "SOABI")
     ext_suffix = _str(config_vars, "EXT_SUFFIX") or (f".{soabi}.so" if soabi else ".so")
-    recorded_prefix = (_str(config_vars, "prefix") or "/usr").rstrip("/") or "/"
+    validate.name(ext_suffix, validate.EXT_SUFFIX, "EXT_SUFFIX")
+    recorded_prefix = validate.host_prefix(_str(config_vars, "prefix") or "/usr")
 
     if sysroot is None and actual_prefix is not None:
         actual = actual_prefix.rstrip("/")
@@ -193,7 +211,12 @@ def from_config_vars(
 
     def mapped(name: str, fallback: str) -> Path:
         value = _str(config_vars, name) or fallback
-        return Path(_map_path(value, recorded_prefix, real_prefix or recorded_prefix, sysroot))
+        if not value.startswith("/"):
+            raise HostError(f"the host's {name} {validate.shown(value)} is not an absolute "
+                            "path; pass the host's real _sysconfigdata_*.py")
+        return validate.host_path(
+            _map_path(value, recorded_prefix, real_prefix or recorded_prefix, sysroot),
+            name, root=sysroot)
 
     include = mapped("INCLUDEPY", f"{recorded_prefix}/include/python{version_text}")
     platinclude = include
@@ -201,23 +224,28 @@ def from_config_vars(
         # Debian moves pyconfig.h to include/<multiarch>/python3.X and leaves a
         # dispatching wrapper in include/python3.X.
         candidate = Path(_map_path(f"{recorded_prefix}/include/{multiarch}/python{version_text}"
-                                   f"{_str(config_vars, 'ABIFLAGS')}", recorded_prefix,
+                                   f"{abiflags}", recorded_prefix,
                                    real_prefix or recorded_prefix, sysroot))
         if (candidate / "pyconfig.h").is_file():
             platinclude = candidate
     shared = bool(config_vars.get("Py_ENABLE_SHARED"))
     libname = _str(config_vars, "INSTSONAME") if shared else _str(config_vars, "LIBRARY")
     libname = libname or _str(config_vars, "LDLIBRARY") or None
+    if libname is not None:
+        validate.name(libname, validate.FILE_NAME, "library name (INSTSONAME/LIBRARY)")
     libdir = mapped("LIBDIR", f"{recorded_prefix}/lib") if libname else None
     platform = (
         f"{system.lower()}-{machine}" if system in ("Linux", "FreeBSD")
         else _str(config_vars, "_PYTHON_HOST_PLATFORM") or f"{machdep}-{machine}"
     )
+    validate.name(platform, validate.PLATFORM, "platform")
+    implementation = "cpython" if "cpython" in soabi or not soabi else soabi.split("-")[0]
+    validate.name(implementation, validate.IMPLEMENTATION, "implementation (SOABI)")
     name = _sysconfigdata_name(config_vars, machdep, multiarch)
     return HostDescription(
         version=version,
-        implementation="cpython" if "cpython" in soabi or not soabi else soabi.split("-")[0],
-        abiflags=_str(config_vars, "ABIFLAGS"),
+        implementation=implementation,
+        abiflags=abiflags,
         multiarch=multiarch,
         host_gnu_type=host_gnu_type,
         system=system,
@@ -252,6 +280,8 @@ _PY_EXE = re.compile(r"python(\d+(?:\.\d+)?)?[a-z]*$")
 
 def _is_elf(path: Path) -> bool:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the open
+            return False
         with path.open("rb") as fh:
             return fh.read(4) == b"\x7fELF"
     except OSError:
@@ -291,8 +321,14 @@ def describe(
     sysroot: str | os.PathLike[str] | None = None,
     sysconfigdata_file: str | os.PathLike[str] | None = None,
     machine: str | None = None,
+    trust_host_flags: bool = False,
+    overridden: Collection[str] = (),
 ) -> HostDescription:
-    """Describe the host from an interpreter, prefix, sysconfigdata or build-details.json."""
+    """Describe the host from an interpreter, prefix, sysconfigdata or build-details.json.
+
+    *trust_host_flags* and *overridden* are passed to :func:`from_config_vars`.
+    """
+    checks: dict[str, Any] = {"trust_host_flags": trust_host_flags, "overridden": overridden}
     path = Path(source).absolute()
     root = Path(sysroot).absolute() if sysroot else None
     if root is not None and not root.is_dir():
@@ -301,14 +337,15 @@ def describe(
         raise HostError(f"host python {path} does not exist; pass the host's python3.X "
                         "executable, its prefix, or its _sysconfigdata_*.py")
 
-    if path.is_file() and path.name.endswith(".json"):
-        return from_build_details(path, sysroot=root, machine=machine)
-    if path.is_file() and path.suffix == ".py":
+    # Not is_file(): a FIFO or device named *.py must reach the loader, which refuses it.
+    if not path.is_dir() and path.name.endswith(".json"):
+        return from_build_details(path, sysroot=root, machine=machine, **checks)
+    if not path.is_dir() and path.suffix == ".py":
         config_vars = sysconfigdata.load(path)
         # SYSROOT/usr/lib/python3.X/_sysconfigdata.py -> actual prefix SYSROOT/usr
         actual = str(path.parent.parent.parent) if path.parent.name.startswith("python") else None
         return from_config_vars(config_vars, actual_prefix=actual, sysroot=root,
-                                sysconfigdata_path=path, machine=machine)
+                                sysconfigdata_path=path, machine=machine, **checks)
 
     if path.is_dir():
         prefix, version = path, None
@@ -327,57 +364,113 @@ def describe(
 
     if sysconfigdata_file:
         data_path = Path(sysconfigdata_file).absolute()
-        if not data_path.is_file():
+        if not data_path.exists():
             raise HostError(f"--sysconfigdata-file {data_path} does not exist")
     else:
         data_path = _choose(_find_sysconfigdata(prefix, version), prefix)
     return from_config_vars(sysconfigdata.load(data_path), actual_prefix=str(prefix),
-                            sysroot=root, sysconfigdata_path=data_path, machine=machine)
+                            sysroot=root, sysconfigdata_path=data_path, machine=machine,
+                            **checks)
 
 
 # -- PEP 739 -----------------------------------------------------------------------------------
 
+_BD_HOW = "pass the host's build-details.json"
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _load_build_details(path: Path) -> dict[str, Any]:
+    """The JSON object of a build-details.json: bounded, finite numbers, not nested deeply."""
+    raw = validate.read_bounded(path, "build-details.json", limit=1024 * 1024)
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant,
+                          parse_float=_finite)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        raise HostError(f"{path} is not a PEP 739 build-details.json ({reason}); "
+                        f"{_BD_HOW}") from None
+    if not isinstance(data, dict):
+        raise HostError(f"{path} is not a PEP 739 build-details.json (not an object); {_BD_HOW}")
+    return data
+
+
+def _field(data: dict[str, Any], dotted: str, kind: type | tuple[type, ...], origin: Path,
+           default: Any = None) -> Any:
+    """``data['a']['b']`` for ``'a.b'``, checked to be of *kind* (missing: *default*)."""
+    value: Any = data
+    for key in dotted.split("."):
+        if not isinstance(value, dict):
+            raise HostError(f"{origin} is not a PEP 739 build-details.json ({dotted} is not "
+                            f"inside an object); {_BD_HOW}")
+        if key not in value:
+            if default is None and kind is not type(None):
+                raise HostError(f"{origin} is not a PEP 739 build-details.json (no {dotted}); "
+                                f"{_BD_HOW}")
+            return default
+        value = value[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise HostError(f"{origin} is not a PEP 739 build-details.json ({dotted} is "
+                        f"{validate.shown(value, 40)}, of the wrong type); {_BD_HOW}")
+    return value
+
+
 def from_build_details(path: Path, *, sysroot: Path | None = None,
-                       machine: str | None = None) -> HostDescription:
+                       machine: str | None = None, trust_host_flags: bool = False,
+                       overridden: Collection[str] = ()) -> HostDescription:
     """Describe a host from a PEP 739 ``build-details.json``.
 
     The file has no compiler settings, so the description carries a synthetic
-    set of config vars with just what the generated sysconfigdata needs.
+    set of config vars with just what the generated sysconfigdata needs. Every
+    field is type-checked: the file is untrusted data like a sysconfigdata.
     """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        base_prefix = data["base_prefix"]
-        platform = data["platform"]
-        version = data["language"]["version"]
-        abi = data.get("abi", {})
-        impl = data.get("implementation", {})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise HostError(f"{path} is not a PEP 739 build-details.json ({exc}); "
-                        "pass the host's build-details.json") from None
-    multiarch = impl.get("_multiarch")
+    data = _load_build_details(path)
+    base_prefix = _field(data, "base_prefix", str, path)
+    platform = validate.name(_field(data, "platform", str, path), validate.PLATFORM,
+                             "build-details.json platform", _BD_HOW)
+    version = _field(data, "language.version", str, path)
+    flags = _field(data, "abi.flags", list, path, default=[])
+    if not all(isinstance(flag, str) for flag in flags):
+        raise HostError(f"{path} is not a PEP 739 build-details.json (abi.flags is not a "
+                        f"list of strings); {_BD_HOW}")
+    multiarch = _field(data, "implementation._multiarch", (str, type(None)), path, default="")
+    ext_suffix = _field(data, "abi.extension_suffix", str, path, default=".so")
+    headers = _field(data, "c_api.headers", str, path,
+                     default=f"{base_prefix}/include/python{version}")
+    pkgconfig = _field(data, "c_api.pkgconfig_path", str, path, default="")
+    dynamic = _field(data, "libpython.dynamic", str, path, default="") or None
+    static = _field(data, "libpython.static", str, path, default="")
     arch = platform.split("-", 1)[-1]
+    if machine is None:
+        validate.name(arch, validate.MACHINE, f"build-details.json platform {platform!r} machine",
+                      f"pass --machine, or {_BD_HOW}")
     gnu = multiarch or f"{arch}-linux-gnu"
-    ext_suffix = abi.get("extension_suffix", ".so")
     soabi = ext_suffix[1:-3] if ext_suffix.startswith(".") and ext_suffix.endswith(".so") else ""
-    c_api = data.get("c_api", {})
-    libpython = data.get("libpython", {})
-    dynamic = libpython.get("dynamic")
     config_vars: dict[str, Any] = {
         "VERSION": version,
         "prefix": base_prefix,
         "exec_prefix": base_prefix,
-        "ABIFLAGS": abi.get("flags", [""]) and "".join(abi.get("flags", [])),
+        "ABIFLAGS": "".join(flags),
         "MULTIARCH": multiarch or "",
         "HOST_GNU_TYPE": gnu,
         "MACHDEP": platform.split("-", 1)[0],
         "SOABI": soabi,
         "EXT_SUFFIX": ext_suffix,
-        "INCLUDEPY": c_api.get("headers", f"{base_prefix}/include/python{version}"),
+        "INCLUDEPY": headers,
         "LIBDIR": os.path.dirname(dynamic) if dynamic else f"{base_prefix}/lib",
         "Py_ENABLE_SHARED": 1 if dynamic else 0,
         "INSTSONAME": os.path.basename(dynamic) if dynamic else "",
-        "LIBRARY": os.path.basename(libpython.get("static") or ""),
-        "LIBPC": c_api.get("pkgconfig_path", ""),
+        "LIBRARY": os.path.basename(static),
+        "LIBPC": pkgconfig,
         "CC": "cc", "CXX": "c++", "AR": "ar", "LDSHARED": "cc -shared",
         "LDCXXSHARED": "c++ -shared", "CCSHARED": "-fPIC", "CFLAGS": "", "LDFLAGS": "",
         "OPT": "-DNDEBUG -g -O2 -Wall", "ARFLAGS": "rcs",
@@ -387,7 +480,8 @@ def from_build_details(path: Path, *, sysroot: Path | None = None,
     actual = str(path.parent)  # build-details.json lives in the stdlib dir
     prefix_guess = Path(actual).parent.parent if Path(actual).name.startswith("python") else None
     return from_config_vars(config_vars, actual_prefix=str(prefix_guess) if prefix_guess else None,
-                            sysroot=sysroot, sysconfigdata_path=None, machine=machine or arch)
+                            sysroot=sysroot, sysconfigdata_path=None, machine=machine or arch,
+                            trust_host_flags=trust_host_flags, overridden=overridden)
 
 
 def to_build_details(host: HostDescription) -> dict[str, Any]:
