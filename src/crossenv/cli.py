@@ -107,6 +107,9 @@ def build_create_parser() -> argparse.ArgumentParser:
         "ziglang package (default: auto = GNU, then clang)")
     add("--relative-toolchain", action="store_true",
         help="call the compilers by name (found on PATH) instead of by absolute path")
+    add("--no-verify-toolchain", action="store_true",
+        help="accept a C compiler the creation probe cannot verify (a wrapper, a stand-in "
+        "such as /bin/true): what the probe found is only logged as a warning")
     add("--sysroot", metavar="DIR", help="the host's root directory, passed to the compiler "
         "as --sysroot (default: derived from where HOST_PYTHON lives)")
     add("--sysconfigdata-file", metavar="FILE",
@@ -128,7 +131,10 @@ def build_create_parser() -> argparse.ArgumentParser:
         help="declare the host compatible with this manylinux tag (e.g. 2_17 or manylinux2014); "
         "with --toolchain zig it also sets the glibc version compiled against")
     add("--platform-tag", action="append", default=[], metavar="TAG",
-        help="declare a platform tag the host accepts (repeatable), e.g. musllinux_1_2")
+        help="accept exactly these platform tags (repeatable), e.g. musllinux_1_2; as in "
+        "1.x they replace the default ones (the sysroot's ladder and linux_<arch>)")
+    add("--extra-platform-tag", action="append", default=[], metavar="TAG",
+        help="accept this platform tag in addition to the default ones (repeatable)")
     add("--no-manylinux", action="store_true",
         help="accept only linux_<arch> wheels, as crossenv 1.x did by default")
     group = parser.add_argument_group("other")
@@ -156,9 +162,12 @@ def run_create(args: argparse.Namespace) -> int:
     glibc = next((m for m in args.manylinux), None)
     chain = toolchain_mod.find(
         host, kind=args.toolchain, cc=args.cc, cxx=args.cxx, ar=args.ar,
-        sysroot=host.sysroot, relative=args.relative_toolchain, glibc=glibc)
+        sysroot=host.sysroot, relative=args.relative_toolchain, glibc=glibc,
+        unverified_ok=args.no_verify_toolchain)
     try:
-        libc, tags = platform_tags_for(host, manylinux=args.manylinux, extra=args.platform_tag,
+        libc, tags = platform_tags_for(host, manylinux=args.manylinux,
+                                       platform_tags=args.platform_tag,
+                                       extra=args.extra_platform_tag,
                                        no_manylinux=args.no_manylinux, toolchain=chain)
     except ValueError as exc:
         raise CrossenvError(f"{exc}; see crossenv --help for the tag options") from None

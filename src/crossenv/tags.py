@@ -179,6 +179,7 @@ def platform_tags_for(
     host: HostDescription,
     *,
     manylinux: Sequence[str] = (),
+    platform_tags: Sequence[str] = (),
     extra: Sequence[str] = (),
     no_manylinux: bool = False,
     toolchain: Toolchain | None = None,
@@ -188,12 +189,16 @@ def platform_tags_for(
 
     Explicit ``--manylinux`` values win (zig builds against exactly that glibc);
     otherwise the sysroot's glibc decides, or its musl if it has no glibc.
-    ``linux_<arch>`` always comes last. With zig, ``platform.libc_ver()`` reports
-    the glibc zig links against, so builds probing it do not use newer features.
+    ``linux_<arch>`` comes last. *platform_tags* (``--platform-tag``) replace those
+    defaults, as in crossenv 1.x: the result is the ``--manylinux`` ladders, then
+    exactly the tags given, then *extra* (``--extra-platform-tag``, which otherwise
+    adds to the defaults). With zig, ``platform.libc_ver()`` reports the glibc zig
+    links against, so builds probing it do not use newer features.
     """
     arch = tag_arch(machine or host.machine)
+    user = [t for tag in (*platform_tags, *extra) for t in _expand_user_tag(tag, arch)]
     if host.system != "Linux":
-        return None, _dedupe([t for tag in extra for t in _expand_user_tag(tag, arch)])
+        return None, _dedupe(user)
     tags: list[str] = []
     libc: tuple[str, str] | None = None
     found = glibc_version(host)
@@ -203,6 +208,8 @@ def platform_tags_for(
         declared = [parse_manylinux(value) for value in manylinux]
         tags += [t for version in sorted(declared, reverse=True)
                  for t in manylinux_ladder(version, arch)]
+    elif platform_tags:
+        pass  # the user's list replaces the sysroot's ladder
     elif found and not no_manylinux:
         tags += manylinux_ladder(found, arch)
     elif not found and not no_manylinux:
@@ -212,10 +219,11 @@ def platform_tags_for(
     target_glibc = zig_glibc(toolchain)
     if target_glibc:
         libc = ("glibc", f"{target_glibc[0]}.{target_glibc[1]}")
-    tags += [t for tag in extra for t in _expand_user_tag(tag, arch)]
-    tags.append(f"linux_{arch}")
-    if arch == "armv7l":
-        tags.append("linux_armv6l")
+    tags += user
+    if not platform_tags:
+        tags.append(f"linux_{arch}")
+        if arch == "armv7l":
+            tags.append("linux_armv6l")
     return libc, _dedupe(tags)
 
 

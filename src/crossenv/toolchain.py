@@ -3,12 +3,16 @@
 A wrong compiler is the most common way a cross build silently produces a wheel
 for the build machine, so every toolchain is checked once at creation: it must
 compile an object file whose ELF header matches the host (machine, class,
-byte order).
+byte order). A compiler the probe cannot judge (a wrapper that compiles nothing,
+a stand-in such as ``/bin/true`` in crossenv 1.x's tests) is accepted only when the
+user says so with ``--no-verify-toolchain``; the probe still runs then and its
+finding is logged as a warning, so the log says what was not checked.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shlex
 import shutil
@@ -17,11 +21,19 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from elftools.common.exceptions import ELFError
+
 from . import elfarch
 from .errors import ToolchainError
 from .host import HostDescription
 
 KINDS = ("auto", "gnu", "clang", "zig")
+
+#: the option that turns a failed probe into a warning (named in every probe error)
+SKIP_OPTION = "--no-verify-toolchain"
+_SKIP_HINT = f"(or pass {SKIP_OPTION} to use it unchecked)"
+
+logger = logging.getLogger("crossenv")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,8 +129,14 @@ def find(
     relative: bool = False,
     glibc: str | None = None,
     verify: bool = True,
+    unverified_ok: bool = False,
 ) -> Toolchain:
-    """Pick the toolchain: explicit options, then ``CC``/``CXX``/``AR``, then a search."""
+    """Pick the toolchain: explicit options, then ``CC``/``CXX``/``AR``, then a search.
+
+    With *verify* the C compiler is probed (:func:`probe`); a failed probe raises
+    :class:`ToolchainError`, or with *unverified_ok* (``--no-verify-toolchain``) is
+    only logged as a warning.
+    """
     env = os.environ if environ is None else environ
     cc_words = _words(cc) or _words(env.get("CC"))
     cxx_words = _words(cxx) or _words(env.get("CXX"))
@@ -159,7 +177,11 @@ def find(
                                     cxx=_with_sysroot(found.cxx, sysroot))
     found = dataclasses.replace(found, sysroot=sysroot)
     if verify:
-        verify_target(found, host)
+        problem = probe(found, host)
+        if problem and unverified_ok:
+            logger.warning("toolchain not verified (%s): %s", SKIP_OPTION, problem)
+        elif problem:
+            raise ToolchainError(f"{problem} {_SKIP_HINT}")
     return found
 
 
@@ -168,12 +190,19 @@ def _relative(words: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def verify_target(chain: Toolchain, host: HostDescription) -> None:
-    """Compile an empty object with *chain* and check it is built for *host*."""
+    """Raise :class:`ToolchainError` unless *chain* compiles code for *host*."""
+    problem = probe(chain, host)
+    if problem:
+        raise ToolchainError(f"{problem} {_SKIP_HINT}")
+
+
+def probe(chain: Toolchain, host: HostDescription) -> str | None:
+    """Compile an empty object with *chain*; say what is wrong, or None if it is for *host*."""
     if not chain.cc:
-        raise ToolchainError("no C compiler configured; pass --cc")
+        return "no C compiler configured; pass --cc"
     if not shutil.which(chain.cc[0]):
-        raise ToolchainError(f"C compiler {chain.cc[0]!r} not found on PATH; install it or "
-                             "pass --cc with a full path")
+        return (f"C compiler {chain.cc[0]!r} not found on PATH; install it or pass --cc "
+                "with a full path")
     with tempfile.TemporaryDirectory(prefix="crossenv-cc-") as tmp:
         src = Path(tmp, "probe.c")
         src.write_text("int crossenv_probe(void) { return 42; }\n")
@@ -182,15 +211,22 @@ def verify_target(chain: Toolchain, host: HostDescription) -> None:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         except OSError as exc:
-            raise ToolchainError(f"cannot run {chain.cc[0]}: {exc.strerror}; pass a working "
-                                 "--cc") from None
+            return f"cannot run {chain.cc[0]}: {exc.strerror}; pass a working --cc"
+        except subprocess.TimeoutExpired:
+            return f"{shlex.join(chain.cc)} did not compile a one-line file in 120 s"
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]
-            raise ToolchainError(f"{shlex.join(chain.cc)} cannot compile for the host: {first}")
-        facts = elfarch.read(obj)
+            return f"{shlex.join(chain.cc)} cannot compile for the host: {first}"
+        try:
+            facts = elfarch.read(obj)
+        except FileNotFoundError:
+            return (f"{shlex.join(chain.cc)} -c succeeded but wrote no object file; "
+                    "pass a --cc that compiles C")
+        except (OSError, ELFError) as exc:
+            return (f"{shlex.join(chain.cc)} -c wrote no ELF object ({exc}); pass a --cc "
+                    f"for {host.triplet}")
     expected = elfarch.expected(host.machine)
     if expected is not None and not expected.matches(facts):
-        raise ToolchainError(
-            f"{shlex.join(chain.cc)} builds {facts.describe()} code but the host is "
-            f"{host.machine} ({expected.describe()}); pass a --cc for {host.triplet}"
-        )
+        return (f"{shlex.join(chain.cc)} builds {facts.describe()} code but the host is "
+                f"{host.machine} ({expected.describe()}); pass a --cc for {host.triplet}")
+    return None
