@@ -149,7 +149,8 @@ class _WheelChecker:
 
     def check_elf(self, member: str, elf: ElfInfo) -> None:
         for kind, entry in stray_search_paths(elf):
-            where = ("a directory of the machine that built it" if entry.startswith("/") else
+            where = ("absolute (a directory of the build machine or its sysroot)"
+                     if entry.startswith("/") else
                      "relative to the current directory")
             self.add(member, "elf-rpath", f"{kind} entry {entry[:200]!r} is {where}, so the "
                      "host finds libraries there only by accident; link without that -rpath "
@@ -281,7 +282,7 @@ def _env_checks(checker: _WheelChecker, meta: envfile.EnvMetadata) -> None:
                             f"*{ext_suffix} (or .abi3.so); rebuild inside that environment")
 
 
-def _wheel_tags(path: Path) -> frozenset[Tag]:
+def wheel_tags(path: Path) -> frozenset[Tag]:
     if len(path.name) > 1000 or path.name.count(".") > 40:
         raise WheelError(f"{path}: not a wheel file name (too long)")
     try:
@@ -298,7 +299,7 @@ def check_wheel(path: Path, *, target: str | None = None, env: Path | None = Non
 
 def _check(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None,
            ) -> list[Problem]:
-    tags = _wheel_tags(path)
+    tags = wheel_tags(path)
     with wheelfile.open_wheel(path) as zf:
         checker = _WheelChecker(path, zf, tags)
         checker.check_layout()
@@ -314,7 +315,7 @@ def _check(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None
 def check_integrity(path: Path) -> list[Problem]:
     """Only the archive's layout and RECORD: what ``repair`` verifies before rewriting RECORD."""
     path = Path(path)
-    tags = _wheel_tags(path)
+    tags = wheel_tags(path)
     with wheelfile.open_wheel(path) as zf:
         checker = _WheelChecker(path, zf, tags, elf=False)
         checker.check_layout()

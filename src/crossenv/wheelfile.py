@@ -12,10 +12,12 @@ named (:func:`layout_problems`), not silently extracted.
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import hashlib
 import io
 import re
+import shutil
 import stat
 import struct
 import tempfile
@@ -185,11 +187,20 @@ def split_digest(entry: str) -> tuple[str, str]:
     return (algorithm, value) if sep and algorithm in HASHES else ("", "")
 
 
-def rewrite(source: Path, dest: Path, replaced: dict[str, bytes]) -> None:
+def _file_digest(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(CHUNK), b""):
+            hasher.update(chunk)
+    return "sha256=" + base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
+
+
+def rewrite(source: Path, dest: Path, replaced: dict[str, Path]) -> None:
     """Copy wheel *source* to *dest* with some members' contents replaced and RECORD redone.
 
-    Entries are copied in order with their metadata (permissions, timestamps); RECORD
-    rows of replaced members get the new hash and size.
+    Members are streamed in order with their metadata (permissions, timestamps); RECORD
+    rows of replaced members get the new hash and size. The source's RECORD must have
+    been verified first (``crossenv repair`` does): other rows are copied as they are.
     """
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(dest, "w") as zout:
         record_name = next((i.filename for i in zin.infolist()
@@ -197,19 +208,24 @@ def rewrite(source: Path, dest: Path, replaced: dict[str, bytes]) -> None:
         for info in zin.infolist():
             if info.filename == record_name:
                 continue
-            data = replaced.get(info.filename)
-            if data is None:
-                data = zin.read(info)
-            zout.writestr(info, data, compress_type=info.compress_type)
+            new = replaced.get(info.filename)
+            out_info = copy.copy(info)
+            if new is not None:
+                out_info.file_size = new.stat().st_size
+            with zout.open(out_info, "w", force_zip64=out_info.file_size > 1 << 30) as out:
+                if new is not None:
+                    with new.open("rb") as data:
+                        shutil.copyfileobj(data, out, CHUNK)
+                elif not info.is_dir():
+                    with zin.open(info) as data:
+                        shutil.copyfileobj(data, out, CHUNK)
         if record_name is not None:
-            rows = list(csv.reader(io.StringIO(zin.read(record_name).decode("utf-8"))))
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\n")
-            for row in rows:
-                if row and row[0] in replaced:
-                    data = replaced[row[0]]
-                    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest())
-                    row = [row[0], "sha256=" + digest.rstrip(b"=").decode(), str(len(data))]
-                writer.writerow(row)
             info = zin.getinfo(record_name)
-            zout.writestr(info, out.getvalue().encode(), compress_type=info.compress_type)
+            rows = list(csv.reader(io.StringIO(zin.read(info).decode("utf-8"), newline="")))
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            for row in rows:
+                new = replaced.get(row[0]) if row else None
+                writer.writerow([row[0], _file_digest(new), str(new.stat().st_size)]
+                                if new is not None else row)
+            zout.writestr(info, text.getvalue().encode(), compress_type=info.compress_type)
