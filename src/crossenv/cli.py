@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .errors import CrossenvError
@@ -51,9 +53,18 @@ def _env_var(spec: str) -> tuple[str, str, str]:
     op = "="
     if name[-1:] in ("?", "+", ":"):
         op, name = name[-1] + "=", name[:-1]
-    if not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"invalid --env variable name {name!r}")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):  # what sh accepts, not Python
+        raise argparse.ArgumentTypeError(
+            f"invalid --env variable name {name!r}: use ASCII letters, digits and _, "
+            "not starting with a digit")
     return (name, op, value)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line, like every other crossenv error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"crossenv: error: {message} (see {self.prog} --help)\n")
 
 
 def _config_var(spec: str) -> tuple[str, str]:
@@ -64,7 +75,7 @@ def _config_var(spec: str) -> tuple[str, str]:
 
 
 def build_create_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crossenv",
         description="Create a cross-compiling virtual environment: ENV/build runs build "
         "tools natively, ENV/cross (cross-python, cross-pip) builds for the host described "
@@ -192,7 +203,7 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def build_subcommand_parser(name: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crossenv")
+    parser = _Parser(prog="crossenv")
     subparsers = parser.add_subparsers(dest="command", required=True)
     importlib.import_module(SUBCOMMANDS[name]).register(subparsers)
     return parser

@@ -124,6 +124,8 @@ def musl_version(host: HostDescription) -> tuple[int, int] | None:
 
 def musllinux_ladder(musl: tuple[int, int], arch: str) -> list[str]:
     """Every musllinux tag a host with *musl* accepts, best first (as packaging orders them)."""
+    if musl[1] >= 1000:  # one tag per minor version: keep the work bounded
+        raise ValueError(f"musllinux_{musl[0]}_{musl[1]} is out of range (minor < 1000)")
     return [f"musllinux_{musl[0]}_{minor}_{arch}" for minor in range(musl[1], -1, -1)]
 
 
@@ -136,6 +138,9 @@ def parse_manylinux(value: str) -> tuple[int, int]:
     match = re.match(r"(?:manylinux_)?(\d+)[._](\d+)", text)
     if not match:
         raise ValueError(f"not a manylinux version: {value!r} (use e.g. 2_17 or manylinux2014)")
+    if len(match.group(1)) > 2 or len(match.group(2)) > 3:  # the ladder has one tag per minor
+        raise ValueError(f"manylinux version {value!r} is out of range (glibc X.Y has "
+                         "X < 100, Y < 1000)")
     return int(match.group(1)), int(match.group(2))
 
 

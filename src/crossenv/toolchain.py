@@ -65,7 +65,11 @@ def _words(value: str | Sequence[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(shlex.split(value))
+        try:
+            return tuple(shlex.split(value))
+        except ValueError as exc:  # "No closing quotation", "No escaped character"
+            raise ToolchainError(f"cannot split the compiler command {value!r} into words "
+                                 f"({str(exc).lower()}); balance its quotes") from None
     return tuple(value)
 
 
