@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import cargo, cmake, meson
+from . import cargo, cmake, envfile, meson
 from . import host as host_mod
 from . import toolchain as toolchain_mod
 from .errors import CrossenvError, ToolchainError
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def _is_env(path: Path) -> bool:
-    return (path / "crossenv.json").is_file()
+    return (path / envfile.FILE_NAME).exists()
 
 
 def _toolchain(host: host_mod.HostDescription, cc: str | None,
@@ -60,19 +60,29 @@ def _toolchain(host: host_mod.HostDescription, cc: str | None,
         prefix = f"{host.triplet}-"
         words = (f"--sysroot={host.sysroot}",) if host.sysroot else ()
         return toolchain_mod.Toolchain(
-            kind="gnu", target=host.triplet, cc=(cc or prefix + "gcc", *words),
-            cxx=(cxx or prefix + "g++", *words), ar=(prefix + "ar",),
+            kind="gnu", target=host.triplet,
+            cc=(*(toolchain_mod._words(cc) or (prefix + "gcc",)), *words),
+            cxx=(*(toolchain_mod._words(cxx) or (prefix + "g++",)), *words), ar=(prefix + "ar",),
             strip=(prefix + "strip",), sysroot=host.sysroot)
 
 
-def _env_vars_of(env: Path) -> dict[str, str]:
-    meta = json.loads((env / "crossenv.json").read_text(encoding="utf-8"))
-    cross = Path(meta["paths"]["cross"])
+def _env_vars_of(meta: envfile.EnvMetadata) -> dict[str, str]:
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    config = cross / "lib" / version / "site-packages" / "_crossenv_config.py"
-    for line in config.read_text(encoding="utf-8").splitlines():
+    config = meta.path("cross") / "lib" / version / "site-packages" / "_crossenv_config.py"
+    damaged = (f"{config} is missing or damaged; recreate the environment "
+               f"(crossenv --clear HOST_PYTHON {meta.env})")
+    try:
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise CrossenvError(damaged) from None
+    for line in text.splitlines():
         if line.startswith("BUILD_ENV = "):
-            value = ast.literal_eval(line[len("BUILD_ENV = "):])
+            try:
+                value = ast.literal_eval(line[len("BUILD_ENV = "):])
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                raise CrossenvError(damaged) from None
+            if not isinstance(value, dict):
+                raise CrossenvError(damaged)
             return {str(k): str(v) for k, v in value.items()}
     return {}
 
@@ -83,24 +93,27 @@ def _render_env(values: dict[str, str]) -> str:
 
 def describe_env(env: Path, fmt: str) -> str:
     """Print a file generated when *env* was created."""
-    meta = json.loads((env / "crossenv.json").read_text(encoding="utf-8"))
-    crossenv_dir = Path(meta["paths"]["crossenv_dir"])
+    meta = envfile.read(env)
     files = {"meson": meson.FILE_NAME, "cmake": cmake.FILE_NAME, "pyo3": cargo.CONFIG_NAME}
     if fmt in files:
-        path = crossenv_dir / files[fmt]
+        path = meta.path("crossenv_dir") / files[fmt]
         if not path.is_file():
             raise CrossenvError(f"{env} has no {files[fmt]}; recreate it with this crossenv "
                                 "version (crossenv --clear HOST_PYTHON ENV)")
-        return path.read_text(encoding="utf-8")
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CrossenvError(f"cannot read {path} ({exc}); recreate the environment "
+                                f"(crossenv --clear HOST_PYTHON {env})") from None
     if fmt == "env":
-        return _render_env(_env_vars_of(env))
+        return _render_env(_env_vars_of(meta))
     if fmt == "json":
-        return json.dumps(meta["host"], indent=2) + "\n"
-    source = meta["host"].get("sysconfigdata_path")
+        return json.dumps(meta.host, indent=2) + "\n"
+    source = envfile.host_str(meta, "sysconfigdata_path")
     if not source:
         raise CrossenvError(f"{env} records no host sysconfigdata; describe the host "
                             "python instead")
-    sysroot = meta["host"].get("sysroot")
+    sysroot = envfile.host_str(meta, "sysroot") or None
     host = host_mod.describe(source, sysroot=sysroot)
     return json.dumps(host_mod.to_build_details(host), indent=2) + "\n"
 
@@ -134,12 +147,16 @@ def describe_host(host: host_mod.HostDescription, fmt: str, *, python: str | Non
     if emulator:
         texts[cmake.EMULATOR_NAME] = emulator
     if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in texts.items():
-            path = output_dir / name
-            path.write_text(text, encoding="utf-8")
-            if not name.endswith((".ini", ".cmake", ".txt")):
-                path.chmod(0o755)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            for name, text in texts.items():
+                path = output_dir / name
+                path.write_text(text, encoding="utf-8")
+                if not name.endswith((".ini", ".cmake", ".txt")):
+                    path.chmod(0o755)
+        except OSError as exc:
+            raise CrossenvError(f"cannot write into --output-dir {output_dir}: "
+                                f"{exc.strerror or exc}; pass a writable directory") from None
     if fmt == "meson":
         return texts[meson.FILE_NAME]
     if fmt == "cmake":

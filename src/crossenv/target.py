@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .create import load_metadata
+from . import envfile
 from .errors import CrossenvError
 from .provision import find_qemu
 
@@ -24,32 +25,47 @@ class TargetError(CrossenvError):
     """The target cannot be run here."""
 
 
-def _host_python(meta: dict[str, object]) -> tuple[Path, Path]:
-    host = meta["host"]
-    assert isinstance(host, dict)
-    sysroot = host.get("sysroot")
+def _host_python(meta: envfile.EnvMetadata) -> tuple[Path, Path]:
+    sysroot = envfile.host_str(meta, "sysroot")
     if not sysroot:
         raise TargetError("this environment has no sysroot, so its host python cannot be run; "
                           "create it from a host python inside a sysroot")
-    version = ".".join(map(str, host["version"]))
-    prefix = Path(sysroot) / str(host.get("prefix", "/usr")).lstrip("/")
-    python = prefix / "bin" / f"python{version}"
-    if not python.exists():
-        raise TargetError(f"no host interpreter at {python}; install the host's python{version}")
+    version = meta.host.get("version")
+    if not (isinstance(version, list) and 2 <= len(version) <= 5
+            and all(isinstance(v, int) and 0 <= v < 1000 for v in version)):
+        raise envfile.EnvironmentMetadataError(
+            f"{meta.env / envfile.FILE_NAME} is damaged (host.version is not a version); "
+            f"recreate the environment (crossenv --clear HOST_PYTHON {meta.env})")
+    version_text = ".".join(map(str, version[:2]))
+    prefix = Path(sysroot) / (envfile.host_str(meta, "prefix") or "/usr").lstrip("/")
+    python = prefix / "bin" / f"python{version_text}"
+    if not python.is_file():
+        raise TargetError(f"no host interpreter at {python}; install the host's "
+                          f"python{version_text}")
     return Path(sysroot), python
+
+
+def _qemu(option: str | None, machine: str) -> str:
+    """``--qemu`` as given (a name on PATH or a path), else the one for *machine*."""
+    if option:
+        found = shutil.which(option)
+        if found is None or os.path.isdir(found):
+            raise TargetError(f"--qemu {option}: no such executable; pass the qemu-user "
+                              f"binary (e.g. {find_qemu(machine) or 'qemu-aarch64-static'})")
+        return found
+    qemu = find_qemu(machine) if machine else None
+    if not qemu:
+        raise TargetError(f"no qemu-user for {machine or 'the host'} found; install "
+                          "qemu-user-static (Debian: apt-get install qemu-user-static)")
+    return qemu
 
 
 def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
             site: Sequence[Path] = ()) -> tuple[list[str], dict[str, str]]:
     """The argv and environment that run *args* on the target (``python`` = host python)."""
-    meta = load_metadata(env)
-    host = meta["host"]
+    meta = envfile.read(env)
     sysroot, python = _host_python(meta)
-    machine = str(host["machine"])
-    qemu = qemu or find_qemu(machine)
-    if not qemu:
-        raise TargetError(f"no qemu-user for {machine} found; install qemu-user-static "
-                          "(Debian: apt-get install qemu-user-static)")
+    qemu = _qemu(qemu, envfile.host_str(meta, "machine"))
     argv = list(args) or ["python"]
     if argv[0] in ("python", "python3", python.name):
         argv[0] = str(python)
@@ -96,7 +112,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     rest = [*args.args, *getattr(args, "extra_args", [])]
     if args.install:
+        envfile.read(args.env)  # a damaged ENV fails before cross-pip starts
         install(args.env, args.install)
     argv, environ = command(args.env, rest, qemu=args.qemu)
     sys.stdout.flush()
-    return subprocess.run(argv, env=environ).returncode
+    try:
+        return subprocess.run(argv, env=environ).returncode
+    except OSError as exc:
+        raise TargetError(f"cannot run {argv[0]}: {exc.strerror or exc}; pass a qemu-user "
+                          "binary with --qemu") from None

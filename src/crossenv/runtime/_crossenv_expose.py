@@ -40,6 +40,10 @@ class Env:
                 return json.load(fh)
         except FileNotFoundError:
             return {}
+        except ValueError as exc:
+            print(f"cross-expose: error: {self.state} is damaged ({exc}); delete it and "
+                  "expose the packages again", file=sys.stderr)
+            sys.exit(2)
 
     def save(self, state):
         with open(self.state, "w", encoding="utf-8") as fh:
@@ -152,7 +156,13 @@ def main(argv=None):
     parser.add_argument("-v", "--verbose", action="count", default=0, help="ignored")
     parser.add_argument("MODULE", nargs="*", help="distribution names, or :all:")
     args = parser.parse_intermixed_args(argv)
-    env = Env(args.env)
+    try:
+        env = Env(args.env)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged crossenv.json
+        detail = exc.strerror if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+        print(f"cross-expose: error: cannot use {os.path.join(args.env, 'crossenv.json')} "
+              f"({detail}); recreate the environment with crossenv --clear", file=sys.stderr)
+        return 2
     if args.list or not args.MODULE:
         for name in sorted(env.load()):
             print(name)
