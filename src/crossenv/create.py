@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import filelock
-import platformdirs
 
 from . import __version__, glue, hostconfig, scripts, staging
+from .cache import user_cache
 from .errors import EnvironmentCreationError
 from .host import HostDescription
 from .toolchain import Toolchain
@@ -93,9 +93,7 @@ class Layout:
 
 def _lock_path(env: Path) -> Path:
     digest = hashlib.sha256(str(env).encode()).hexdigest()[:16]
-    directory = platformdirs.user_cache_path("crossenv") / "locks"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"{digest}.lock"
+    return user_cache("locks") / f"{digest}.lock"
 
 
 def _within(path: Path, directory: Path) -> bool:
