@@ -52,6 +52,14 @@ def cmake(value: str) -> str:
     return '"' + _CMAKE_SPECIAL.sub(lambda m: _CMAKE_ESCAPES[m.group()], value) + '"'
 
 
+_CMAKE_BARE = re.compile(r"[A-Za-z0-9_.+-]+")
+
+
+def cmake_word(value: str) -> str:
+    """Like :func:`cmake`, but bare when the value is a plain name (``Linux``, a triplet)."""
+    return value if _CMAKE_BARE.fullmatch(value) else cmake(value)
+
+
 def cmake_list(items: Iterable[str]) -> str:
     """The items as one CMake list value (to pass to :func:`cmake`); items cannot hold ``;``."""
     words = list(items)
