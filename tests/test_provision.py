@@ -132,6 +132,7 @@ _DEPENDS = {
 def _fake_apt(monkeypatch: pytest.MonkeyPatch) -> provision.Apt:
     apt = object.__new__(provision.Apt)
     apt.arch = "arm64"
+    apt.release = None
 
     def run(tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
         assert args[:2] == ("depends", "--recurse")
@@ -162,7 +163,7 @@ class _FakeApt:
 
     calls: list[list[str]] = []
 
-    def __init__(self, arch: str, workdir: Path) -> None:
+    def __init__(self, arch: str, workdir: Path, release: object = None) -> None:
         self.arch = arch
 
     def update(self) -> list[str]:

@@ -16,43 +16,30 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import fnmatch
 import json
-import logging
 import os
 import posixpath
-import pwd
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from subprocess import CompletedProcess
 from typing import Any
 from urllib.parse import unquote
 
+from . import releases
+from .apt import SKIPPED_DEPENDENCIES, Apt, os_codename  # noqa: F401 (re-exported)
 from .errors import ProvisionError
-
-_log = logging.getLogger(__name__)
+from .releases import Release
 
 MANIFEST_NAME = ".crossenv-sysroot.json"
 _MANIFEST_FORMAT = 1
 
-# What building common extension modules needs (libyaml-dev: pyyaml's C extension). The
-# host python is the build python's X.Y: crossenv needs the two to match.
-_PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
-DEFAULT_PACKAGES: tuple[str, ...] = (f"python{_PY}", f"libpython{_PY}-dev", "libc6-dev",
-                                     "libyaml-dev", "zlib1g-dev", "libffi-dev", "libstdc++-12-dev")
-
-# Needed only by maintainer scripts, which never run in a sysroot. Dropping them (and
-# what only they pull in) saves most of perl. A package asked for by name is kept.
-SKIPPED_DEPENDENCIES: tuple[str, ...] = (
-    "dpkg", "tar", "install-info", "perl", "perl-base", "perl-modules-*", "libperl*",
-    "debconf", "cdebconf", "debconf-*", "debianutils", "init-system-helpers",
-    "sensible-utils", "ucf", "adduser", "passwd", "lsb-base", "sysvinit-utils",
-)
+# What building common extension modules needs comes from the release's row in
+# crossenv.releases; this is the list for the default host (the Python crossenv runs on).
+DEFAULT_PACKAGES: tuple[str, ...] = releases.default_packages(releases.choose("amd64"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +54,7 @@ class DebianArch:
 ARCHES: dict[str, DebianArch] = {
     a.name: a
     for a in (
+        DebianArch("amd64", "x86_64-linux-gnu", "qemu-x86_64"),
         DebianArch("arm64", "aarch64-linux-gnu", "qemu-aarch64"),
         DebianArch("armhf", "arm-linux-gnueabihf", "qemu-arm"),
         DebianArch("armel", "arm-linux-gnueabi", "qemu-arm"),
@@ -78,8 +66,8 @@ ARCHES: dict[str, DebianArch] = {
     )
 }
 # Names people type for the same thing (``uname -m`` and GNU cpu spellings).
-_ALIASES = {"aarch64": "arm64", "armv7l": "armhf", "ppc64le": "ppc64el", "i686": "i386",
-            "x86": "i386", "riscv64gc": "riscv64"}
+_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armhf", "ppc64le": "ppc64el",
+            "i686": "i386", "x86": "i386", "riscv64gc": "riscv64"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +78,7 @@ class Sysroot:
     arch: str
     multiarch: str
     python: Path
+    release: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def qemu(self) -> str:
@@ -125,172 +114,19 @@ def find_qemu(arch: str) -> str | None:
     return shutil.which(f"{name}-static") or shutil.which(name)
 
 
-def os_codename(os_release: Path = Path("/etc/os-release")) -> str:
-    """Return the build machine's release codename, used to name the cache directory."""
-    try:
-        text = os_release.read_text(encoding="utf-8")
-    except OSError:
-        return "unknown"
-    fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', text, flags=re.MULTILINE))
-    return fields.get("VERSION_CODENAME") or fields.get("VERSION_ID") or "unknown"
+def default_dest(arch: str, release: Release | None = None, python: str | None = None) -> Path:
+    """The cache location of a sysroot, shared by CI runs and test workers.
 
-
-def default_dest(arch: str) -> Path:
-    """The cache location of a sysroot, shared by CI runs and test workers."""
-    import platformdirs  # only needed here; keeps the module importable without it
+    The release is in the name; the Python X.Y too when it is not the release's default.
+    """
+    from .cache import user_cache
 
     name = debian_arch(arch).name
-    return platformdirs.user_cache_path("crossenv") / "sysroots" / f"debian-{os_codename()}-{name}"
-
-
-class Apt:
-    """apt-get/apt-cache with private state, so resolving a foreign arch needs no root.
-
-    The machine's own dpkg database and apt lists are never read or written: every
-    call gets ``Dir::State``/``Dir::Cache`` under ``workdir`` and the foreign arch as
-    the only (native) architecture. Sources and keys are the machine's configured ones.
-    """
-
-    def __init__(self, arch: str, workdir: Path) -> None:
-        self.arch = debian_arch(arch).name
-        self.workdir = workdir
-        for tool in ("apt-get", "apt-cache", "apt-config"):
-            if shutil.which(tool) is None:
-                raise ProvisionError(f"{tool} not found; provisioning a sysroot needs a "
-                                     "Debian-based build machine with apt installed")
-        (workdir / "state" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-        (workdir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-        (workdir / "state" / "status").touch()
-        source_list, source_parts = self._configured_sources()
-        user = "root" if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
-        self.options = [
-            f"Dir::State={workdir / 'state'}",
-            f"Dir::State::status={workdir / 'state' / 'status'}",
-            f"Dir::Cache={workdir / 'cache'}",
-            f"Dir::Etc::SourceList={source_list}",
-            f"Dir::Etc::SourceParts={source_parts}",
-            f"APT::Architecture={self.arch}",
-            f"APT::Architectures::={self.arch}",
-            "Debug::NoLocking=1",
-            # apt drops to _apt to download; that user cannot write to our workdir.
-            f"APT::Sandbox::User={user}",
-        ]
-
-    @staticmethod
-    def _configured_sources() -> tuple[str, str]:
-        """Return apt's configured source list file and directory (either may be absent)."""
-        out = subprocess.run(
-            ["apt-config", "shell", "L", "Dir::Etc::SourceList/f", "D", "Dir::Etc::SourceParts/d"],
-            capture_output=True, text=True, check=False).stdout
-        values = dict(re.findall(r"^(\w)='(.*)'$", out, flags=re.MULTILINE))
-        source_list = values.get("L", "/etc/apt/sources.list")
-        source_parts = values.get("D", "/etc/apt/sources.list.d/")
-        parts = Path(source_parts)
-        has_parts = parts.is_dir() and any(
-            p.suffix in (".list", ".sources") for p in parts.iterdir())
-        if not Path(source_list).is_file() and not has_parts:
-            raise ProvisionError(f"apt has no package sources ({source_list} and "
-                                 f"{source_parts} are empty); configure a Debian archive first")
-        return source_list, source_parts
-
-    def run(self, tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
-        """Run an apt tool with the private options; raise with apt's own error line."""
-        options = [word for option in self.options for word in ("-o", option)]
-        proc = subprocess.run([tool, *options, *args], capture_output=True, text=True, cwd=cwd,
-                              check=False)
-        if proc.returncode != 0 and check:
-            verb = next((a for a in args if not a.startswith("-")), tool)
-            raise ProvisionError(f"{tool} {verb} for {self.arch} failed: {_last_error(proc)}")
-        self.last = proc
-        return proc.stdout
-
-    def update(self) -> list[str]:
-        """Download the package lists of the configured sources; return the ones skipped.
-
-        A mirror in mid-sync (or a stale proxy) can serve one index that does not match
-        its Release file. apt then keeps the others; so do we, after one retry, rather
-        than fail the whole sysroot. Nothing fetched at all is still an error.
-        """
-        for _ in range(2):
-            self.run("apt-get", "-q", "update", check=False)
-            if self.last.returncode == 0:
-                return []
-        if not any((self.workdir / "state" / "lists").glob("*_Packages*")):
-            raise ProvisionError(f"apt-get update for {self.arch} failed: "
-                                 f"{_last_error(self.last)}")
-        skipped = [ln.split()[4] for ln in self.last.stderr.splitlines()
-                   if ln.startswith("E: Failed to fetch") and len(ln.split()) > 4]
-        _log.warning("could not fetch %s; continuing without them",
-                     ", ".join(skipped) or "some package lists")
-        return skipped
-
-    def depends(self, packages: Iterable[str]) -> dict[str, list[list[str]]]:
-        """Return the hard dependencies of ``packages`` and all they need, recursively.
-
-        Each package maps to groups of alternatives; virtual packages are replaced by
-        their providers. Unknown names are left out (apt-cache drops them silently when
-        given several). One recursive call is much faster than one call per level.
-        """
-        flags = ["--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
-                 "--no-replaces", "--no-enhances"]
-        result: dict[str, list[list[str]]] = {}
-        groups: list[list[str]] = []
-        pending_alternative = False
-        for line in self.run("apt-cache", "depends", *flags, *packages).splitlines():
-            if not line.startswith(" "):
-                groups = result.setdefault(line.split(":")[0], []) if line[:1] != "<" else []
-                pending_alternative = False
-            elif line.startswith("    "):  # a provider of the virtual package above
-                if groups:
-                    groups[-1].append(line.strip().split(":")[0])
-            else:
-                kind, _, name = line.strip().partition(" ")
-                if not kind.lstrip("|").endswith("Depends:"):
-                    continue
-                name = name.split(":")[0]
-                alternative = [] if name.startswith("<") else [name]
-                if pending_alternative:
-                    groups[-1].extend(alternative)
-                else:
-                    groups.append(alternative)
-                pending_alternative = kind.startswith("|")
-        return result
-
-    def closure(self, requested: Sequence[str]) -> list[str]:
-        """Resolve ``requested`` and everything it needs, skipping maintainer-script tools."""
-        graph = self.depends(requested)
-        missing = [p for p in requested if p not in graph]
-        if missing:
-            raise ProvisionError(f"package(s) not found for {self.arch}: {', '.join(missing)}; "
-                                 "check the names with apt-cache search")
-        chosen: set[str] = set()
-        todo = list(dict.fromkeys(requested))
-        while todo:
-            package = todo.pop()
-            if package in chosen or package not in graph:
-                continue
-            chosen.add(package)
-            for group in graph[package]:
-                candidates = [p for p in group if not _skipped(p) or p in requested]
-                if candidates and not any(p in chosen or p in todo for p in candidates):
-                    todo.append(candidates[0])
-        return sorted(chosen)
-
-    def download(self, packages: Sequence[str], into: Path) -> list[Path]:
-        """Download the candidate ``.deb`` of each package into ``into``."""
-        into.mkdir(parents=True, exist_ok=True)
-        self.run("apt-get", "-q", "download", *packages, cwd=into)
-        return sorted(into.glob("*.deb"))
-
-
-def _last_error(proc: CompletedProcess[str]) -> str:
-    """apt's last ``E:`` line (its summary), else its last line of output."""
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("E:")]
-    return (errors or proc.stderr.strip().splitlines() or ["no output"])[-1]
-
-
-def _skipped(package: str) -> bool:
-    return any(fnmatch.fnmatchcase(package, pattern) for pattern in SKIPPED_DEPENDENCIES)
+    release = release or releases.choose(name, python)
+    version = releases.host_python(release, python)
+    extra = "" if version == release.python else f"-python{version}"
+    return user_cache("sysroots") / \
+        f"debian-{release.suite}{extra}-{name}"
 
 
 def deb_name_version(deb: Path) -> tuple[str, str]:
@@ -350,8 +186,15 @@ def _symlinks(root: Path) -> Iterator[tuple[Path, str]]:
                 yield Path(link), os.readlink(link)
 
 
-def _find_python(root: Path) -> Path:
-    """Return the sysroot's newest ``usr/bin/python3.X`` (checked, not assumed)."""
+def _find_python(root: Path, version: str | None = None) -> Path:
+    """Return the sysroot's ``usr/bin/python{version}``, else its newest python3.X
+    (checked, not assumed)."""
+    if version is not None:
+        python = root / "usr" / "bin" / f"python{version}"
+        if not python.is_file():
+            raise ProvisionError(f"no usr/bin/python{version} in {root}; add the "
+                                 f"python{version} package")
+        return python
     found = [p for p in (root / "usr" / "bin").glob("python3.*")
              if re.fullmatch(r"python3\.\d+", p.name) and not p.is_dir()]
     if not found:
@@ -367,13 +210,20 @@ def _load_manifest(dest: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("format") == _MANIFEST_FORMAT else None
 
 
-def _covers(manifest: dict[str, Any] | None, arch: str, requested: Sequence[str]) -> bool:
-    installed = manifest.get("packages") if manifest and manifest.get("arch") == arch else None
+def _covers(manifest: dict[str, Any] | None, arch: str, suite: str,
+            requested: Sequence[str]) -> bool:
+    if not manifest or manifest.get("arch") != arch:
+        return False
+    # Manifests from before the release table name only the build machine's codename.
+    if manifest.get("release", manifest.get("codename")) != suite:
+        return False
+    installed = manifest.get("packages")
     return isinstance(installed, dict) and all(p in installed for p in requested)
 
 
-def _existing(dest: Path, info: DebianArch) -> Sysroot:
-    return Sysroot(dest, info.name, info.multiarch, _find_python(dest))
+def _existing(dest: Path, info: DebianArch, release: Release, version: str) -> Sysroot:
+    return Sysroot(dest, info.name, info.multiarch, _find_python(dest, version),
+                   release=release.suite)
 
 
 def _refuse_foreign(dest: Path) -> None:
@@ -387,44 +237,65 @@ def _refuse_foreign(dest: Path) -> None:
 
 
 def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str] = (), *,
-                     refresh: bool = False) -> Sysroot:
-    """Return a sysroot of ``arch`` holding Python 3.X (the build python's X.Y), its
-    headers and common -dev libs.
+                     refresh: bool = False, python: str | None = None,
+                     release: str | None = None) -> Sysroot:
+    """Return a sysroot of ``arch`` holding Python ``python`` (X.Y), its headers and
+    common -dev libs, from the Debian release that ships it (see crossenv.releases).
 
-    An existing sysroot at ``dest`` whose manifest lists every requested package is
-    returned at once; otherwise (or with ``refresh``) it is rebuilt in a sibling temp
+    Without ``python`` it is the Python crossenv runs on when a release ships it.
+    """
+    info = debian_arch(arch)
+    chosen = releases.choose(info.name, python, release)
+    version = releases.host_python(chosen, python)
+    dest = Path(dest) if dest is not None else default_dest(info.name, chosen, version)
+    requested = [*releases.default_packages(chosen, version), *packages]
+
+    def finish(root: Path) -> dict[str, Any]:
+        return {"python": str(_find_python(root, version).relative_to(root)),
+                "python_version": version}
+
+    build_tree(info, chosen, dest, requested, finish, refresh=refresh)
+    return _existing(dest, info, chosen, version)
+
+
+def build_tree(info: DebianArch, release: Release, dest: Path, requested: Sequence[str],
+               finish: Callable[[Path], dict[str, Any]], *, refresh: bool = False) -> None:
+    """Unpack ``requested`` and its dependencies for ``info`` from ``release`` at ``dest``.
+
+    An existing tree at ``dest`` whose manifest lists every requested package is
+    kept as it is; otherwise (or with ``refresh``) it is rebuilt in a sibling temp
     directory and renamed into place, under a lock shared with concurrent callers.
+    ``finish(root)`` runs on the complete unpacked tree before its manifest is
+    written (``dest`` is its final path) and returns fields for the manifest.
     """
     from filelock import FileLock
 
-    info = debian_arch(arch)
-    dest = Path(dest) if dest is not None else default_dest(info.name)
-    requested = list(dict.fromkeys([*DEFAULT_PACKAGES, *packages]))
-    if not refresh and _covers(_load_manifest(dest), info.name, requested):
-        return _existing(dest, info)
+    requested = list(dict.fromkeys(requested))
+    if not refresh and _covers(_load_manifest(dest), info.name, release.suite, requested):
+        return
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest.parent / f".{dest.name}.lock")):
         old = _load_manifest(dest)
-        if not refresh and _covers(old, info.name, requested):
-            return _existing(dest, info)  # another worker built it while we waited
+        if not refresh and _covers(old, info.name, release.suite, requested):
+            return  # another worker built it while we waited
         _refuse_foreign(dest)
-        if old is not None:  # a rebuild keeps what earlier callers asked for
+        if old is not None and old.get("release", old.get("codename")) == release.suite:
+            # a rebuild keeps what earlier callers asked for
             requested = list(dict.fromkeys([*requested, *map(str, old.get("requested", []))]))
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
             work = Path(tmp)
             root = work / "root"
-            apt = Apt(info.name, work / "apt")
+            apt = Apt(info.name, work / "apt", release)
             skipped_lists = apt.update()
             debs = apt.download(apt.closure(requested), work / "debs")
             root.mkdir()
             for deb in debs:
                 extract_deb(deb, root)
             relativize_symlinks(root)
-            python = _find_python(root)
             manifest = {
                 "format": _MANIFEST_FORMAT, "arch": info.name, "multiarch": info.multiarch,
-                "codename": os_codename(), "requested": requested,
-                "python": str(python.relative_to(root)),
+                "release": release.suite, "codename": os_codename(), "requested": requested,
+                **finish(root),
                 "packages": dict(sorted(deb_name_version(d) for d in debs)),
                 "skipped_lists": skipped_lists,
             }
@@ -440,7 +311,6 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
             except OSError as exc:
                 raise ProvisionError(f"cannot replace {dest}: {exc.strerror or exc}; choose "
                                      "a new or empty directory") from None
-    return _existing(dest, info)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -451,6 +321,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "sources. Prints the host python's path as the last line.")
     add = parser.add_argument
     add("--arch", default="arm64", help=f"Debian architecture: {', '.join(ARCHES)}")
+    add("--python", type=releases.parse_python, metavar="X.Y",
+        help="the host CPython version; picks the Debian release that ships it "
+        f"({', '.join(f'{r.suite}: {chr(47).join(r.pythons)}' for r in releases.RELEASES)}; "
+        "default: the Python crossenv runs on)")
+    add("--release", metavar="NAME", help="the Debian release to provision from "
+        f"({', '.join(r.suite for r in releases.RELEASES)})")
     add("--package", action="append", default=[], metavar="PKG",
         help="extra Debian package to include (repeatable)")
     add("--refresh", action="store_true", help="rebuild even if the cached sysroot suffices")
@@ -460,7 +336,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Provision as asked on the command line and print the host python's path."""
-    sysroot = provision_debian(args.arch, args.dest, args.package, refresh=args.refresh)
-    print(f"sysroot {sysroot.root} ({sysroot.arch}, {sysroot.multiarch})", file=sys.stderr)
+    sysroot = provision_debian(args.arch, args.dest, args.package, refresh=args.refresh,
+                               python=args.python, release=args.release)
+    print(f"sysroot {sysroot.root} ({sysroot.arch}, {sysroot.multiarch}, Debian "
+          f"{sysroot.release})", file=sys.stderr)
     print(sysroot.python)
     return 0

@@ -1,0 +1,334 @@
+"""apt with private state, for any Debian architecture and release, without root.
+
+Provisioning only resolves and downloads: apt runs with its own state and cache
+directories and the wanted architecture as its only (native) one, so the machine's
+dpkg database and package lists are never read or written. The archive is the
+machine's: its configured sources are reused with only the suite name replaced
+(``bookworm`` -> ``trixie``, ``bookworm-security`` -> ``trixie-security``), so
+mirrors, proxies and keys keep working and no archive host is written down here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import pwd
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from subprocess import CompletedProcess
+
+from .errors import ProvisionError
+from .releases import Release
+
+_log = logging.getLogger(__name__)
+
+# Needed only by maintainer scripts, which never run in a sysroot. Dropping them (and
+# what only they pull in) saves most of perl. A package asked for by name is kept.
+SKIPPED_DEPENDENCIES: tuple[str, ...] = (
+    "dpkg", "tar", "install-info", "perl", "perl-base", "perl-modules-*", "libperl*",
+    "debconf", "cdebconf", "debconf-*", "debianutils", "init-system-helpers",
+    "sensible-utils", "ucf", "adduser", "passwd", "lsb-base", "sysvinit-utils",
+)
+
+
+def os_codename(os_release: Path = Path("/etc/os-release")) -> str:
+    """Return the build machine's release codename: the suite its apt sources name."""
+    try:
+        text = os_release.read_text(encoding="utf-8")
+    except OSError:
+        return "unknown"
+    fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', text, flags=re.MULTILINE))
+    return fields.get("VERSION_CODENAME") or fields.get("VERSION_ID") or "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """One ``deb`` source entry: where, which suites and components, and its options.
+
+    ``options`` keeps the deb822 field names and raw values (a ``Signed-By`` may be
+    an embedded multi-line key), so an entry is written back as it was read.
+    """
+
+    uris: tuple[str, ...]
+    suites: tuple[str, ...]
+    components: tuple[str, ...]
+    options: tuple[tuple[str, str], ...] = ()
+
+
+_LIST_OPTIONS = {"signed-by": "Signed-By", "trusted": "Trusted",
+                 "check-valid-until": "Check-Valid-Until", "allow-insecure": "Allow-Insecure",
+                 "allow-weak": "Allow-Weak", "allow-downgrade-to-insecure":
+                 "Allow-Downgrade-To-Insecure", "by-hash": "By-Hash"}
+# Fields that rewriting sets itself, or that name the machine's architecture.
+_DROPPED = {"types", "uris", "suites", "components", "architectures", "enabled"}
+
+
+def parse_list(text: str) -> list[Source]:
+    """The ``deb`` entries of a one-line-style ``sources.list``."""
+    found = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        match = re.fullmatch(r"deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)((?:\s+\S+)*)", line)
+        if not match:
+            continue
+        options = []
+        for word in (match.group(1) or "").split():
+            key, _, value = word.partition("=")
+            if key.lower() in _LIST_OPTIONS:
+                options.append((_LIST_OPTIONS[key.lower()], value.replace(",", " ")))
+        found.append(Source((match.group(2),), (match.group(3),), tuple(match.group(4).split()),
+                            tuple(options)))
+    return found
+
+
+def parse_deb822(text: str) -> list[Source]:
+    """The ``deb`` entries of a deb822 ``.sources`` file (disabled ones left out)."""
+    found = []
+    for stanza in re.split(r"\n[ \t]*\n", text):
+        fields: dict[str, str] = {}
+        name = ""
+        for line in stanza.splitlines():
+            if line.startswith("#"):
+                continue
+            if line[:1] in (" ", "\t") and name:
+                fields[name] += "\n" + line
+            elif ":" in line:
+                name, _, value = line.partition(":")
+                name = name.strip()
+                fields[name] = value.strip()
+        lower = {k.lower(): v for k, v in fields.items()}
+        if "deb" not in lower.get("types", "").split() or \
+                lower.get("enabled", "yes").strip().lower() == "no":
+            continue
+        options = tuple((k, v) for k, v in fields.items() if k.lower() not in _DROPPED)
+        found.append(Source(tuple(lower.get("uris", "").split()),
+                            tuple(lower.get("suites", "").split()),
+                            tuple(lower.get("components", "").split()), options))
+    return found
+
+
+def retarget(sources: Iterable[Source], base: str, release: Release) -> list[Source]:
+    """The entries of the machine's release ``base`` moved to ``release``.
+
+    ``base`` becomes the release's suite and ``base-updates``/``base-security`` its
+    pockets of the same name; other suites (third-party repositories, pockets the
+    release lacks) are left out: they do not serve that release.
+    """
+    moved = []
+    for source in sources:
+        suites = []
+        for suite in source.suites:
+            if suite == base:
+                suites.append(release.suite)
+            elif suite.startswith(base + "-") and suite[len(base):] in release.pockets:
+                suites.append(release.suite + suite[len(base):])
+        if suites and source.uris:
+            moved.append(dataclasses.replace(source, suites=tuple(dict.fromkeys(suites))))
+    return moved
+
+
+def render_deb822(sources: Iterable[Source]) -> str:
+    """Write entries as one deb822 ``.sources`` file."""
+    stanzas = []
+    for source in sources:
+        lines = ["Types: deb", f"URIs: {' '.join(source.uris)}",
+                 f"Suites: {' '.join(source.suites)}"]
+        if source.components:
+            lines.append(f"Components: {' '.join(source.components)}")
+        lines += [f"{key}: {value}" for key, value in source.options]
+        stanzas.append("\n".join(lines) + "\n")
+    return "\n".join(stanzas)
+
+
+def configured_sources() -> tuple[str, str]:
+    """Return apt's configured source list file and directory (either may be absent)."""
+    out = subprocess.run(
+        ["apt-config", "shell", "L", "Dir::Etc::SourceList/f", "D", "Dir::Etc::SourceParts/d"],
+        capture_output=True, text=True, check=False).stdout
+    values = dict(re.findall(r"^(\w)='(.*)'$", out, flags=re.MULTILINE))
+    source_list = values.get("L", "/etc/apt/sources.list")
+    source_parts = values.get("D", "/etc/apt/sources.list.d/")
+    parts = Path(source_parts)
+    has_parts = parts.is_dir() and any(
+        p.suffix in (".list", ".sources") for p in parts.iterdir())
+    if not Path(source_list).is_file() and not has_parts:
+        raise ProvisionError(f"apt has no package sources ({source_list} and "
+                             f"{source_parts} are empty); configure a Debian archive first")
+    return source_list, source_parts
+
+
+def read_sources(source_list: str, source_parts: str) -> list[Source]:
+    """Every ``deb`` entry apt reads from its configured files."""
+    found: list[Source] = []
+    files = [Path(source_list)]
+    parts = Path(source_parts)
+    if parts.is_dir():
+        files += sorted(p for p in parts.iterdir() if p.suffix in (".list", ".sources"))
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        found += parse_deb822(text) if path.suffix == ".sources" else parse_list(text)
+    return found
+
+
+class Apt:
+    """apt-get/apt-cache with private state, so resolving a foreign arch needs no root.
+
+    Every call gets ``Dir::State``/``Dir::Cache`` under ``workdir`` and ``arch`` as
+    the only (native) architecture. With a ``release`` other than the machine's own,
+    the sources are the configured ones retargeted to it (see :func:`retarget`).
+    """
+
+    def __init__(self, arch: str, workdir: Path, release: Release | None = None) -> None:
+        self.arch = arch
+        self.workdir = workdir
+        self.release = release
+        for tool in ("apt-get", "apt-cache", "apt-config"):
+            if shutil.which(tool) is None:
+                raise ProvisionError(f"{tool} not found; provisioning a sysroot needs a "
+                                     "Debian-based build machine with apt installed")
+        (workdir / "state" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+        (workdir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+        (workdir / "state" / "status").touch()
+        source_list, source_parts = self._sources(*configured_sources())
+        user = "root" if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+        self.options = [
+            f"Dir::State={workdir / 'state'}",
+            f"Dir::State::status={workdir / 'state' / 'status'}",
+            f"Dir::Cache={workdir / 'cache'}",
+            f"Dir::Etc::SourceList={source_list}",
+            f"Dir::Etc::SourceParts={source_parts}",
+            f"APT::Architecture={self.arch}",
+            f"APT::Architectures::={self.arch}",
+            "Debug::NoLocking=1",
+            # apt drops to _apt to download; that user cannot write to our workdir.
+            f"APT::Sandbox::User={user}",
+        ]
+
+    def _sources(self, source_list: str, source_parts: str) -> tuple[str, str]:
+        """The configured sources, or private ones naming ``self.release``'s suites."""
+        base = os_codename()
+        if self.release is None:
+            return source_list, source_parts
+        moved = retarget(read_sources(source_list, source_parts), base, self.release)
+        if not moved:
+            if self.release.suite == base:
+                return source_list, source_parts
+            raise ProvisionError(
+                f"apt's sources name no Debian suite {base!r} to switch to "
+                f"{self.release.suite}; add a Debian {base} source to /etc/apt/sources.list.d")
+        parts = self.workdir / "sources.list.d"
+        parts.mkdir(exist_ok=True)
+        (parts / "crossenv.sources").write_text(render_deb822(moved), encoding="utf-8")
+        (self.workdir / "sources.list").write_text("", encoding="utf-8")
+        return str(self.workdir / "sources.list"), str(parts) + "/"
+
+    def run(self, tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
+        """Run an apt tool with the private options; raise with apt's own error line."""
+        options = [word for option in self.options for word in ("-o", option)]
+        proc = subprocess.run([tool, *options, *args], capture_output=True, text=True, cwd=cwd,
+                              check=False)
+        if proc.returncode != 0 and check:
+            verb = next((a for a in args if not a.startswith("-")), tool)
+            raise ProvisionError(f"{tool} {verb} for {self._what()} failed: {last_error(proc)}")
+        self.last = proc
+        return proc.stdout
+
+    def _what(self) -> str:
+        return f"{self.arch} ({self.release.suite})" if self.release else self.arch
+
+    def update(self) -> list[str]:
+        """Download the package lists of the configured sources; return the ones skipped.
+
+        A mirror in mid-sync (or a stale proxy) can serve one index that does not match
+        its Release file. apt then keeps the others; so do we, after one retry, rather
+        than fail the whole sysroot. Nothing fetched at all is still an error.
+        """
+        for _ in range(2):
+            self.run("apt-get", "-q", "update", check=False)
+            if self.last.returncode == 0:
+                return []
+        if not any((self.workdir / "state" / "lists").glob("*_Packages*")):
+            raise ProvisionError(f"apt-get update for {self._what()} failed: "
+                                 f"{last_error(self.last)}")
+        skipped = [ln.split()[4] for ln in self.last.stderr.splitlines()
+                   if ln.startswith("E: Failed to fetch") and len(ln.split()) > 4]
+        _log.warning("could not fetch %s; continuing without them",
+                     ", ".join(skipped) or "some package lists")
+        return skipped
+
+    def depends(self, packages: Iterable[str]) -> dict[str, list[list[str]]]:
+        """Return the hard dependencies of ``packages`` and all they need, recursively.
+
+        Each package maps to groups of alternatives; virtual packages are replaced by
+        their providers. Unknown names are left out (apt-cache drops them silently when
+        given several). One recursive call is much faster than one call per level.
+        """
+        flags = ["--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
+                 "--no-replaces", "--no-enhances"]
+        result: dict[str, list[list[str]]] = {}
+        groups: list[list[str]] = []
+        pending_alternative = False
+        for line in self.run("apt-cache", "depends", *flags, *packages).splitlines():
+            if not line.startswith(" "):
+                groups = result.setdefault(line.split(":")[0], []) if line[:1] != "<" else []
+                pending_alternative = False
+            elif line.startswith("    "):  # a provider of the virtual package above
+                if groups:
+                    groups[-1].append(line.strip().split(":")[0])
+            else:
+                kind, _, name = line.strip().partition(" ")
+                if not kind.lstrip("|").endswith("Depends:"):
+                    continue
+                name = name.split(":")[0]
+                alternative = [] if name.startswith("<") else [name]
+                if pending_alternative:
+                    groups[-1].extend(alternative)
+                else:
+                    groups.append(alternative)
+                pending_alternative = kind.startswith("|")
+        return result
+
+    def closure(self, requested: Sequence[str],
+                skipped: Iterable[str] = SKIPPED_DEPENDENCIES) -> list[str]:
+        """Resolve ``requested`` and everything it needs, leaving out ``skipped`` names
+        (fnmatch patterns) unless asked for by name."""
+        import fnmatch
+
+        patterns = tuple(skipped)
+        graph = self.depends(requested)
+        missing = [p for p in requested if p not in graph]
+        if missing:
+            raise ProvisionError(f"package(s) not found for {self._what()}: "
+                                 f"{', '.join(missing)}; check the names with apt-cache search")
+        chosen: set[str] = set()
+        todo = list(dict.fromkeys(requested))
+        while todo:
+            package = todo.pop()
+            if package in chosen or package not in graph:
+                continue
+            chosen.add(package)
+            for group in graph[package]:
+                candidates = [p for p in group if p in requested or not any(
+                    fnmatch.fnmatchcase(p, pattern) for pattern in patterns)]
+                if candidates and not any(p in chosen or p in todo for p in candidates):
+                    todo.append(candidates[0])
+        return sorted(chosen)
+
+    def download(self, packages: Sequence[str], into: Path) -> list[Path]:
+        """Download the candidate ``.deb`` of each package into ``into``."""
+        into.mkdir(parents=True, exist_ok=True)
+        self.run("apt-get", "-q", "download", *packages, cwd=into)
+        return sorted(into.glob("*.deb"))
+
+
+def last_error(proc: CompletedProcess[str]) -> str:
+    """apt's last ``E:`` line (its summary), else its last line of output."""
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("E:")]
+    return (errors or proc.stderr.strip().splitlines() or ["no output"])[-1]
