@@ -44,7 +44,7 @@ IMPORT_HOOKS: dict[str, str] = {
 #: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
 #: that generate files for one build system and return the variables that select them.
 GENERATORS: tuple[str, ...] = ("crossenv.tags", "crossenv.meson", "crossenv.cmake",
-                                  "crossenv.cargo", "crossenv.targets")
+                                  "crossenv.cargo", "crossenv.targets", "crossenv.autotools")
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

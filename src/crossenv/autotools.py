@@ -1,0 +1,173 @@
+"""Autoconf site defaults and a test runner, for configure scripts run inside a cross build.
+
+Some setup.py files build a bundled C library with its own ``./configure && make
+check`` (pynacl's libsodium). They pass no ``--host``: run natively, configure
+compiles a test program, cannot run it (it is for the host) and stops with
+"cannot run C compiled programs". Autoconf reads ``CONFIG_SITE`` before its
+checks, so cross-python exports (if unset) a site file that, when the command
+line gave neither ``--host`` nor ``--build``, selects the host triplet, marks the
+run as a cross compile, names the cross toolchain and presets the cache values a
+cross compile cannot find out by running programs (``ac_cv_func_malloc_0_nonnull``
+and friends, answered for the host's libc). Everything is a default: the
+command line, the environment and a configure cache still win.
+
+``make check`` then runs host programs. binfmt_misc is not assumed, so
+automake's test harness gets ``LOG_COMPILER`` (from the environment; a Makefile
+that sets its own keeps it): the CMake emulator script, which runs host ELF
+programs under qemu and everything else (scripts, native tools) directly, and so
+is harmless should it reach a native build.
+
+Native builds of build requirements never see either variable: the runtime shim
+removes the glue's variables before it hands pip's build-environment install to
+the build python.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+import sysconfig
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import cmake, quoting
+from .errors import HostError
+from .host import HostDescription
+from .toolchain import Toolchain
+
+if TYPE_CHECKING:
+    from .create import Layout, Options
+
+FILE_NAME = "config.site"
+SITE_VAR = "CONFIG_SITE"
+RUNNER_VAR = "LOG_COMPILER"
+
+# cpu-vendor-os[-abi] as config.sub reads them; nothing a shell or make would expand.
+_TRIPLET = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+){1,3}", re.ASCII)
+# configure splits CONFIG_SITE on blanks and make expands ``$``: paths must be plain.
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9_./+,@%~:-]*", re.ASCII)
+
+# Run-time answers of glibc and musl on Linux that autoconf's AC_FUNC_* macros
+# would otherwise guess pessimistically (rpl_malloc, replacement functions).
+LINUX_CACHE: Mapping[str, str] = {
+    "ac_cv_func_malloc_0_nonnull": "yes",
+    "ac_cv_func_realloc_0_nonnull": "yes",
+    "ac_cv_func_calloc_0_nonnull": "yes",
+    "ac_cv_func_memcmp_working": "yes",
+    "ac_cv_func_mmap_fixed_mapped": "yes",
+    "ac_cv_func_fork_works": "yes",
+    "ac_cv_func_vfork_works": "yes",
+    "ac_cv_func_strnlen_working": "yes",
+    "ac_cv_func_strcoll_works": "yes",
+    "ac_cv_func_working_mktime": "yes",
+    "ac_cv_func_chown_works": "yes",
+    "ac_cv_func_getpgrp_void": "yes",
+    "ac_cv_func_setvbuf_reversed": "no",
+    "ac_cv_func_closedir_void": "no",
+    "ac_cv_func_lstat_dereferences_slashed_symlink": "yes",
+    "ac_cv_func_lstat_empty_string_bug": "no",
+    "ac_cv_func_stat_empty_string_bug": "no",
+}
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+
+
+def sh_quote(value: str) -> str:
+    """The one shell quoting of this file (crossenv's): every value written goes through it."""
+    return quoting.shell(value)
+
+
+def check_triplet(value: str, what: str) -> str:
+    """*value* if it is a plain GNU triplet, else a clear error naming *what* it is."""
+    if not _TRIPLET.fullmatch(value):
+        raise HostError(f"the {what} {value!r} is not a GNU triplet (cpu-vendor-os[-abi]); "
+                        "pass the host's real _sysconfigdata_*.py or --machine")
+    return value
+
+
+def build_triplet() -> str:
+    """This machine's triplet, as this (native) python's configure recorded it."""
+    for name in ("BUILD_GNU_TYPE", "HOST_GNU_TYPE"):
+        value = sysconfig.get_config_var(name)
+        if isinstance(value, str) and _TRIPLET.fullmatch(value):
+            return value
+    return f"{os.uname().machine}-pc-{sys.platform.rstrip('0123456789')}-gnu"
+
+
+def host_triplet(host: HostDescription, chain: Toolchain) -> str:
+    """The ``--host`` value: a GNU toolchain's prefix, so that configure finds its tools."""
+    if chain.kind == "gnu" and chain.target:
+        return check_triplet(chain.target, "cross compiler prefix")
+    return check_triplet(host.triplet, "host's HOST_GNU_TYPE")
+
+
+def tools(chain: Toolchain) -> dict[str, str]:
+    """``CC``... as configure reads them: one shell-quoted command line each."""
+    out: dict[str, str] = {}
+    for name, words in (("CC", chain.cc), ("CXX", chain.cxx), ("AR", chain.ar),
+                        ("RANLIB", chain.ranlib), ("STRIP", chain.strip)):
+        if words:
+            out[name] = quoting.shell_join(words)
+    return out
+
+
+def render(*, host_alias: str, build_alias: str, variables: Mapping[str, str],
+           description: str = "") -> str:
+    """The site file text: valid ``sh``, every value quoted by :func:`sh_quote`.
+
+    *variables* become defaults (kept when already set, even to an empty value).
+    """
+    check_triplet(host_alias, "host triplet")
+    check_triplet(build_alias, "build triplet")
+    lines = [
+        f"# autoconf site defaults generated by crossenv{description}.",
+        "# Only used when configure got neither --host nor --build; every variable",
+        "# already set (environment, command line, cache file) keeps its value.",
+        'if test -z "$host_alias" && test -z "$build_alias"; then',
+        f"  host_alias={sh_quote(host_alias)}",
+        f"  build_alias={sh_quote(build_alias)}",
+        "  host=$host_alias",
+        "  build=$build_alias",
+        "  ac_tool_prefix=$host_alias-",
+        "  cross_compiling=yes",
+    ]
+    for name, value in variables.items():
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"not a shell variable name: {name!r}")
+        lines.append(f'  test "${{{name}+set}}" = set || {name}={sh_quote(value)}')
+    lines.append("fi")
+    return "\n".join(lines) + "\n"
+
+
+def plain_path(path: Path) -> str | None:
+    """*path* as text if configure and make read it unchanged (no blanks, no ``$``)."""
+    text = str(path)
+    return text if _PLAIN_PATH.fullmatch(text) else None
+
+
+def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
+          options: Options) -> dict[str, str]:
+    """Write ``config.site`` (and the emulator); export ``CONFIG_SITE`` and ``LOG_COMPILER``."""
+    variables = tools(chain)
+    if host.system == "Linux":
+        variables.update(LINUX_CACHE)
+    text = render(host_alias=host_triplet(host, chain), build_alias=build_triplet(),
+                  variables=variables, description=f" for {host.platform}")
+    (directory / FILE_NAME).write_text(text, encoding="utf-8")
+    env: dict[str, str] = {}
+    site = plain_path(layout.crossenv_dir / FILE_NAME)
+    if site is not None:
+        env[SITE_VAR] = site
+    emulator = cmake.render_emulator(host)
+    if emulator is not None:
+        # The same file (same text) as the CMake glue's: whichever writes first.
+        path = directory / cmake.EMULATOR_NAME
+        path.write_text(emulator, encoding="utf-8")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        runner = plain_path(layout.crossenv_dir / cmake.EMULATOR_NAME)
+        if runner is not None:
+            env[RUNNER_VAR] = runner
+    return env
