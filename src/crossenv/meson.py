@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from . import quoting
 from .host import HostDescription
 from .toolchain import Toolchain
 
@@ -156,11 +157,7 @@ def pkg_config_libdirs(host: HostDescription) -> list[str]:
 
 
 def _literal(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return "[" + ", ".join(_literal(item) for item in value) + "]"
+    return quoting.meson(value)  # meson's own machine-file rules (no backslash escapes)
 
 
 def _find_fortran(host: HostDescription, chain: Toolchain) -> list[str] | None:
