@@ -74,7 +74,32 @@ def cmake_list(items: Iterable[str]) -> str:
 MesonValue = Union[str, bool, Sequence[str]]
 # meson substitutes these in the whole file before parsing it.
 _MESON_MAGIC = re.compile(r"(@GLOBAL_SOURCE_ROOT@|@DIRNAME@)")
-_MESON_BAD = re.compile(r"[\x00-\x1f\x7f']")
+_MESON_BAD = re.compile(r"[\x00-\x1f\x7f]")
+# A run of one or two quotes and what follows it up to the next quote or backslash.
+_MESON_QUOTED = re.compile(r"('{1,2})([^'\\]+)")
+_TRIPLE = "'" * 3
+
+
+def _meson_pieces(value: str) -> list[str]:
+    """String expressions that concatenate to *value* (which has no ``@DIRNAME@`` magic)."""
+    pieces: list[str] = []
+    index = 0
+    while index < len(value):
+        quote = value.find("'", index)
+        if quote < 0:
+            pieces.append(f"'{value[index:]}'")
+            break
+        if quote > index:
+            pieces.append(f"'{value[index:quote]}'")
+        # Triple-quoted strings may hold a quote, but neither a backslash (meson keeps it
+        # doubled there) nor a quote right before the closing quotes.
+        match = _MESON_QUOTED.match(value, quote)
+        if match is None:
+            raise _refuse(value, "meson cross file", "meson machine files cannot hold a quote "
+                          "followed by two quotes, a backslash or the end of the string")
+        pieces.append(_TRIPLE + match.group() + _TRIPLE)
+        index = match.end()
+    return pieces
 
 
 def meson_string(value: str) -> str:
@@ -82,23 +107,21 @@ def meson_string(value: str) -> str:
 
     meson reads machine files with configparser, doubles every backslash (so a
     backslash is literal and escapes cannot be used), then substitutes
-    ``@DIRNAME@``/``@GLOBAL_SOURCE_ROOT@``: those are split with ``+``; a quote or
-    a control character cannot be written at all.
+    ``@DIRNAME@``/``@GLOBAL_SOURCE_ROOT@``: those are split with ``+``; quotes go
+    into triple-quoted strings; control characters cannot be written at all.
     """
     _utf8(value, "meson cross file")
     bad = _MESON_BAD.search(value)
     if bad:
         raise _refuse(value, "meson cross file",
                       f"meson machine files cannot hold {bad.group()!r} in a string")
-    pieces = []
+    pieces: list[str] = []
     for part in _MESON_MAGIC.split(value):
         if _MESON_MAGIC.fullmatch(part):
-            pieces += [part[:2], part[2:]]  # '@D' + 'IRNAME@' is not substituted
-        elif part or not pieces:
-            pieces.append(part)
-    if len(pieces) > 1 and pieces[-1] == "":
-        pieces.pop()
-    return " + ".join(f"'{piece}'" for piece in pieces)
+            pieces += [f"'{part[:2]}'", f"'{part[2:]}'"]  # '@D' + 'IRNAME@' is not replaced
+        elif part:
+            pieces += _meson_pieces(part)
+    return " + ".join(pieces) or "''"
 
 
 def meson(value: MesonValue) -> str:
