@@ -8,11 +8,12 @@ have no length limit problem for very long ENV paths.
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from . import quoting
 
 _EXEC = '#!/bin/sh\n{env}exec {python} {args}"$@"\n'
 
@@ -21,7 +22,7 @@ def env_lines(env_vars: Sequence[tuple[str, str, str]]) -> str:
     """Shell for crossenv 1.x's ``--env`` forms: ``=``, ``?=``, ``+=`` and ``:=``."""
     lines = []
     for name, op, value in env_vars:
-        quoted = shlex.quote(value)
+        quoted = quoting.shell(value)
         if op == "=":
             lines.append(f"{name}={quoted}; export {name}")
         elif op == "?=":
@@ -107,7 +108,7 @@ def write_scripts(
     cross_env = env_lines(env_vars)
 
     def script(name: str, python: Path, args: str = "", env: str = "") -> None:
-        _write(bin_dir / name, _EXEC.format(env=env, python=shlex.quote(str(python)), args=args))
+        _write(bin_dir / name, _EXEC.format(env=env, python=quoting.shell(str(python)), args=args))
         written.append(name)
 
     for suffix in ("", "3", f"{sys.version_info[0]}.{sys.version_info[1]}"):
@@ -121,15 +122,16 @@ def write_scripts(
             script(f"build-pip{suffix}", build_python, "-m pip ")
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     expose = cross_python.parent.parent / "lib" / version / "site-packages" / "_crossenv_expose.py"
-    script("cross-expose", build_python, f"{shlex.quote(str(expose))} {shlex.quote(str(env_dir))} ")
+    script("cross-expose", build_python,
+           f"{quoting.shell(str(expose))} {quoting.shell(str(env_dir))} ")
     cross_bin = cross_python.parent
     activate = _ACTIVATE.format(
-        bin_dir=shlex.quote(str(bin_dir_final(env_dir))),
-        cross_bin=shlex.quote(str(cross_bin)),
-        build_bin=shlex.quote(str(build_python.parent)),
-        cross_prefix=shlex.quote(str(cross_bin.parent)),
-        env_dir=shlex.quote(str(env_dir)),
-        prompt=shlex.quote(f"({prompt}) "),
+        bin_dir=quoting.shell(str(bin_dir_final(env_dir))),
+        cross_bin=quoting.shell(str(cross_bin)),
+        build_bin=quoting.shell(str(build_python.parent)),
+        cross_prefix=quoting.shell(str(cross_bin.parent)),
+        env_dir=quoting.shell(str(env_dir)),
+        prompt=quoting.shell(f"({prompt}) "),
     )
     (bin_dir / "activate").write_text(activate, encoding="utf-8")
     written.append("activate")
