@@ -20,6 +20,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def compat1x(session: nox.Session) -> None:
+    """crossenv 1.x's own test suite (from its PyPI sdist) against this crossenv, on the
+    aarch64 testbed: python tests/compat1x/run.py [--crossenv SPEC] [--raw] [-- PYTEST_ARGS]."""
+    session.install("-e", ".", "pytest")
+    session.run("python", "tests/compat1x/run.py", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.5")
     session.run("ruff", "check", "src", "tests", "benchmarks", "scripts", "noxfile.py")

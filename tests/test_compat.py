@@ -23,6 +23,7 @@ LEGACY_OPTIONS = (
     "--cxx", "--ar", "--config-var", "--env", "--sysroot", "--sysconfigdata-file",
     "--manylinux", "--platform-tag", "--machine", "-v", "--version",
 )
+NEW_OPTIONS = ("--extra-platform-tag", "--no-verify-toolchain")
 
 
 def create(host: Path, env: Path, *options: object) -> subprocess.CompletedProcess[str]:
@@ -35,7 +36,7 @@ def cross(env: Path, code: str, *, python: str = "cross-python") -> str:
 
 def test_help_lists_the_1x_options() -> None:
     out = run([sys.executable, "-m", "crossenv", "--help"]).stdout
-    for option in LEGACY_OPTIONS:
+    for option in (*LEGACY_OPTIONS, *NEW_OPTIONS):
         assert f"{option} " in out or f"{option}," in out or f"{option}\n" in out, option
     assert "HOST_PYTHON" in out and "ENV_DIR" in out
 
@@ -154,16 +155,82 @@ def tags(env: Path) -> list[str]:
     return cross(env, code).split()
 
 
-def test_manylinux_and_platform_tag(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> None:  # type: ignore[no-untyped-def]
+def test_manylinux_and_extra_platform_tag(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> None:  # type: ignore[no-untyped-def]
     env = tmp_path / "env"
     create(arm64_sysroot.python, env, "--manylinux", "manylinux2014",
-           "--platform-tag", "musllinux_1_2")
+           "--extra-platform-tag", "musllinux_1_2")
     found = tags(env)
     assert found[0] == "manylinux_2_17_aarch64"
     assert "manylinux2014_aarch64" in found
     assert "manylinux_2_36_aarch64" not in found  # the declared tag caps the ladder
     assert "musllinux_1_2_aarch64" in found
     assert found[-1] == "linux_aarch64"
+
+
+def test_platform_tag_replaces_the_defaults(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                            aarch64_gcc: str) -> None:
+    """1.x: "If this is specified, you MUST specify all tags that you wish this environment
+    to be compatible with" (its test_explicit_platform_tags checks pip debug too)."""
+    env = tmp_path / "env"
+    create(arm64_sysroot.python, env, "--platform-tag=foobar1234",
+           "--platform-tag", "musllinux_1_1", "--platform-tag", "linux_aarch64")
+    assert tags(env) == ["foobar1234_aarch64", "musllinux_1_1_aarch64", "musllinux_1_0_aarch64",
+                         "linux_aarch64"]
+    debug = run([env / "bin" / "cross-pip", "debug", "--verbose"]).stdout
+    assert "cp311-cp311-foobar1234_aarch64" in debug
+    assert "manylinux" not in debug  # the sysroot's glibc ladder is gone
+    meta = json.loads((env / "crossenv.json").read_text())
+    assert meta["host"]["platform_tags"] == tags(env)
+    # without linux_<arch> in the list, not even that is accepted
+    create(arm64_sysroot.python, env, "--clear", "--platform-tag", "manylinux_2_28")
+    found = tags(env)
+    assert found[0] == "manylinux_2_28_aarch64" and found[-1] == "manylinux2014_aarch64"
+    assert "linux_aarch64" not in found and "manylinux_2_36_aarch64" not in found
+    debug = run([env / "bin" / "cross-pip", "debug", "--verbose"]).stdout
+    assert "linux_aarch64" not in debug.replace("manylinux", "")
+
+
+def test_extra_platform_tag_adds_to_the_defaults(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                                 aarch64_gcc: str) -> None:
+    env = tmp_path / "env"
+    create(arm64_sysroot.python, env, "--extra-platform-tag", "mytag")
+    found = tags(env)
+    assert found[0] == "manylinux_2_36_aarch64"  # the sysroot's glibc (Debian 12)
+    assert found[-2:] == ["mytag_aarch64", "linux_aarch64"]
+
+
+def test_unverifiable_compiler_is_refused_naming_the_way_out(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                                             aarch64_gcc: str) -> None:
+    env = tmp_path / "env"
+    for cc in ("/bin/true", "gcc"):
+        proc = subprocess.run([*crossenv_cmd(), "--cc", cc, arm64_sysroot.python, env],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith(f"crossenv: error: {cc} --sysroot=")
+        assert "--no-verify-toolchain" in line
+        assert not env.exists()
+    assert "wrote no object file" in subprocess.run(
+        [*crossenv_cmd(), "--cc", "/bin/true", arm64_sysroot.python, env],
+        capture_output=True, text=True).stderr
+
+
+@pytest.mark.parametrize(("cc", "finding"), [
+    ("/bin/true", "-c succeeded but wrote no object file"),
+    ("gcc", "builds X86_64 64-bit little-endian code but the host is aarch64"),
+])
+def test_no_verify_toolchain_accepts_it_with_a_warning(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                                       aarch64_gcc: str, cc: str,
+                                                       finding: str) -> None:
+    require(shutil.which(cc), f"{cc} is needed to play the unverifiable compiler")
+    env = tmp_path / "env"
+    proc = create(arm64_sysroot.python, env, "--cc", cc, "--no-verify-toolchain")
+    (warning,) = [line for line in proc.stderr.splitlines() if line.startswith("WARNING:")]
+    assert warning.startswith("WARNING: toolchain not verified (--no-verify-toolchain): ")
+    assert finding in warning
+    meta = json.loads((env / "crossenv.json").read_text())
+    assert meta["toolchain"]["cc"][0] == cc  # used as given, as 1.x did
+    assert cross(env, "import platform; print(platform.machine())") == "aarch64"
 
 
 def test_machine_override(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Run crossenv 1.x's own test suite against this project (see run.py)."""
