@@ -250,7 +250,9 @@ def _include_overlay(host: HostDescription, directory: Path) -> Path | None:
     exposing the rest of the sysroot's /usr/include (zig must not see it)."""
     if not host.multiarch or host.platinclude_dir == host.include_dir:
         return None
-    link = directory / host.multiarch / host.platinclude_dir.name
+    from .validate import inside  # both names come from host data: stay inside ENV
+
+    link = inside(directory, host.multiarch, host.platinclude_dir.name)
     link.parent.mkdir(parents=True, exist_ok=True)
     if link.is_symlink():  # a kept cross env (--clear-build) is regenerated in place
         link.unlink()
