@@ -131,6 +131,9 @@ def build_create_parser() -> argparse.ArgumentParser:
         help="set an environment variable whenever cross-python/cross-pip start (repeatable); "
         "NAME=V sets, NAME?=V sets if unset, NAME+=V appends, NAME:=V appends with ':'")
     add("--machine", help="override the host machine (os.uname().machine), e.g. armv7l")
+    add("--trust-host-flags", action="store_true",
+        help="accept host compiler flags that run other programs (-wrapper, -fplugin=, -B, "
+        "--specs, @file, linker plugins); refused by default, as the sysroot is untrusted")
     add("--target-requirement", action="append", default=[], metavar="REQ",
         dest="target_requirements",
         help="a package whose *host* build builds compile against (repeatable), e.g. "
@@ -168,7 +171,9 @@ def run_create(args: argparse.Namespace) -> int:
 
     sysroot = Path(args.sysroot).absolute() if args.sysroot else None
     host = host_mod.describe(args.HOST_PYTHON, sysroot=sysroot,
-                             sysconfigdata_file=args.sysconfigdata_file, machine=args.machine)
+                             sysconfigdata_file=args.sysconfigdata_file, machine=args.machine,
+                             trust_host_flags=args.trust_host_flags,
+                             overridden=dict(args.config_var))
     host_mod.check_version(host)
     glibc = next((m for m in args.manylinux), None)
     chain = toolchain_mod.find(
