@@ -77,7 +77,7 @@ def discover(version: str) -> Path | None:
     """A CPython ``version`` (not free-threaded) found as virtualenv finds interpreters."""
     if f"{sys.version_info[0]}.{sys.version_info[1]}" == version and \
             getattr(sys, "_is_gil_enabled", lambda: True)():
-        return Path(getattr(sys, "_base_executable", None) or sys.executable)
+        return Path(sys.executable)  # what crossenv 1.x used
     from virtualenv.discovery.builtin import get_interpreter
 
     try:

@@ -84,8 +84,8 @@ def build_create_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("HOST_PYTHON", help="the host python3.X executable, its prefix directory, its "
-        "_sysconfigdata_*.py, or a PEP 739 build-details.json")
+    add("HOST_PYTHON", nargs="?", help="the host python3.X executable, its prefix directory, "
+        "its _sysconfigdata_*.py, or a PEP 739 build-details.json (leave out with --arch)")
     add("ENV_DIR", nargs="+", help="the environment directory to create (several allowed)")
     group = parser.add_argument_group("environment (crossenv 1.x options)")
     add = group.add_argument
@@ -108,6 +108,16 @@ def build_create_parser() -> argparse.ArgumentParser:
     add("--system-prompt", dest="prompt", metavar="PROMPT", help=argparse.SUPPRESS)
     add("--prompt", dest="prompt", metavar="PROMPT",
         help="prompt prefix shown by ENV/bin/activate (default: ENV's name)")
+    group = parser.add_argument_group("host Python from Debian (instead of HOST_PYTHON)")
+    add = group.add_argument
+    add("--arch", metavar="ARCH", help="provision the host Python for this Debian architecture "
+        "(arm64, armhf, riscv64, ...; as crossenv provision) and create ENV with it")
+    add("--python", metavar="X.Y", help="with --arch: the host's CPython version, which picks "
+        "the Debian release (3.9 bullseye, 3.11 bookworm, 3.13 trixie, 3.14 sid)")
+    add("--release", metavar="NAME", help="with --arch: the Debian release to provision from")
+    add("--build-python", metavar="PYTHON", help="the native interpreter of the host's X.Y "
+        "(default: found as virtualenv finds one, else provided from Debian; 'debian' "
+        "always provides one)")
     group = parser.add_argument_group("host and toolchain")
     add = group.add_argument
     add("--cc", help="the C compiler for the host (default: CC, else <triplet>-gcc on PATH)")
@@ -163,18 +173,41 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
 
 
+def _host_python_and_envs(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """HOST_PYTHON, or the one ``--arch`` provisions (then every positional is an ENV)."""
+    if args.arch is None:
+        if args.python or args.release:
+            raise CrossenvError("--python and --release choose a provisioned host Python: "
+                                "add --arch ARCH (and leave out HOST_PYTHON)")
+        if args.HOST_PYTHON is None:
+            raise CrossenvError("give HOST_PYTHON and ENV, or --arch ARCH and ENV")
+        return args.HOST_PYTHON, list(args.ENV_DIR)
+    from . import provision, releases
+
+    python = releases.parse_python(args.python) if args.python else None
+    sysroot = provision.provision_debian(args.arch, python=python, release=args.release)
+    logger.info("host python %s (Debian %s)", sysroot.python, sysroot.release)
+    envs = [args.HOST_PYTHON, *args.ENV_DIR] if args.HOST_PYTHON else list(args.ENV_DIR)
+    return str(sysroot.python), envs
+
+
 def run_create(args: argparse.Namespace) -> int:
     from . import host as host_mod
     from . import toolchain as toolchain_mod
+    from .buildpython import resolve as build_python_for
     from .create import Options, create
     from .tags import platform_tags_for
 
+    host_python, env_dirs = _host_python_and_envs(args)
     sysroot = Path(args.sysroot).absolute() if args.sysroot else None
-    host = host_mod.describe(args.HOST_PYTHON, sysroot=sysroot,
+    host = host_mod.describe(host_python, sysroot=sysroot,
                              sysconfigdata_file=args.sysconfigdata_file, machine=args.machine,
                              trust_host_flags=args.trust_host_flags,
                              overridden=dict(args.config_var))
-    host_mod.check_version(host)
+    build_python = build_python_for(host.version_str, args.build_python)
+    logger.info("build python %s (%s)", build_python.executable, build_python.origin)
+    major, minor = build_python.version.split(".")
+    host_mod.check_version(host, (int(major), int(minor)))
     glibc = next((m for m in args.manylinux), None)
     chain = toolchain_mod.find(
         host, kind=args.toolchain, cc=args.cc, cxx=args.cxx, ar=args.ar,
@@ -200,8 +233,9 @@ def run_create(args: argparse.Namespace) -> int:
         libc=libc,
         prompt=args.prompt,
         target_requirements=args.target_requirements,
+        build_python=build_python.executable,
     )
-    for env_dir in args.ENV_DIR:
+    for env_dir in env_dirs:
         layout = create(Path(env_dir), host, chain, options)
         logger.info("created %s for %s (%s)", layout.env, host.platform, " ".join(chain.cc))
     return 0

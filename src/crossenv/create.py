@@ -52,6 +52,8 @@ class Options:
     libc: tuple[str, str] | None = None
     prompt: str | None = None
     target_requirements: Sequence[str] = ()
+    # The native interpreter of the host's X.Y the venvs are made from (crossenv.buildpython).
+    build_python: Path | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Layout:
 
     env: Path
     cross: Path
+    python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the host's X.Y
 
     @property
     def bin(self) -> Path:
@@ -78,8 +81,7 @@ class Layout:
         return self.cross / "bin" / "python"
 
     def site_packages(self, prefix: Path) -> Path:
-        return prefix / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / \
-            "site-packages"
+        return prefix / "lib" / f"python{self.python_version}" / "site-packages"
 
     @property
     def cross_site(self) -> Path:
@@ -186,11 +188,11 @@ def _plan(final: Layout, options: Options, external_cross: bool) -> _Plan:
                  old_metadata=staging.read_json(metadata_path) if is_env else None)
 
 def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
-               prompt: str) -> None:
+               prompt: str, python: Path | None = None) -> None:
     import virtualenv  # slow to import: only when creating
 
     args = [str(path), "--no-periodic-update", "--activators", "", "--quiet",
-            "--prompt", prompt, "-p", sys.executable]
+            "--prompt", prompt, "-p", str(python or sys.executable)]
     if not with_pip:
         args += ["--no-pip", "--no-setuptools"]
     if system_site_packages:
@@ -336,7 +338,7 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     if cross_prefix == env / "cross":
         cross_prefix = None  # the default, spelled out
     _check_paths(given, env, cross_prefix, host)
-    final = Layout(env=env, cross=cross_prefix or env / "cross")
+    final = Layout(env=env, cross=cross_prefix or env / "cross", python_version=host.version_str)
     # A second create of the same ENV waits for the first, then sees its result.
     locked = sorted({env, final.cross})
     with contextlib.ExitStack() as stack:
@@ -378,21 +380,23 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
     env, txid = final.env, transaction.txid
     external = final.cross.parent != env or final.cross.name != "cross"
     cross_stage = transaction.extra_stage(final.cross) if external else transaction.path
-    stage = Layout(env=transaction.path, cross=cross_stage / "cross")
+    stage = Layout(env=transaction.path, cross=cross_stage / "cross",
+                   python_version=host.version_str)
     prompt = options.prompt or env.name
     fresh: list[tuple[Path, Path]] = []  # (staged venv, final path): paths to rewrite
     venvs: list[Callable[[], None]] = []
     if plan.build == "make":
         venvs.append(functools.partial(
             _make_venv, stage.build, with_pip=options.with_build_pip,
-            system_site_packages=options.system_site_packages, prompt=f"{prompt}-build"))
+            system_site_packages=options.system_site_packages, prompt=f"{prompt}-build",
+            python=options.build_python))
         fresh.append((stage.build, final.build))
     cross_pip = options.with_cross_pip and options.with_build_pip
     seed_from_build = cross_pip and plan.build == "make"
     if plan.cross == "make":
         venvs.append(functools.partial(
             _make_venv, stage.cross, with_pip=cross_pip and not seed_from_build,
-            system_site_packages=False, prompt=prompt))
+            system_site_packages=False, prompt=prompt, python=options.build_python))
         fresh.append((stage.cross, final.cross))
     else:  # kept: a linked copy whose crossenv files are written anew below
         site = stage.cross_site.relative_to(stage.cross)
@@ -424,7 +428,8 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
     written = scripts.write_scripts(
         stage.bin, env_dir=env, cross_python=final.cross_python,
         build_python=final.build_python, with_build_pip=options.with_build_pip,
-        with_cross_pip=cross_pip, prompt=prompt, env_vars=options.env_vars)
+        with_cross_pip=cross_pip, prompt=prompt, env_vars=options.env_vars,
+        version=host.version_str)
     staging.write_marker(stage.bin, "bin", txid, files=written)
     transaction.ops.append({"kind": "files", "new": str(stage.bin), "final": str(final.bin),
                             "remove": sorted(set(plan.old_bin_files) - set(written))})

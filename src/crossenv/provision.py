@@ -166,6 +166,22 @@ def relativize_symlinks(root: Path) -> list[Path]:
     return changed
 
 
+def merge_usr(root: Path) -> list[str]:
+    """Add the ``/lib -> usr/lib`` (``bin``, ``sbin``, ``lib64`` ...) links of merged-/usr.
+
+    From trixie on, packages ship only ``usr/lib/...`` and the top-level links come
+    from base-files, which is not unpacked; glibc's ``libc.so`` script still names
+    ``/lib/<multiarch>/libc.so.6``, so without them a cross link fails. A release
+    whose packages ship real top-level directories keeps them as they are.
+    """
+    made = []
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        if (root / "usr" / name).is_dir() and not os.path.lexists(root / name):
+            (root / name).symlink_to(f"usr/{name}")
+            made.append(name)
+    return made
+
+
 def _climbs_out(rel_dir: str, target: str) -> bool:
     """Whether relative ``target``, seen from ``rel_dir`` under the root, leaves the root."""
     normal = posixpath.normpath(posixpath.join(rel_dir, target))
@@ -291,6 +307,7 @@ def build_tree(info: DebianArch, release: Release, dest: Path, requested: Sequen
             root.mkdir()
             for deb in debs:
                 extract_deb(deb, root)
+            merge_usr(root)
             relativize_symlinks(root)
             manifest = {
                 "format": _MANIFEST_FORMAT, "arch": info.name, "multiarch": info.multiarch,

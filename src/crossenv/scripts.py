@@ -100,8 +100,13 @@ def write_scripts(
     with_cross_pip: bool,
     prompt: str,
     env_vars: Sequence[tuple[str, str, str]] = (),
+    version: str | None = None,
 ) -> list[str]:
-    """Write ENV/bin; paths given are the *final* ones (the env may be built elsewhere)."""
+    """Write ENV/bin; paths given are the *final* ones (the env may be built elsewhere).
+
+    ``version`` is the host's (and build interpreter's) X.Y, not crossenv's own.
+    """
+    version = version or f"{sys.version_info[0]}.{sys.version_info[1]}"
     bin_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
 
@@ -111,7 +116,7 @@ def write_scripts(
         _write(bin_dir / name, _EXEC.format(env=env, python=quoting.shell(str(python)), args=args))
         written.append(name)
 
-    for suffix in ("", "3", f"{sys.version_info[0]}.{sys.version_info[1]}"):
+    for suffix in ("", "3", version):
         script(f"cross-python{suffix}", cross_python, env=cross_env)
         script(f"build-python{suffix}", build_python)
         script(f"python{suffix}", cross_python, env=cross_env)
@@ -120,8 +125,8 @@ def write_scripts(
             script(f"pip{suffix}", cross_python, "-m pip ", env=cross_env)
         if with_build_pip:
             script(f"build-pip{suffix}", build_python, "-m pip ")
-    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    expose = cross_python.parent.parent / "lib" / version / "site-packages" / "_crossenv_expose.py"
+    expose = cross_python.parent.parent / "lib" / f"python{version}" / "site-packages" / \
+        "_crossenv_expose.py"
     script("cross-expose", build_python,
            f"{quoting.shell(str(expose))} {quoting.shell(str(env_dir))} ")
     cross_bin = cross_python.parent
