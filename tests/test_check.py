@@ -9,19 +9,31 @@ unexpected fails the test instead of making it pass vacuously.
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
+import functools
+import hashlib
 import io
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
+import sysconfig
+import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from checkdata import MULTIARCH, compile_so, compiler, make_wheel, record_hash
-from crossenv import check, policy
+from crossenv import check, elfinfo, policy
 from crossenv.errors import CrossenvError, WheelError
 
 CP311 = "cp311-cp311"
@@ -42,6 +54,13 @@ def build(build_dir: Path, arch: str, source: str = "ext.c", *flags: str) -> byt
     if out.exists():
         return out.read_bytes()
     return compile_so(compiler(arch), out, source, *flags)
+
+
+@pytest.fixture(autouse=True)
+def _no_active_crossenv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that run check's command line must not see the crossenv they may run in."""
+    for name in ("CROSSENV_ENV", "PYTHON_CROSSENV"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def codes(problems: list[check.Problem]) -> list[str]:
@@ -379,3 +398,259 @@ def test_cli_bad_input(tmp_path: Path) -> None:
     assert isinstance(info.value, CrossenvError)
     with pytest.raises(WheelError):
         check.check_wheel(notzip, target="sparc_banana")
+
+
+# ---------------------------------------------------------------- search paths (RPATH/RUNPATH)
+
+
+def search_paths(data: bytes) -> dict[str, str]:
+    """DT_RPATH / DT_RUNPATH as pyelftools reads them (the test's premise)."""
+    dynamic = ELFFile(io.BytesIO(data)).get_section_by_name(".dynamic")
+    return {t.entry.d_tag: getattr(t, t.entry.d_tag[3:].lower()) for t in dynamic.iter_tags()
+            if t.entry.d_tag in ("DT_RPATH", "DT_RUNPATH")}
+
+
+@pytest.mark.parametrize(("flags", "kind", "entry"), [
+    (["-Wl,-rpath,/usr/lib/x86_64-linux-gnu"], "RUNPATH", "/usr/lib/x86_64-linux-gnu"),
+    (["-Wl,--disable-new-dtags", "-Wl,-rpath,/usr/lib/x86_64-linux-gnu"], "RPATH",
+     "/usr/lib/x86_64-linux-gnu"),
+    (["-Wl,-rpath,/opt/sysroot/usr/lib/aarch64-linux-gnu:$ORIGIN/../demo.libs"], "RUNPATH",
+     "/opt/sysroot/usr/lib/aarch64-linux-gnu"),
+    (["-Wl,-rpath,lib"], "RUNPATH", "lib"),
+])
+def test_build_machine_search_path_is_a_problem(build_dir: Path, tmp_path: Path,
+                                                flags: list[str], kind: str, entry: str) -> None:
+    data = build(build_dir, "aarch64", "ext.c", *flags)
+    assert entry in search_paths(data)[f"DT_{kind}"].split(":")
+    wheel = make_wheel(tmp_path, f"{CP311}-linux_aarch64", {ext_name("aarch64"): data})
+    problems = check.check_wheel(wheel)
+    assert codes(problems) == ["elf-rpath"]
+    assert problems[0].member == ext_name("aarch64")
+    assert f"{kind} entry {entry!r}" in problems[0].message
+    assert ("absolute" if entry.startswith("/") else "current directory") in problems[0].message
+
+
+def test_origin_relative_search_path_is_fine(build_dir: Path, tmp_path: Path) -> None:
+    data = build(build_dir, "aarch64", "ext.c", "-Wl,-rpath,$ORIGIN/../demo.libs:${ORIGIN}")
+    assert search_paths(data)["DT_RUNPATH"] == "$ORIGIN/../demo.libs:${ORIGIN}"
+    wheel = make_wheel(tmp_path, f"{CP311}-manylinux_2_17_aarch64", {ext_name("aarch64"): data})
+    assert check.check_wheel(wheel) == []
+
+
+# ---------------------------------------------------------------- archive layout
+
+
+def zip_with(path: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    """A wheel whose RECORD lists every entry correctly, so only the layout is wrong."""
+    dist = "demo-1.0.dist-info"
+    entries = [*entries, (f"{dist}/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+                          b"Tag: py3-none-any\n")]
+    names = [e.filename if isinstance(e, zipfile.ZipInfo) else e for e, _ in entries]
+    record = "".join(f"{n},{record_hash(d)},{len(d)}\n" for n, (_, d) in zip(names, entries))
+    entries.append((f"{dist}/RECORD", (record + f"{dist}/RECORD,,\n").encode()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w") as zf:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate on purpose
+        for entry, data in entries:
+            zf.writestr(entry, data)
+    return path
+
+
+def symlink_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@pytest.mark.parametrize(("entry", "code"), [
+    ("../evil.py", "zip-path"),
+    ("demo/../../evil.py", "zip-path"),
+    ("/etc/profile.d/evil.sh", "zip-path"),
+    ("demo\\..\\evil.py", "zip-path"),
+    (symlink_entry("demo/link"), "zip-symlink"),
+])
+def test_unsafe_members_are_problems(tmp_path: Path, entry: zipfile.ZipInfo | str,
+                                     code: str) -> None:
+    wheel = zip_with(tmp_path / "demo-1.0-py3-none-any.whl",
+                     [("demo/__init__.py", b""), (entry, b"/etc/passwd")])
+    problems = check.check_wheel(wheel)
+    name = entry.filename if isinstance(entry, zipfile.ZipInfo) else entry
+    assert [(p.member, p.code) for p in problems] == [(name, code)]
+    status, out, _ = run_cli(str(wheel))
+    assert status == 1 and f"[{code}]" in out
+
+
+def test_duplicate_member_is_a_problem(tmp_path: Path) -> None:
+    wheel = zip_with(tmp_path / "demo-1.0-py3-none-any.whl",
+                     [("demo/__init__.py", b"a = 1\n"), ("demo/__init__.py", b"a = 1\n")])
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.namelist().count("demo/__init__.py") == 2  # the premise
+    assert [(p.member, p.code) for p in check.check_wheel(wheel)] == [
+        ("demo/__init__.py", "zip-duplicate")]
+
+
+def test_clean_layout_has_no_layout_problem(tmp_path: Path) -> None:
+    wheel = zip_with(tmp_path / "demo-1.0-py3-none-any.whl", [("demo/__init__.py", b"")])
+    assert check.check_wheel(wheel) == []
+
+
+def test_report_escapes_control_characters(tmp_path: Path) -> None:
+    wheel = zip_with(tmp_path / "demo-1.0-py3-none-any.whl",
+                     [("demo/__init__.py", b""), ("/\x1b[2Jevil", b"")])
+    status, out, _ = run_cli(str(wheel))
+    assert status == 1 and "\x1b" not in out and "\\x1b[2Jevil" in out
+
+
+# ---------------------------------------------------------------- damaged archives and ELF
+
+
+def flip_flag(wheel: Path, bit: int) -> None:
+    """Set a general-purpose flag bit in every local and central header."""
+    data = bytearray(wheel.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + offset] |= bit
+            at = data.find(signature, at + 4)
+    wheel.write_bytes(bytes(data))
+
+
+def test_encrypted_and_corrupt_wheels_are_bad_input(tmp_path: Path) -> None:
+    encrypted = make_wheel(tmp_path / "e", "py3-none-any", {"demo/__init__.py": b""})
+    flip_flag(encrypted, 0x1)
+    with pytest.raises(WheelError, match="encrypted"):
+        check.check_wheel(encrypted)
+    corrupt = make_wheel(tmp_path / "c", "py3-none-any", {"demo/__init__.py": b"x = 1\n" * 50})
+    data = bytearray(corrupt.read_bytes())
+    at = data.index(b"demo/__init__.py") + len("demo/__init__.py") + 4
+    data[at:at + 6] = b"\xff" * 6  # inside the deflated data of the first member
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(WheelError, match="corrupt"):
+        check.check_wheel(corrupt)
+    for wheel in (encrypted, corrupt):
+        status, out, err = run_cli(str(wheel))
+        assert (status, out) == (2, "") and err.count("\n") == 1
+        assert err.startswith("crossenv: error: ")
+
+
+def test_mangled_elf_is_a_named_problem(build_dir: Path, tmp_path: Path) -> None:
+    data = bytearray(build(build_dir, "aarch64"))
+    elf = ELFFile(io.BytesIO(bytes(data)))
+    shoff = elf["e_shoff"]
+    data[shoff + 64:] = b"\xff" * (len(data) - shoff - 64)  # every header after the first
+    wheel = make_wheel(tmp_path, f"{CP311}-linux_aarch64", {ext_name("aarch64"): bytes(data)})
+    assert codes(check.check_wheel(wheel)) == ["elf-unreadable"]
+
+
+@functools.cache
+def mutation_base() -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return compile_so(compiler("aarch64"), Path(tmp) / "lib.so", "new_glibc.c",
+                          "-Wl,-rpath,/usr/lib/aarch64-linux-gnu")
+
+
+def test_mutation_base_reads_fully() -> None:
+    info = elfinfo.read_elf(io.BytesIO(mutation_base()), len(mutation_base()))
+    assert info.runpath == ["/usr/lib/aarch64-linux-gnu"] and "2.34" in info.versions["GLIBC"]
+
+
+@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1,
+                max_size=12))
+def test_read_elf_never_crashes_on_mutated_files(mutations: list[tuple[int, int]]) -> None:
+    """Any bytes after the ELF magic: an ElfInfo or ElfUnreadable, never another exception."""
+    data = bytearray(mutation_base())
+    for at, value in mutations:
+        data[4 + at % (len(data) - 4)] = value
+    with contextlib.suppress(elfinfo.ElfUnreadable):
+        elfinfo.read_elf(io.BytesIO(bytes(data)), len(data))
+
+
+def test_large_members_are_streamed(build_dir: Path, tmp_path: Path) -> None:
+    """A 2 GiB member is hashed in chunks, a 40 MiB ELF parsed from a spool file: the
+    checker's memory stays far below either size."""
+    ext = build(build_dir, "aarch64") + b"\0" * (40 << 20)  # still a valid ELF file
+    wheel = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
+    dist = "demo-1.0.dist-info"
+    big, chunk = 2 << 30, b"\0" * (16 << 20)
+    digest = hashlib.sha256()
+    for _ in range(big // len(chunk)):
+        digest.update(chunk)
+    big_hash = "sha256=" + base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+    wheel_text = b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_aarch64\n"
+    big_info = zipfile.ZipInfo("demo/data.bin")
+    big_info.compress_type = zipfile.ZIP_DEFLATED  # ~9 MiB on disk
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open(big_info, "w", force_zip64=True) as out:
+            for _ in range(big // len(chunk)):
+                out.write(chunk)
+        zf.writestr(ext_name("aarch64"), ext)
+        zf.writestr(f"{dist}/WHEEL", wheel_text)
+        zf.writestr(f"{dist}/RECORD", f"demo/data.bin,{big_hash},{big}\n"
+                    f"{ext_name('aarch64')},{record_hash(ext)},{len(ext)}\n"
+                    f"{dist}/WHEEL,{record_hash(wheel_text)},{len(wheel_text)}\n"
+                    f"{dist}/RECORD,,\n")
+    code = ("import resource, sys; from crossenv.cli import main; status = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(status)")
+    env = {k: v for k, v in os.environ.items() if k not in ("CROSSENV_ENV", "PYTHON_CROSSENV")}
+    proc = subprocess.run([sys.executable, "-c", code, "check", str(wheel)], env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{wheel}: OK" in proc.stdout
+    max_rss_kib = int(proc.stdout.split()[-1])
+    assert max_rss_kib < 200 * 1024, f"check used {max_rss_kib} KiB"
+
+
+# ---------------------------------------------------------------- the active crossenv
+
+
+@pytest.fixture
+def x86_wheel(build_dir: Path, tmp_path: Path) -> Path:
+    """An x86_64 build honestly tagged x86_64: clean by its tags, wrong for an aarch64 host."""
+    return make_wheel(tmp_path / "x86", f"{CP311}-manylinux_2_17_x86_64",
+                      {ext_name("x86_64"): build(build_dir, "x86_64")})
+
+
+def test_active_env_is_the_default(x86_wheel: Path, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    env = write_env(tmp_path / "env", AARCH64_311)
+    assert run_cli(str(x86_wheel))[0] == 0  # no crossenv active: the tags alone pass it
+    monkeypatch.setenv("CROSSENV_ENV", str(env))
+    status, out, err = run_cli(str(x86_wheel))
+    assert status == 1 and "[target]" in out and "[target-ext-suffix]" in out
+    assert f"against the host of {env} (CROSSENV_ENV is set" in err
+    assert run_cli("--no-env", str(x86_wheel))[0] == 0
+    assert run_cli("--target", "x86_64", str(x86_wheel))[0] == 0  # --target replaces it
+    status, out, _ = run_cli("--json", str(x86_wheel))
+    assert status == 1 and json.loads(out)["env"] == str(env)
+
+
+def test_crossenv_1x_variable(x86_wheel: Path, tmp_path: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    env = write_env(tmp_path / "env", AARCH64_311)
+    (env / "cross").mkdir()
+    monkeypatch.setenv("PYTHON_CROSSENV", "1")
+    monkeypatch.setenv("VIRTUAL_ENV", str(env / "cross"))
+    status, _, err = run_cli(str(x86_wheel))
+    assert status == 1 and "PYTHON_CROSSENV is set" in err
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "elsewhere"))
+    with pytest.raises(CrossenvError, match="PYTHON_CROSSENV is set"):
+        run_cli(str(x86_wheel))  # a crossenv is active but unknown: no silent pass
+
+
+@pytest.mark.integration
+def test_active_env_of_a_real_crossenv(x86_wheel: Path, aarch64_env: Path) -> None:
+    """Under cross-python (sys.cross_compiling) and after ENV/bin/activate (CROSSENV_ENV)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CROSSENV_ENV", "PYTHON_CROSSENV", "VIRTUAL_ENV")}
+    paths = [str(Path(check.__file__).parents[1]), *sysconfig.get_paths()["purelib"].split()]
+    cross = subprocess.run(
+        [str(aarch64_env / "bin" / "cross-python"), "-m", "crossenv", "check", str(x86_wheel)],
+        env=dict(env, PYTHONPATH=os.pathsep.join(paths)), capture_output=True, text=True)
+    assert cross.returncode == 1, cross.stdout + cross.stderr
+    assert "running under its cross-python" in cross.stderr and "[target]" in cross.stdout
+    activated = subprocess.run(
+        ["bash", "-c", f'. "{aarch64_env}/bin/activate" && "$0" -m crossenv check "$1"',
+         sys.executable, str(x86_wheel)], env=env, capture_output=True, text=True)
+    assert activated.returncode == 1, activated.stdout + activated.stderr
+    assert "CROSSENV_ENV is set" in activated.stderr

@@ -323,6 +323,11 @@ def check_integrity(path: Path) -> list[Problem]:
     return checker.problems
 
 
+def _shown(text: str) -> str:
+    """Member names come from the wheel: escape what a terminal would act on."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def format_report(results: Iterable[tuple[str, list[Problem]]]) -> str:
     """The human-readable report: one block per wheel, one line per problem."""
     lines = []
@@ -330,7 +335,7 @@ def format_report(results: Iterable[tuple[str, list[Problem]]]) -> str:
         count = f"{len(problems)} problem{'s' * (len(problems) != 1)}" if problems else "OK"
         lines += [f"{wheel}: {count}"]
         lines += [f"  {p.member or '(wheel)'}: [{p.code}] {p.message}" for p in problems]
-    return "\n".join(lines)
+    return "\n".join(map(_shown, lines))
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
