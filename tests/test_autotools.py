@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from conftest import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
 from crossenv import autotools, elfarch, glue, host
 from crossenv.create import Layout
-from crossenv.errors import HostError
+from crossenv.errors import CrossenvError, HostError
 from crossenv.toolchain import Toolchain
 
 SH = "/bin/sh"
@@ -245,3 +245,9 @@ def test_only_the_cross_build_configures_for_the_host(aarch64_env: Path, qemu_aa
     code = "import os; print('CONFIG_SITE' in os.environ, 'LOG_COMPILER' in os.environ)"
     out = run([aarch64_env / "bin" / "build-python", "-c", code]).stdout.strip()
     assert out == "False False"
+
+
+def test_a_value_the_shell_cannot_hold_is_refused() -> None:
+    with pytest.raises(CrossenvError, match="NUL"):
+        autotools.render(host_alias="aarch64-linux-gnu", build_alias="x86_64-pc-linux-gnu",
+                         variables={"CC": "gcc\0--sysroot=/x"})
