@@ -11,6 +11,7 @@ import argparse
 import importlib.util
 import io
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,7 +21,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from packaging.utils import parse_wheel_filename
 
-from checkdata import compile_so, compiler, make_wheel, require
+from checkdata import compile_so, compiler, make_wheel, record_hash, require
 from crossenv import check, provision, repair
 
 
@@ -137,7 +138,7 @@ def test_missing_auditwheel_is_one_line(
     wheel = make_wheel(tmp_path, "cp311-cp311-linux_aarch64", {})
     status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path))
     assert (status, out) == (2, "")
-    assert err == "crossenv repair: auditwheel is not installed: pip install 'crossenv[repair]'\n"
+    assert err == "crossenv: error: auditwheel is not installed: pip install 'crossenv[repair]'\n"
 
 
 def test_library_dirs_stay_inside_the_sysroot(tmp_path: Path) -> None:
@@ -148,3 +149,120 @@ def test_library_dirs_stay_inside_the_sysroot(tmp_path: Path) -> None:
     assert repair.library_dirs(tmp_path, "aarch64-linux-gnu") == [
         f"{root}/lib/aarch64-linux-gnu", f"{root}/opt/vendor/lib", f"{root}/lib",
         f"{root}/usr/lib"]
+
+
+def search_paths(data: bytes) -> dict[str, list[str]]:
+    dynamic = ELFFile(io.BytesIO(data)).get_section_by_name(".dynamic")
+    return {t.entry.d_tag[3:]: getattr(t, t.entry.d_tag[3:].lower()).split(":")
+            for t in dynamic.iter_tags() if t.entry.d_tag in ("DT_RPATH", "DT_RUNPATH")}
+
+
+def repaired_member(wheel: Path, member: str = EXT) -> bytes:
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.read(member)
+
+
+@pytest.mark.slow
+def test_repair_removes_a_build_machine_runpath(
+        sysroot: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing to graft, so auditwheel leaves the search path alone: crossenv removes it."""
+    data = compile_so(compiler("aarch64"), tmp_path / "ext.so", "ext.c",
+                      "-Wl,-rpath,/usr/lib/x86_64-linux-gnu")
+    assert search_paths(data) == {"RUNPATH": ["/usr/lib/x86_64-linux-gnu"]}
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {EXT: data})
+    assert [p.code for p in check.check_wheel(wheel)] == ["elf-rpath"]
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(sysroot),
+                               "-w", str(tmp_path / "out"))
+    assert status == 0, out + err
+    (repaired,) = (tmp_path / "out").glob("*.whl")
+    assert search_paths(repaired_member(repaired)) == {}
+    assert check.check_wheel(repaired) == []
+    assert [p.code for p in check.check_wheel(wheel)] == ["elf-rpath"]  # input untouched
+
+
+@pytest.mark.slow
+def test_repair_replaces_a_sysroot_rpath_keeping_origin(
+        sysroot: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    libdir = sysroot / "usr/lib/aarch64-linux-gnu"
+    data = compile_so(compiler("aarch64"), tmp_path / "ext.so", "uses_yaml.c",
+                      str(libdir / "libyaml-0.so.2"), "-Wl,--disable-new-dtags",
+                      f"-Wl,-rpath,{libdir}:$ORIGIN/../plugins")
+    assert search_paths(data) == {"RPATH": [str(libdir), "$ORIGIN/../plugins"]}
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {EXT: data})
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(sysroot),
+                               "-w", str(tmp_path / "out"))
+    assert status == 0, out + err
+    (repaired,) = (tmp_path / "out").glob("*.whl")
+    (kind, entries), = search_paths(repaired_member(repaired)).items()
+    assert entries == ["$ORIGIN/../plugins", "$ORIGIN/../demo.libs"], (kind, entries)
+    assert check.check_wheel(repaired) == []
+
+
+@pytest.mark.slow
+def test_rpath_into_an_unusual_sysroot_dir_is_searched(
+        sysroot: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sysroot directory named only by the RPATH (not by ld.so.conf) is still where
+    the library comes from, although the entry itself is removed."""
+    private = tmp_path / "sysroot"
+    vendor = private / "opt/vendor/lib"
+    vendor.mkdir(parents=True)
+    (private / "usr/lib/aarch64-linux-gnu").mkdir(parents=True)
+    shutil.copy(sysroot / "usr/lib/aarch64-linux-gnu/libyaml-0.so.2", vendor)
+    data = compile_so(compiler("aarch64"), tmp_path / "ext.so", "uses_yaml.c",
+                      str(vendor / "libyaml-0.so.2"), f"-Wl,-rpath,{vendor}")
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {EXT: data})
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(private),
+                               "-w", str(tmp_path / "out"))
+    assert status == 0, out + err
+    (repaired,) = (tmp_path / "out").glob("*.whl")
+    with zipfile.ZipFile(repaired) as zf:
+        assert any(n.startswith("demo.libs/libyaml") for n in zf.namelist())
+    assert search_paths(repaired_member(repaired)) == {"RPATH": ["$ORIGIN/../demo.libs"]}
+    assert check.check_wheel(repaired) == []
+
+
+def test_repair_refuses_a_wheel_whose_record_is_wrong(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """auditwheel writes a fresh RECORD: a tampered input would come out looking clean."""
+    dist = "demo-1.0.dist-info"
+    record = (f"demo/__init__.py,{record_hash(b'original')},8\n{dist}/METADATA,,\n"
+              f"{dist}/WHEEL,,\n{dist}/RECORD,,\n")
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64",
+                       {"demo/__init__.py": b"tampered"}, record=record)
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path),
+                               "-w", str(tmp_path / "out"))
+    assert (status, out) == (2, "") and err.count("\n") == 1, err
+    assert "demo/__init__.py: [record-hash]" in err and "more" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("member", ["../evil.py", "/etc/evil.py"])
+def test_repair_refuses_unsafe_members(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], member: str) -> None:
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {member: b""})
+    status, _, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path),
+                             "-w", str(tmp_path / "out"))
+    assert status == 2 and "[zip-path]" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_repair_of_a_corrupt_wheel_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wheel = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
+    wheel.write_bytes(b"PK\x03\x04 not really")
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path))
+    assert (status, out) == (2, "") and err.startswith("crossenv: error: ")
+    assert "not a zip archive" in err and err.count("\n") == 1
+
+
+def test_library_dirs_ignore_entries_leading_out_of_the_sysroot(tmp_path: Path) -> None:
+    root = tmp_path / "sysroot"
+    for d in ("usr/lib/aarch64-linux-gnu", "etc/ld.so.conf.d", "opt"):
+        (root / d).mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "opt/escape").symlink_to(tmp_path / "outside")  # absolute: the build machine's
+    (root / "etc/ld.so.conf.d/evil.conf").write_text(
+        "/../../outside\n/opt/escape\n/usr/lib/aarch64-linux-gnu\n")
+    (root / "etc/ld.so.conf.d/dir.conf").mkdir()  # unreadable as a file: skipped
+    assert repair.library_dirs(root, "aarch64-linux-gnu") == [
+        f"{root}/usr/lib/aarch64-linux-gnu", f"{root}/usr/lib"]
