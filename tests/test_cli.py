@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -102,17 +100,6 @@ def test_bad_option_values() -> None:
 
 
 @pytest.mark.integration
-def test_existing_env_needs_clear(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
-    env = tmp_path / "env"
-    env.mkdir()
-    (env / "keep.txt").write_text("user data")
-    proc = crossenv(arm64_sysroot.python, env)
-    assert_one_line_error(proc, "already exists", "--clear")
-    assert leftovers(env) == ["keep.txt"]
-    assert leftovers(tmp_path) == ["env"]
-
-
-@pytest.mark.integration
 def test_unwritable_directory(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
     # /sys refuses new entries even to root, so this works whoever runs the tests.
     proc = crossenv(arm64_sysroot.python, "/sys/crossenv-test-env")
@@ -133,41 +120,4 @@ def test_missing_parents_are_created_and_removed_on_failure(tmp_path: Path, arm6
     assert not (tmp_path / "c").exists()
 
 
-@pytest.mark.integration
-def test_interrupted_create_leaves_nothing(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
-    """Kill creation while it is staging: no ENV, no staging directory stays."""
-    interrupted = 0
-    for attempt in range(6):
-        parent = tmp_path / f"try{attempt}"
-        parent.mkdir()
-        proc = subprocess.Popen([*crossenv_cmd(), str(arm64_sysroot.python), str(parent / "env")],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            if any(p.name.startswith(".env.crossenv-") for p in parent.iterdir()):
-                proc.send_signal(signal.SIGINT if attempt % 2 else signal.SIGTERM)
-                interrupted += 1
-                break
-            time.sleep(0.002)
-        _, stderr = proc.communicate(timeout=120)
-        if proc.returncode != 0:
-            assert leftovers(parent) == [], leftovers(parent)
-            assert "nothing was created" in stderr
-        if interrupted >= 2:
-            break
-    assert interrupted >= 1, "creation always finished before it could be interrupted"
-
-
-@pytest.mark.integration
-def test_concurrent_creates_are_serialised(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
-    env = tmp_path / "env"
-    procs = [subprocess.Popen([*crossenv_cmd(), str(arm64_sysroot.python), str(env)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    results = [(*p.communicate(timeout=300), p.returncode) for p in procs]
-    codes = sorted(code for _, _, code in results)
-    assert codes == [0, 2], results
-    loser = next(err for _, err, code in results if code == 2)
-    assert "already exists" in loser
-    assert leftovers(tmp_path) == ["env"]
-    assert (env / "bin" / "cross-python").exists()
+# Existing ENVs, --clear, interruption and concurrent creates: tests/test_create.py.

@@ -97,8 +97,9 @@ def works(env: Path) -> None:
 
 def no_staging(*directories: Path) -> None:
     for directory in directories:
-        assert not [p.name for p in directory.iterdir() if ".crossenv-" in p.name
-                    and p.name != staging.MARKER], list(directory.iterdir())
+        left = [p for p in directory.iterdir() if ".crossenv-" in p.name
+                and p.name != staging.MARKER]
+        assert not left, {str(p): snapshot(p) if p.is_dir() else None for p in left}
 
 
 # --- existing directories -----------------------------------------------------------

@@ -173,8 +173,12 @@ def remove_stage(path: Path) -> None:
     if path.is_symlink() or not path.is_dir():
         return
     if not (path / JOURNAL).exists():
-        with contextlib.suppress(OSError):
-            path.rmdir()
+        # killed before its first journal was in place: only a partial journal in it
+        for entry in path.iterdir():
+            if not (entry.name.startswith(f".{JOURNAL}.") and entry.name.endswith(".tmp")):
+                return  # not crossenv's
+            entry.unlink()
+        path.rmdir()
         return
     trash = path.with_name(path.name.replace("crossenv-stage-", "crossenv-trash-"))
     if trash != path:
