@@ -268,5 +268,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crossenv: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("crossenv: interrupted; nothing was created", file=sys.stderr)
+        print("crossenv: interrupted; nothing was created or changed", file=sys.stderr)
         return 130
