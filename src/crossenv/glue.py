@@ -39,12 +39,15 @@ IMPORT_HOOKS: dict[str, str] = {
     # build backends: meson-python gets the cross file; numpy reports the host's headers
     "mesonpy": "_crossenv_meson:patch_mesonpy",
     "numpy": "_crossenv_targets:patch_numpy",
+    # uv's interpreter query: its build venvs are made from ENV/cross/crossenv/uv-base
+    "python.get_interpreter_info": "_crossenv_uv:patch_query",
 }
 
 #: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
 #: that generate files for one build system and return the variables that select them.
 GENERATORS: tuple[str, ...] = ("crossenv.tags", "crossenv.meson", "crossenv.cmake",
-                                  "crossenv.cargo", "crossenv.targets", "crossenv.autotools")
+                                  "crossenv.cargo", "crossenv.targets", "crossenv.autotools",
+                                  "crossenv.uvbase")
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

@@ -1,0 +1,136 @@
+"""``ENV/cross/crossenv/uv-base``: the base installation uv's build venvs are made from.
+
+uv makes its isolated build venv from the queried interpreter's
+``sys._base_executable`` and runs the PEP 517 hooks with that venv's python, in
+which nothing of the cross environment is loaded. cross-python reports this
+directory's python as its base executable to uv's query (runtime
+``_crossenv_uv.patch_query``), so uv's build venvs get ``home = uv-base/bin``.
+
+uv-base is the build python's own installation seen through two symlinks (the
+interpreter and the standard library, so CPython finds its ``lib/python3.X/os.py``
+landmark and sets ``sys.base_prefix`` here) plus one file of its own:
+``lib/python3XY.zip``, which CPython always puts on ``sys.path`` before the
+standard library. Its ``sitecustomize`` loads ``_crossenv_uv`` from the cross
+site-packages (a path relative to itself, so a renamed ENV keeps working) in
+uv's build processes, then runs the next ``sitecustomize`` it hides. Pythons
+not made from uv-base never see the zip.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import CrossenvError
+from .host import HostDescription
+from .toolchain import Toolchain
+
+if TYPE_CHECKING:
+    from .create import Layout, Options
+
+DIR_NAME = "uv-base"
+
+_LOADER = '''\
+"""crossenv: this python's base is a cross environment's uv-base (a uv build venv)."""
+
+import os
+import sys
+
+_SITE = {site!r}  # the cross site-packages, relative to uv-base
+_NAMES = ("sitecustomize.py", "sitecustomize.pyc", os.path.join("sitecustomize", "__init__.py"))
+
+
+def _crossenv():
+    if "UV_INTERNAL__BUILD_DIR" not in os.environ:
+        return
+    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    site = os.path.normpath(os.path.join(base, _SITE))
+    path = os.path.join(site, "_crossenv_uv.py")
+    if not os.path.isfile(path):
+        sys.stderr.write(f"crossenv: {{path}} is missing; recreate the cross environment\\n")
+        sys.stderr.flush()
+        os._exit(2)
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    spec = spec_from_file_location("_crossenv_uv", path)
+    module = module_from_spec(spec)
+    sys.modules["_crossenv_uv"] = module
+    spec.loader.exec_module(module)
+    module.start(site)
+
+
+def _chain():
+    here = os.path.dirname(os.path.abspath(__file__))
+    later = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    if not any(os.path.exists(os.path.join(p or os.curdir, n)) for p in later for n in _NAMES):
+        return
+    import importlib.machinery
+    import importlib.util
+
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", later)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+
+_crossenv()
+_chain()
+'''
+
+
+class UvBaseError(CrossenvError):
+    """The build python's installation cannot be mirrored for uv."""
+
+
+def _base_paths() -> tuple[Path, Path, Path]:
+    """The build python's real interpreter, stdlib and platstdlib (outside any venv)."""
+    executable = Path(os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable))
+    stdlib = Path(sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix}))
+    platstdlib = Path(sysconfig.get_path("platstdlib", vars={"platbase": sys.base_exec_prefix}))
+    return executable, stdlib, platstdlib
+
+
+def _relative(path: Path, prefix: str) -> Path:
+    try:
+        return path.relative_to(prefix)
+    except ValueError:
+        raise UvBaseError(f"the build python's library {path} is not inside its prefix "
+                          f"{prefix}; crossenv cannot prepare uv builds for it") from None
+
+
+def loader_source(relative_site: str) -> str:
+    """The zip's ``sitecustomize``: crossenv-computed paths only, quoted by repr."""
+    return _LOADER.format(site=relative_site)
+
+
+def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
+          options: Options) -> dict[str, str]:
+    """Make ``directory/uv-base``; no variables to export."""
+    executable, stdlib, platstdlib = _base_paths()
+    base = directory / DIR_NAME
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    links = {Path("bin") / f"python{version}": executable,
+             _relative(stdlib, sys.base_prefix): stdlib,
+             _relative(platstdlib, sys.base_exec_prefix): platstdlib}
+    for name, target in links.items():
+        link = base / name
+        if link.is_symlink():  # a kept cross env is regenerated in place
+            link.unlink()
+        elif link.exists():
+            raise UvBaseError(f"{link} is in the way of crossenv's uv base; remove it")
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(target)
+    relative_site = os.path.relpath(layout.cross_site, layout.crossenv_dir / DIR_NAME)
+    zip_path = base / sys.platlibdir / f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("sitecustomize.py", loader_source(relative_site))
+    zip_path.write_bytes(buffer.getvalue())
+    return {}
