@@ -86,8 +86,18 @@ def _patch_tags(mod):
         mod.platform_tags = lambda: iter(tags)
 
 
+def _patch_distutils_sysconfig(mod):
+    # Python <= 3.11's distutils imports a sysconfigdata module by a name it computes
+    # itself, which is not on sys.path (pip's locations code reaches it on 3.9).
+    def _init_posix():
+        mod._config_vars = dict(_load_host_vars())
+
+    mod._init_posix = _init_posix
+
+
 _PATCHES = {
     "sysconfig": _patch_sysconfig,
+    "distutils.sysconfig": _patch_distutils_sysconfig,
     "platform": _patch_platform,
     "packaging.tags": _patch_tags,
     "pip._vendor.packaging.tags": _patch_tags,
@@ -168,7 +178,9 @@ class _Finder:
 
 
 def _activate():
-    argv = getattr(sys, "orig_argv", None) or sys.argv
+    # Python 3.9 has no sys.orig_argv; its sys.argv lacks the interpreter (argv[0] is the
+    # script pip runs), so it is kept whole after a placeholder.
+    argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
     if _build_env_install(argv) and os.path.exists(_C.BUILD_PYTHON):
         # Build requirements run on this machine: let the build env's pip install them,
         # without the host's CMAKE_TOOLCHAIN_FILE/CARGO_BUILD_TARGET a parent exported.
