@@ -105,8 +105,10 @@ def test_compiler_options(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> No
     code = ("import sysconfig as s; print(s.get_config_var('CC')); "
             "print(s.get_config_var('CXX')); print(s.get_config_var('AR'))")
     cc, cxx, ar = cross(env, code).splitlines()
-    assert cc == f"{aarch64_gcc} --sysroot={arm64_sysroot.root}"
-    assert cxx == f"{gxx} --sysroot={arm64_sysroot.root}"
+    guard = env / "cross" / "crossenv" / "bin"  # the path guard wrappers exec the given compilers
+    assert cc == f"{guard / Path(aarch64_gcc).name} --sysroot={arm64_sysroot.root}"
+    assert cxx == f"{guard / Path(gxx).name} --sysroot={arm64_sysroot.root}"
+    assert f"exec {aarch64_gcc} " in (guard / Path(aarch64_gcc).name).read_text()
     assert ar == gar
 
 
@@ -114,7 +116,9 @@ def test_relative_toolchain(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> 
     env = tmp_path / "env"
     create(arm64_sysroot.python, env, "--cc", aarch64_gcc, "--relative-toolchain")
     cc = cross(env, "import sysconfig as s; print(s.get_config_var('CC'))")
-    assert cc.split()[0] == "aarch64-linux-gnu-gcc"
+    wrapper = Path(cc.split()[0])  # the path guard wrapper runs the compiler found on PATH
+    assert wrapper.name == "aarch64-linux-gnu-gcc"
+    assert "exec aarch64-linux-gnu-gcc " in wrapper.read_text()
 
 
 def test_config_var(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> None:  # type: ignore[no-untyped-def]

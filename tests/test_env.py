@@ -67,7 +67,8 @@ def test_sysconfig_answers_for_the_host(aarch64_env: Path, arm64_sysroot) -> Non
             "print(p['purelib'])")
     cc, soabi, include, multiarch, purelib = run(
         [aarch64_env / "bin" / "cross-python", "-c", code]).stdout.splitlines()
-    assert cc.startswith("aarch64-linux-gnu-gcc --sysroot=")
+    # crossenv's path guard wrapper, named like the compiler (crossenv.compilerwrap)
+    assert cc.startswith(f"{aarch64_env}/cross/crossenv/bin/aarch64-linux-gnu-gcc --sysroot=")
     assert soabi == "cpython-311-aarch64-linux-gnu"
     assert include == f"{arm64_sysroot.root}/usr/include/python3.11"
     assert multiarch == "aarch64-linux-gnu"

@@ -35,13 +35,15 @@ def chain() -> Toolchain:
 def test_compilers_are_the_cross_toolchain_with_host_flags_kept() -> None:
     values = hostconfig.host_config_vars(arm64(), chain(), cross_prefix=Path("/env/cross"))
     sysroot_flag = f"--sysroot={SYSROOT}"
-    assert values["CC"] == f"aarch64-linux-gnu-gcc {sysroot_flag}"
-    assert values["CXX"] == f"aarch64-linux-gnu-g++ {sysroot_flag}"
-    assert values["LDSHARED"].startswith(f"aarch64-linux-gnu-gcc {sysroot_flag} -shared")
+    wrappers = "/env/cross/crossenv/bin/"  # crossenv.compilerwrap, in front of the compilers
+    assert values["CC"] == f"{wrappers}aarch64-linux-gnu-gcc {sysroot_flag}"
+    assert values["CXX"] == f"{wrappers}aarch64-linux-gnu-g++ {sysroot_flag}"
+    assert values["LDSHARED"].startswith(f"{wrappers}aarch64-linux-gnu-gcc {sysroot_flag} -shared")
     assert "-Wl,-Bsymbolic-functions" in values["LDSHARED"]  # Debian's flags survive
-    assert values["LDCXXSHARED"].startswith(f"aarch64-linux-gnu-g++ {sysroot_flag} -shared")
+    assert values["LDCXXSHARED"].startswith(
+        f"{wrappers}aarch64-linux-gnu-g++ {sysroot_flag} -shared")
     assert values["AR"] == "aarch64-linux-gnu-gcc-ar"
-    assert values["CPP"] == f"aarch64-linux-gnu-gcc {sysroot_flag} -E"
+    assert values["CPP"] == f"{wrappers}aarch64-linux-gnu-gcc {sysroot_flag} -E"
 
 
 def test_paths_move_into_the_sysroot_and_install_paths_stay_in_the_env() -> None:

@@ -77,7 +77,8 @@ def test_toolchain_uses_ziglang_binary_without_sysroot(tmp_path: Path) -> None:
     assert chain.cxx[1] == "c++" and chain.ar[1:] == ("ar",)
     assert chain.sysroot is None
     config = hostconfig.host_config_vars(recorded("arm64"), chain, cross_prefix=tmp_path)
-    assert shlex.split(str(config["CC"]))[:4] == list(chain.cc[:4])
+    cc = shlex.split(str(config["CC"]))  # the path guard wrapper named like zig, then zig's args
+    assert cc[0] == str(tmp_path / "crossenv" / "bin" / "zig") and cc[1:4] == list(chain.cc[1:4])
     assert "--sysroot" not in str(config["LDSHARED"])
     assert "-Bsymbolic-functions" not in str(config["LDSHARED"])
 

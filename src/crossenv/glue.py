@@ -41,13 +41,18 @@ IMPORT_HOOKS: dict[str, str] = {
     "numpy": "_crossenv_targets:patch_numpy",
     # uv's interpreter query: its build venvs are made from ENV/cross/crossenv/uv-base
     "python.get_interpreter_info": "_crossenv_uv:patch_query",
+    # setup.py probes of compiler.include_dirs/library_dirs: build-machine paths mapped
+    "setuptools._distutils.ccompiler": "_crossenv_hostpaths:patch_ccompiler",
+    "setuptools._distutils.compilers.C.base": "_crossenv_hostpaths:patch_compiler_base",
+    "distutils.ccompiler": "_crossenv_hostpaths:patch_ccompiler",
 }
 
 #: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
 #: that generate files for one build system and return the variables that select them.
 GENERATORS: tuple[str, ...] = ("crossenv.tags", "crossenv.meson", "crossenv.cmake",
                                   "crossenv.cargo", "crossenv.targets", "crossenv.autotools",
-                                  "crossenv.uvbase")
+                                  "crossenv.compilerwrap", "crossenv.pkgconfig",
+                                  "crossenv.dpkgarch", "crossenv.uvbase")
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

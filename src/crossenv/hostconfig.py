@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import __version__, quoting, sysconfigdata
+from . import __version__, compilerwrap, quoting, sysconfigdata
 from .host import HostDescription
 from .toolchain import Toolchain
 
@@ -55,6 +55,8 @@ def host_config_vars(
     overrides: Mapping[str, str] = {},
 ) -> dict[str, Any]:
     """The variables cross-python's ``sysconfig`` reports."""
+    # CC/CXX/LDSHARED name crossenv's wrappers, which keep build-machine paths out.
+    toolchain = compilerwrap.wrapped(toolchain, cross_prefix / "crossenv")
     out: dict[str, Any] = dict(host.config_vars)
     for name in _PATH_VARS:
         value = out.get(name)

@@ -244,9 +244,14 @@ def render(host: HostDescription, chain: Toolchain, *, python: str | None,
 def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
           options: Options) -> dict[str, str]:
     """Write ``meson-cross.ini`` and name it in ``CROSSENV_MESON_CROSS_FILE``."""
-    text = render(host, chain, python=str(layout.cross_python),
-                  extra_binaries={"numpy-config": [str(layout.cross_python), "-m",
-                                                   "numpy._configtool"]})
+    from .compilerwrap import wrapped  # the compilers that keep build-machine paths out
+
+    guarded = wrapped(chain, layout.crossenv_dir)
+    extra = {"numpy-config": [str(layout.cross_python), "-m", "numpy._configtool"],
+             "c": list(guarded.cc)}
+    if guarded.cxx:
+        extra["cpp"] = list(guarded.cxx)
+    text = render(host, chain, python=str(layout.cross_python), extra_binaries=extra)
     (directory / FILE_NAME).write_text(text, encoding="utf-8")
     return {ENV_VAR: str(layout.crossenv_dir / FILE_NAME)}
 

@@ -1,0 +1,355 @@
+"""Build-machine paths stay out of host builds: compiler wrapper, pkg-config, dpkg-architecture.
+
+The argument-mapping tests run the generated wrapper with an argv printer in the
+compiler's place (what is tested is the wrapper's own output); the others use the
+real cross compiler, the real pkg-config and dpkg-architecture, a real sysroot,
+and Pillow's real sdist run under qemu.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
+from crossenv import cmake, compilerwrap, elfarch, provision
+from crossenv import host as host_mod
+from crossenv import sysconfigdata as data
+
+
+def _runtime_module(name: str) -> types.ModuleType:
+    """A runtime file (stdlib-only, copied into ENV) loaded without touching sys.path."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "src" / "crossenv" / "runtime" /
+                                                  f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hostpaths = _runtime_module("_crossenv_hostpaths")
+
+BUILD_MA = "x86_64-linux-gnu"
+HOST_MA = "aarch64-linux-gnu"
+
+
+@pytest.fixture(scope="module")
+def fake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory tree laid out like a Debian arm64 sysroot (only directories)."""
+    root = tmp_path_factory.mktemp("sysroot")
+    for sub in ("usr/include/libxml2", f"usr/include/{HOST_MA}", f"usr/lib/{HOST_MA}",
+                "usr/lib/python3", f"lib/{HOST_MA}"):
+        (root / sub).mkdir(parents=True)
+    (root / f"usr/lib/{HOST_MA}/libz.so").write_bytes(b"")
+    return root
+
+
+def config(root: Path, env: str = "/work/ENV") -> dict[str, object]:
+    return {"sysroot": str(root), "build_multiarch": BUILD_MA, "host_multiarch": HOST_MA,
+            "keep": [env]}
+
+
+@pytest.fixture(scope="module")
+def wrapper(fake_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    printer = tmp_path_factory.mktemp("printer") / "printargs"
+    printer.write_text("#!/bin/sh\nfor a do printf '%s\\n' \"$a\"; done\n")
+    printer.chmod(0o755)
+    path = printer.parent / "cc"
+    path.write_text(compilerwrap.render((str(printer),), config(fake_root)))
+    path.chmod(0o755)
+    return path
+
+
+def wrapped_argv(wrapper: Path, *args: str, cwd: str = "/") -> tuple[list[str], list[str]]:
+    proc = subprocess.run([str(wrapper), *args], capture_output=True, text=True, cwd=cwd,
+                          check=True)
+    out = proc.stdout.split("\n")[:-1]
+    return out, [line for line in proc.stderr.splitlines() if line]
+
+
+def test_maps_build_machine_directories_into_the_sysroot(wrapper: Path, fake_root: Path) -> None:
+    root = str(fake_root)
+    out, warnings = wrapped_argv(
+        wrapper, "-c", "x.c", "-I/usr/include/libxml2", "-I", "/usr/include", "-Iinclude",
+        f"-L/usr/lib/{BUILD_MA}", "-L/usr/lib", f"-I{root}/usr/include", "-o", "/usr/lib/x.o",
+        f"/usr/lib/{BUILD_MA}/libz.so", "-lz")
+    assert out == ["-c", "x.c", f"-I{root}/usr/include/libxml2", "-I", f"{root}/usr/include",
+                   "-Iinclude", f"-L{root}/usr/lib/{HOST_MA}", f"-L{root}/usr/lib",
+                   f"-I{root}/usr/include", "-o", "/usr/lib/x.o",
+                   f"{root}/usr/lib/{HOST_MA}/libz.so", "-lz"]
+    assert warnings == []
+
+
+def test_drops_what_the_sysroot_lacks_with_one_line_each(wrapper: Path) -> None:
+    out, warnings = wrapped_argv(
+        wrapper, "-I/usr/include/freetype2", "-L/usr/local/lib", "-isystem", "/usr/local/include",
+        f"/usr/lib/{BUILD_MA}/libxcb.so", "-lxcb", "x.c")
+    assert out == ["-lxcb", "x.c"]
+    assert len(warnings) == 4
+    for flag, line in zip(("-I/usr/include/freetype2", "-L/usr/local/lib",
+                           "-isystem /usr/local/include", f"/usr/lib/{BUILD_MA}/libxcb.so"),
+                          warnings):
+        assert line.startswith(f"crossenv: dropped {flag}"), line
+
+
+def test_runpath_keeps_only_origin_and_the_build_tree(wrapper: Path, fake_root: Path,
+                                                      tmp_path: Path) -> None:
+    root = str(fake_root)
+    tree = tmp_path / "build"
+    tree.mkdir()
+    out, warnings = wrapped_argv(
+        wrapper, "-shared", f"-Wl,-rpath,$ORIGIN/../lib:/usr/lib/{BUILD_MA}:{tree}/sub",
+        "-Wl,-rpath=/usr/local/lib", f"-Wl,-rpath,{root}/usr/lib/{HOST_MA}",
+        f"-Wl,-rpath,{root}/opt/vendor/lib", "-Wl,-O1,-R,/opt/elsewhere", "-Xlinker", "-rpath",
+        "-Xlinker", "/usr/lib", "-Wl,-rpath", "-Wl,$ORIGIN", "-Wl,-L/usr/lib,--as-needed",
+        f"-Wl,-rpath,{tree}/pad:::", "-Wl,-rpath,/usr/lib::", cwd=str(tree))
+    assert out == ["-shared", f"-Wl,-rpath,$ORIGIN/../lib:{tree}/sub",
+                   "-Wl,-rpath,/opt/vendor/lib", "-Wl,-O1", "-Wl,-rpath,$ORIGIN",
+                   f"-Wl,-L{root}/usr/lib,--as-needed",
+                   f"-Wl,-rpath,{tree}/pad:::"]  # CMake's padding survives: it is looked for
+    assert len(warnings) == 6, warnings
+    assert all("RUNPATH" in line for line in warnings)
+
+
+def test_a_command_line_without_build_paths_passes_unchanged(wrapper: Path) -> None:
+    args = ["-O2", "-fPIC", "-Iinclude", "-DX=\"a b\"", "", "*", "-c", "x y.c", "-o", "x.o"]
+    assert wrapped_argv(wrapper, *args) == (args, [])
+
+
+# --- property: the sh wrapper and the setuptools hook apply the same rules ---------------
+
+DIRS = st.sampled_from([
+    "/usr/include", "/usr/include/libxml2", "/usr/include/freetype2", f"/usr/include/{BUILD_MA}",
+    "/usr/local/include", "/usr/local/lib", "/usr/lib", f"/usr/lib/{BUILD_MA}", "/lib",
+    f"/lib/{BUILD_MA}", "/usr/lib64", "/opt/x/include", "include", "/work/ENV/build/include",
+    "/usr/share/foo", "/usrlocal",
+])
+PLAIN = st.text(st.characters(codec="utf-8", exclude_characters="\0\n"), max_size=12).filter(
+    lambda s: not s.startswith(("-I", "-L", "-i", "-W", "-X", "-o", "-M", "-x", "/")))
+
+
+def args_strategy(root: str) -> st.SearchStrategy[list[tuple[str, str]]]:
+    dirs = st.one_of(DIRS, DIRS.map(lambda d: root + d if d.startswith("/") else d))
+    item = st.one_of(
+        st.tuples(st.just("plain"), PLAIN),
+        st.tuples(st.sampled_from(["-I", "-L", "-isystem"]), dirs),
+        st.tuples(st.sampled_from(["-I ", "-L "]), dirs),
+    )
+    return st.lists(item, max_size=25)
+
+
+def model(items: list[tuple[str, str]], settings_: dict[str, object]) -> list[str]:
+    out: list[str] = []
+    for kind, value in items:
+        if kind == "plain":
+            out.append(value)
+            continue
+        mapped = hostpaths.map_dir(value, settings_)
+        if mapped is None:
+            continue
+        out += [kind.strip(), mapped] if kind.endswith(" ") else [kind + mapped]
+    return out
+
+
+def argv(items: list[tuple[str, str]]) -> list[str]:
+    out: list[str] = []
+    for kind, value in items:
+        if kind == "plain":
+            out.append(value)
+        elif kind.endswith(" "):
+            out += [kind.strip(), value]
+        else:
+            out.append(kind + value)
+    return out
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_wrapper_agrees_with_the_setuptools_hook(wrapper: Path, fake_root: Path,
+                                                 data: st.DataObject) -> None:
+    items = data.draw(args_strategy(str(fake_root)))
+    out, _ = wrapped_argv(wrapper, *argv(items))
+    assert out == model(items, config(fake_root))
+    for arg in out:
+        if arg.startswith(("-I/", "-L/")):
+            assert not hostpaths.is_build_system_dir(arg[2:], config(fake_root)), arg
+
+
+def test_setuptools_compiler_lists_are_mapped(fake_root: Path) -> None:
+    hostpaths._settings = config(fake_root)
+    try:
+        lst = hostpaths._HostDirs(["/usr/include", "/usr/local/include"], "include")
+        lst.append(f"/usr/lib/{BUILD_MA}")
+        lst += ["relative", "/usr/include"]
+        lst.insert(0, "/usr/include/freetype2")
+        assert list(lst) == [f"{fake_root}/usr/include", f"{fake_root}/usr/lib/{HOST_MA}",
+                             "relative", f"{fake_root}/usr/include"]
+    finally:
+        hostpaths._settings = None
+
+
+def test_overhead_per_call_is_small(fake_root: Path, tmp_path: Path) -> None:
+    """A typical extension compile line (40 words, sysroot -I paths, one build -I)."""
+    wrapper = tmp_path / "cc"
+    wrapper.write_text(compilerwrap.render(("true",), config(fake_root)))
+    wrapper.chmod(0o755)
+    line = ["-fPIC", "-O2", "-g", "-Wall", *[f"-I{fake_root}/usr/include/p{i}" for i in range(30)],
+            "-I/usr/include/libxml2", "-DNDEBUG", "-c", "a.c", "-o", "a.o"]
+
+    def best(cmd: list[str]) -> float:  # best of 40: the machine's load is not the wrapper's
+        times = []
+        for _ in range(40):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    overhead = best([str(wrapper), *line]) - best([shutil.which("true") or "true", *line])
+    print(f"wrapper overhead per call: {overhead * 1000:.2f} ms")
+    assert overhead < 0.005
+
+
+# --- the real compiler, CMake, pkg-config and dpkg-architecture --------------------------
+
+
+def test_real_compiler_no_longer_sees_build_machine_headers(aarch64_env: Path,
+                                                            tmp_path: Path) -> None:
+    """Without the wrapper the cross gcc compiles against the build machine's freetype."""
+    header = Path("/usr/include/freetype2/ft2build.h")
+    require(header.exists(), "libfreetype-dev (build machine) shows the leak")
+    source = tmp_path / "ft.c"
+    source.write_text("#include <ft2build.h>\nint f(void) { return 0; }\n")
+    leak = ["aarch64-linux-gnu-gcc", "-c", str(source), "-o", str(tmp_path / "a.o"),
+            "-I/usr/include/freetype2"]
+    assert subprocess.run(leak, capture_output=True).returncode == 0  # the trap is real
+    guarded = aarch64_env / "cross" / "crossenv" / "bin" / "aarch64-linux-gnu-gcc"
+    proc = subprocess.run([str(guarded), *leak[1:]], capture_output=True, text=True)
+    assert proc.returncode != 0 and "ft2build.h" in proc.stderr
+    assert "crossenv: dropped -I/usr/include/freetype2" in proc.stderr
+
+
+def cross(env: Path, code: str) -> str:
+    return run([env / "bin" / "cross-python", "-c", code]).stdout.strip()
+
+
+def test_pkg_config_answers_from_the_sysroot(aarch64_env: Path, arm64_sysroot) -> None:  # type: ignore[no-untyped-def]
+    require(shutil.which("pkg-config"), "pkg-config is needed")
+    out = cross(aarch64_env, "import subprocess; print(subprocess.check_output("
+                "['pkg-config', '--cflags', '--libs', 'zlib'], text=True))")
+    root = str(arm64_sysroot.root)
+    assert f"-L{root}/usr/lib/{HOST_MA}" in out.split() and "-lz" in out.split(), out
+    assert all(word.startswith((f"-I{root}/", f"-L{root}/", "-l")) for word in out.split()), out
+    native = run(["pkg-config", "--libs", "zlib"]).stdout
+    assert root not in native  # only inside the cross environment
+
+
+def test_dpkg_architecture_answers_for_the_host(aarch64_env: Path) -> None:
+    require(shutil.which("dpkg-architecture"), "dpkg-dev provides dpkg-architecture")
+    out = cross(aarch64_env, "import subprocess as s; q = lambda v: s.check_output("
+                "['dpkg-architecture', '-q' + v], text=True).strip(); "
+                "print(q('DEB_HOST_MULTIARCH'), q('DEB_HOST_ARCH'), q('DEB_BUILD_MULTIARCH'))")
+    assert out.split() == [HOST_MA, "arm64", BUILD_MA]
+
+
+def test_cmake_toolchain_points_find_pkg_config_at_the_sysroot() -> None:
+    host = host_mod.from_config_vars(data.load(recorded_sysconfigdata("arm64")),
+                                     sysroot=Path("/opt/sr"))
+    lines = cmake.pkg_config_lines(host)
+    text = "\n".join(lines)
+    assert ('set(ENV{PKG_CONFIG_LIBDIR} "/opt/sr/usr/lib/aarch64-linux-gnu/pkgconfig:'
+            '/opt/sr/usr/lib/pkgconfig:/opt/sr/usr/share/pkgconfig")') in text
+    assert 'set(ENV{PKG_CONFIG_SYSROOT_DIR} "/opt/sr")' in text
+
+
+def test_cmake_find_pkg_config_finds_the_sysroot_zlib(aarch64_env: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
+                                                       tmp_path: Path) -> None:
+    """A plain cmake run (not under cross-python) with the env's toolchain file."""
+    cmake_bin = Path(sys.executable).parent / "cmake"
+    require(cmake_bin.exists() and shutil.which("pkg-config"), "cmake and pkg-config")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.15)\nproject(p C)\nfind_package(PkgConfig REQUIRED)\n"
+        "pkg_check_modules(Z REQUIRED IMPORTED_TARGET zlib)\n"
+        "message(STATUS \"ZLIB_LIBDIRS=${Z_LIBRARY_DIRS} ZLIB_LINK=${Z_LINK_LIBRARIES}\")\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PKG_CONFIG")}
+    toolchain = aarch64_env / "cross" / "crossenv" / "toolchain.cmake"
+    out = run([cmake_bin, "-S", src, "-B", tmp_path / "b", f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"],
+              env=env).stdout
+    root = str(arm64_sysroot.root)
+    assert f"ZLIB_LINK={root}/usr/lib/{HOST_MA}/libz.so" in out, out
+
+
+# --- acceptance: Pillow with default options --------------------------------------------
+
+JPEG_PACKAGES = ("libjpeg62-turbo-dev", "zlib1g-dev")
+
+
+@pytest.fixture(scope="module")
+def jpeg_sysroot() -> provision.Sysroot:
+    """arm64 sysroot with only the ``--package`` extras Pillow needs (kept apart from the
+    shared one so other tests never see a rebuild)."""
+    require(shutil.which("apt-get"), "apt-get is needed to provision a Debian arm64 sysroot")
+    dest = provision.default_dest("arm64")
+    return provision.provision_debian("arm64", dest.with_name(dest.name + "-jpeg"),
+                                      JPEG_PACKAGES)
+
+
+@pytest.fixture(scope="module")
+def pillow_build(jpeg_sysroot: provision.Sysroot, aarch64_gcc: str,
+                 tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    work = tmp_path_factory.mktemp("pillow")
+    env = work / "env"
+    run([*crossenv_cmd(), jpeg_sysroot.python, env])
+    log = work / "build.log"
+    run([env / "bin" / "cross-pip", "wheel", "--no-binary", "pillow", "--no-deps",
+         "--no-cache-dir", "-v", "pillow", "-w", work / "wh", "--log", log])
+    (wheel,) = (work / "wh").glob("pillow-*.whl")
+    return env, wheel, log.read_text()
+
+
+@pytest.mark.integration
+def test_pillow_builds_with_default_options(pillow_build: tuple[Path, Path, str],
+                                            jpeg_sysroot: provision.Sysroot) -> None:
+    env, wheel, log = pillow_build
+    assert wheel.name.endswith("linux_aarch64.whl"), wheel.name
+    compiles = [line.split() for line in log.splitlines() if "aarch64-linux-gnu-gcc" in line]
+    assert compiles, "no compiler command lines in the build log"
+    rules = {"sysroot": str(jpeg_sysroot.root), "keep": [str(env)]}
+    leaked = {word for words in compiles for word in words
+              if word.startswith(("-I/", "-L/")) and hostpaths.is_build_system_dir(word[2:], rules)}
+    assert not leaked, f"build-machine directories reached the compiler: {sorted(leaked)}"
+    assert "-DHAVE_LIBJPEG" in log and "-DHAVE_LIBZ" in log
+    assert "-DHAVE_XCB" not in log and "-DHAVE_LIBTIFF" not in log  # build machine only
+
+
+@pytest.mark.integration
+def test_pillow_passes_check_and_runs_on_the_host(pillow_build: tuple[Path, Path, str],
+                                                  qemu_aarch64: str,
+                                                  jpeg_sysroot: provision.Sysroot,
+                                                  tmp_path: Path) -> None:
+    env, wheel, _ = pillow_build
+    run([*crossenv_cmd(), "check", "--env", env, wheel])
+    site = unpack_wheels([wheel], tmp_path / "site")
+    imaging = next(site.glob("PIL/_imaging.*.so"))
+    assert elfarch.read(imaging) == elfarch.expected("aarch64")
+    code = (
+        "from PIL import Image, features; import io\n"
+        "im = Image.new('RGB', (32, 16), (200, 30, 40))\n"
+        "for fmt in ('JPEG', 'PNG'):\n"
+        "    buf = io.BytesIO(); im.save(buf, fmt); buf.seek(0)\n"
+        "    back = Image.open(buf); back.load(); print(fmt, back.size, back.mode)\n"
+        "print(features.check('jpg'), features.check('zlib'))\n")
+    out = Target(jpeg_sysroot, qemu_aarch64).python("-c", code, path=[site]).stdout.split("\n")
+    assert out[:3] == ["JPEG (32, 16) RGB", "PNG (32, 16) RGB", "True True"]
