@@ -194,6 +194,25 @@ def test_platform_tag_replaces_the_defaults(tmp_path: Path, arm64_sysroot,  # ty
     assert "linux_aarch64" not in debug.replace("manylinux", "")
 
 
+def test_platform_tags_replace_every_default_ladder(tmp_path: Path) -> None:
+    """The tag computation alone: the sysroot's glibc ladder, --no-manylinux and the armv7l
+    extra linux_armv6l all give way to --platform-tag; --manylinux ladders stay."""
+    from crossenv import tags as tags_mod
+    from test_tags import glibc_sysroot, recorded
+
+    arm64 = recorded("arm64", glibc_sysroot(tmp_path, "aarch64-linux-gnu"))
+    assert tags_mod.platform_tags_for(arm64, platform_tags=["x"])[1] == ["x_aarch64"]
+    libc, ladder = tags_mod.platform_tags_for(arm64, platform_tags=["x"], extra=["y"],
+                                              no_manylinux=True)
+    assert ladder == ["x_aarch64", "y_aarch64"] and libc is not None  # libc_ver is the host's
+    _libc, ladder = tags_mod.platform_tags_for(arm64, manylinux=["2_17"], platform_tags=["x"])
+    assert ladder == ["manylinux_2_17_aarch64", "manylinux2014_aarch64", "x_aarch64"]
+    _libc, ladder = tags_mod.platform_tags_for(recorded("armhf"), platform_tags=["linux"])
+    assert ladder == ["linux_armv7l"]
+    _libc, ladder = tags_mod.platform_tags_for(recorded("armhf"), extra=["mytag"])
+    assert ladder == ["mytag_armv7l", "linux_armv7l", "linux_armv6l"]
+
+
 def test_extra_platform_tag_adds_to_the_defaults(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
                                                  aarch64_gcc: str) -> None:
     env = tmp_path / "env"
