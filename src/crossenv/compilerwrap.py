@@ -11,16 +11,18 @@ the cross compiler (``ENV/cross/crossenv/bin/<compiler>``); cross-python's
 sysconfig ``CC``/``CXX``/``LDSHARED``, the meson cross file and the CMake
 toolchain name it. For every ``-I``/``-isystem``/``-idirafter``/``-iquote``/``-L``
 directory, library file and ``-Wl``/``-Xlinker`` linker path it applies the
-rules of :mod:`_crossenv_hostpaths` (the same code the setuptools hook uses):
+rules the setuptools hook (``runtime/_crossenv_hostpaths.py``) applies to compiler
+directory lists (a property test checks that both agree):
 
 * a build-machine system directory (``/usr/include...``, ``/usr/local...``,
   ``/usr/lib...``, ``/lib...``) is mapped to the same directory in the sysroot,
   with the build machine's multiarch directory replaced by the host's, if that
   exists; otherwise it is dropped with a one-line warning naming the flag;
-* a RUNPATH entry (``-Wl,-rpath,DIR``, ``-R``) that is absolute keeps only
-  ``$ORIGIN`` paths, the build tree (the compiler's working directory, which
-  meson and CMake rewrite at install) and the host's view of a non-default
-  sysroot directory; everything else is dropped with a warning.
+* of the RUNPATH entries (``-Wl,-rpath,DIR``, ``-R``) only relative ones
+  (``$ORIGIN/...``), the build tree (under the compiler's working directory:
+  meson and CMake replace it at install, and look for it exactly, so its ':'
+  padding is kept too) and the host's view of a non-default sysroot directory
+  survive; every other absolute entry is dropped with a warning.
 
 The wrapper is POSIX sh because it runs for every compile: a command line
 without any suspicious word costs one ``case`` per argument before ``exec``.
@@ -75,14 +77,15 @@ def wrapped(chain: Toolchain, crossenv_dir: Path) -> Toolchain:
     return dataclasses.replace(chain, cc=swap(chain.cc), cxx=swap(chain.cxx))
 
 
-def settings(host: HostDescription, chain: Toolchain, env_dir: Path) -> dict[str, object]:
-    """What the wrapper and the setuptools hook map with (also ``hostpaths.json``)."""
+def settings(host: HostDescription, chain: Toolchain, *keep: Path) -> dict[str, object]:
+    """What the wrapper and the setuptools hook map with (also ``hostpaths.json``);
+    directories under *keep* (ENV, the cross prefix) are never touched."""
     sysroot = chain.sysroot if chain.sysroot is not None else host.sysroot
     return {
         "sysroot": str(sysroot) if sysroot is not None else "",
         "build_multiarch": build_multiarch(),
         "host_multiarch": host.multiarch or "",
-        "keep": [str(env_dir)],
+        "keep": list(dict.fromkeys(str(path) for path in keep)),
     }
 
 
@@ -278,7 +281,7 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
           options: Options) -> dict[str, str]:
     """Write one wrapper per compiler program and ``hostpaths.json`` (read by the
     setuptools hook); no variables to export."""
-    config = settings(host, chain, layout.env)
+    config = settings(host, chain, layout.env, layout.cross)
     bin_dir = directory / BIN_DIR
     bin_dir.mkdir(parents=True, exist_ok=True)
     for words in (chain.cc, chain.cxx):
