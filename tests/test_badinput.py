@@ -346,3 +346,23 @@ def test_zipfile_premise_bad_utf8(scratch: Path) -> None:
     """The bad-UTF-8 wheel above really is one zipfile refuses (else the case tests nothing)."""
     with pytest.raises(UnicodeDecodeError):
         zipfile.ZipFile(_bad_utf8_name(scratch))
+
+
+@pytest.mark.integration
+def test_run_missing_program_and_wheel(scratch: Path, aarch64_env: Path,
+                                       qemu_aarch64: str) -> None:
+    expect_error(scratch, ["run", str(aarch64_env), "--", "no-such-program"],
+                 contains="no program")
+    expect_error(scratch, ["run", str(aarch64_env), "--install", str(scratch / "gone.whl")],
+                 contains="no such wheel file")
+    # the contrast: a real command still runs on the host
+    proc = subprocess.run([sys.executable, "-m", "crossenv", "run", str(aarch64_env), "--",
+                           "python", "-c", "import platform; print(platform.machine())"],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    assert (proc.returncode, proc.stdout) == (0, "aarch64\n"), proc.stderr
+
+
+def test_check_empty_target(scratch: Path) -> None:
+    expect_error(scratch, ["check", "--target", "", str(plain_wheel(scratch))],
+                 contains="--target")

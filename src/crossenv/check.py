@@ -293,7 +293,7 @@ def wheel_tags(path: Path) -> frozenset[Tag]:
 
 def check_wheel(path: Path, *, target: str | None = None, env: Path | None = None) -> list[Problem]:
     """Check one wheel; returns its problems (empty if clean). Raises WheelError on bad input."""
-    wanted = _parse_target(target) if target else None
+    wanted = _parse_target(target) if target is not None else None
     return _check(Path(path), wanted, envfile.read(env) if env is not None else None)
 
 
@@ -363,7 +363,7 @@ def _default_env(args: argparse.Namespace) -> tuple[Path | None, str]:
     """``--env``, else the active crossenv (unless --target or --no-env), and why."""
     if args.env is not None:
         return args.env, "--env"
-    if args.target or getattr(args, "no_env", False):
+    if args.target is not None or getattr(args, "no_env", False):
         return None, ""
     found = envfile.active()
     return found if found else (None, "")
@@ -371,7 +371,7 @@ def _default_env(args: argparse.Namespace) -> tuple[Path | None, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Check every wheel named on the command line; see :func:`register` for the exit status."""
-    wanted = _parse_target(args.target) if args.target else None
+    wanted = _parse_target(args.target) if args.target is not None else None
     env, why = _default_env(args)
     meta = envfile.read(env) if env is not None else None
     if meta is not None and why != "--env" and not args.json:

@@ -71,6 +71,9 @@ def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
         argv[0] = str(python)
     elif not os.path.isabs(argv[0]):
         argv[0] = str(sysroot / "usr" / "bin" / argv[0])
+    if not os.path.isfile(argv[0]):
+        raise TargetError(f"no program {argv[0]} to run on the host; name a program of the "
+                          "sysroot (relative names are looked up in its usr/bin)")
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTHON", "_PYTHON")) and k != "VIRTUAL_ENV"}
     paths = [str(p) for p in (*site, target_site(env)) if Path(p).is_dir()]
@@ -85,6 +88,9 @@ def target_site(env: Path) -> Path:
 
 def install(env: Path, requirements: Sequence[str]) -> None:
     """Install wheels/requirements for the host into ENV/target with cross-pip."""
+    for requirement in requirements:
+        if requirement.endswith(".whl") and not Path(requirement).is_file():
+            raise TargetError(f"--install {requirement}: no such wheel file")
     pip = Path(env) / "bin" / "cross-pip"
     if not pip.exists():
         raise TargetError(f"{pip} does not exist; recreate the environment with pip")
