@@ -353,3 +353,28 @@ def test_pillow_passes_check_and_runs_on_the_host(pillow_build: tuple[Path, Path
         "print(features.check('jpg'), features.check('zlib'))\n")
     out = Target(jpeg_sysroot, qemu_aarch64).python("-c", code, path=[site]).stdout.split("\n")
     assert out[:3] == ["JPEG (32, 16) RGB", "PNG (32, 16) RGB", "True True"]
+
+
+def test_pkg_config_without_a_sysroot_finds_nothing_rather_than_the_build_machine() -> None:
+    from crossenv import pkgconfig
+
+    host = host_mod.from_config_vars(data.load(recorded_sysconfigdata("arm64")), sysroot=None)
+    values = pkgconfig.variables(host)
+    assert values == {"PKG_CONFIG_LIBDIR": ""}
+    require(shutil.which("pkg-config"), "pkg-config is needed")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PKG_CONFIG")}, **values}
+    assert run(["pkg-config", "--exists", "zlib"]).returncode == 0  # the build machine has it
+    assert subprocess.run(["pkg-config", "--exists", "zlib"], env=env).returncode != 0
+
+
+@given(st.lists(st.tuples(st.sampled_from(["DEB_HOST_ARCH", "DEB_TARGET_GNU_TYPE",
+                                           "DEB_BUILD_ARCH", "PATH", "DEB_HOST_X Y"]),
+                          st.text(st.characters(codec="ascii", exclude_characters="\r\n"),
+                                  max_size=8))))
+def test_dpkg_architecture_output_keeps_only_host_and_target(pairs: list[tuple[str, str]]) -> None:
+    from crossenv import dpkgarch
+
+    parsed = dpkgarch.parse("".join(f"{name}={value}\n" for name, value in pairs))
+    expected = {name: value.strip() for name, value in pairs
+                if name in ("DEB_HOST_ARCH", "DEB_TARGET_GNU_TYPE")}
+    assert parsed == expected

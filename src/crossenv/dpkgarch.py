@@ -30,7 +30,7 @@ PREFIXES = ("DEB_HOST_", "DEB_TARGET_")
 def parse(output: str) -> dict[str, str]:
     """The ``DEB_HOST_*``/``DEB_TARGET_*`` lines of ``dpkg-architecture`` output."""
     out: dict[str, str] = {}
-    for line in output.splitlines():
+    for line in output.split("\n"):  # not splitlines(): \x1e, \x85 ... are not line ends here
         name, sep, value = line.partition("=")
         if sep and name.startswith(PREFIXES) and name.replace("_", "").isalnum():
             out[name] = value.strip()
