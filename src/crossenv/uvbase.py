@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import subprocess
 import sys
 import sysconfig
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +107,17 @@ def _relative(path: Path, prefix: str) -> Path:
                           f"{prefix}; crossenv cannot prepare uv builds for it") from None
 
 
+def _copy_interpreter(executable: Path, python: Path) -> None:
+    """Before 3.11, CPython resolves the symlinks of the interpreter *before* looking
+    for the stdlib landmark, so a linked ``uv-base/bin/python3.X`` would give the
+    real prefix (and no zip): these versions get a copy of the (small, libpython-
+    linked or static) interpreter instead."""
+    python.parent.mkdir(parents=True, exist_ok=True)
+    if python.is_symlink() or python.exists():
+        python.unlink()
+    shutil.copy2(executable, python)
+
+
 def loader_source(relative_site: str) -> str:
     """The zip's ``sitecustomize``: crossenv-computed paths only, quoted by repr."""
     return _LOADER.format(site=relative_site)
@@ -115,9 +129,13 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     executable, stdlib, platstdlib = _base_paths()
     base = directory / DIR_NAME
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    links = {Path("bin") / f"python{version}": executable,
-             _relative(stdlib, sys.base_prefix): stdlib,
+    python = base / "bin" / f"python{version}"
+    links = {_relative(stdlib, sys.base_prefix): stdlib,
              _relative(platstdlib, sys.base_exec_prefix): platstdlib}
+    if sys.version_info >= (3, 11):
+        links[python.relative_to(base)] = executable
+    else:
+        _copy_interpreter(executable, python)
     for name, target in links.items():
         link = base / name
         if link.is_symlink():  # a kept cross env is regenerated in place
@@ -133,4 +151,27 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("sitecustomize.py", loader_source(relative_site))
     zip_path.write_bytes(buffer.getvalue())
+    if not _zip_on_path(base, python, zip_path):
+        shutil.rmtree(base)  # made just now; patch_query then refuses uv with one line
     return {}
+
+
+def _zip_on_path(base: Path, python: Path, zip_path: Path) -> bool:
+    """Does a venv made from uv-base (as uv makes it) put our zip on ``sys.path``?
+
+    One ``python -S`` start (no site) in a throw-away venv inside uv-base, at creation.
+    """
+    venv = Path(tempfile.mkdtemp(prefix="probe-", dir=base))
+    try:
+        (venv / "bin").mkdir()
+        (venv / "pyvenv.cfg").write_text(f"home = {python.parent}\n"
+                                         "include-system-site-packages = false\n")
+        (venv / "bin" / "python").symlink_to(python)
+        proc = subprocess.run([str(venv / "bin" / "python"), "-S", "-E", "-c",
+                               "import sys; print(sys.prefix); print(*sys.path, sep='\\n')"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
+    return proc.returncode == 0 and str(zip_path) in proc.stdout.splitlines()

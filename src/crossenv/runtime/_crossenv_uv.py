@@ -52,8 +52,11 @@ def patch_query(module):
     crossenv_dir = os.path.dirname(config.SYSCONFIGDATA)
     executable = base_executable(crossenv_dir)
     if not os.path.exists(executable):
-        _fail(f"{os.path.join(crossenv_dir, BASE_DIR)} is missing, so uv's isolated builds "
-              "would make build-machine wheels; recreate the environment with this crossenv")
+        env = config.INFO.get("env", "ENV")
+        _fail(f"{os.path.join(crossenv_dir, BASE_DIR)} is missing (an older crossenv, or a "
+              "build python it cannot be made for), so uv's isolated builds would make "
+              f"build-machine wheels; use `{os.path.join(env, 'bin', 'cross-python')} -m build "
+              "--wheel --installer uv`, or recreate the environment with this crossenv")
     sys._base_executable = executable
 
 
