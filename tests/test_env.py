@@ -33,6 +33,12 @@ def test_layout(aarch64_env: Path) -> None:
     assert meta["host"]["machine"] == "aarch64"
     assert meta["host"]["platform_tags"][-1] == "linux_aarch64"
     assert meta["paths"]["cross_python"] == str(aarch64_env / "cross" / "bin" / "python")
+    for part in ("build", "cross", "bin"):  # what a later --clear may replace
+        marker = json.loads((aarch64_env / part / ".crossenv-part").read_text())
+        assert marker["part"] == part
+    names = {p.name for p in aarch64_env.iterdir()}  # (other tests may add ENV/target)
+    assert {"bin", "build", "cross", "crossenv.json"} <= names
+    assert not [n for n in names if n.startswith(".crossenv-")]  # no staging left
     # nothing in ENV still points at the staging directory it was built in
     proc = subprocess.run(["grep", "-rIl", ".crossenv-", str(aarch64_env / "bin"),
                            str(aarch64_env / "build" / "bin"), str(aarch64_env / "cross" / "bin"),
