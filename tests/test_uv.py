@@ -297,6 +297,25 @@ def test_host_wheel_build_requirement_fails_with_one_line(uv: str, uv_env: Path,
 
 
 @pytest.mark.integration
+def test_without_uv_base_uv_fails_with_one_line(uv: str, uv_environ: dict[str, str],
+                                                sdists: dict[str, Path], arm64_sysroot,  # type: ignore[no-untyped-def]
+                                                aarch64_gcc: str, tmp_path: Path) -> None:
+    """An env without uv-base (older crossenv, unusable build python): uv's query of
+    cross-python stops with one line instead of building a build-machine wheel."""
+    env = tmp_path / "old"
+    run([*crossenv_cmd(), arm64_sysroot.python, env])
+    shutil.rmtree(env / "cross" / "crossenv" / uvbase.DIR_NAME)
+    out = tmp_path / "dist"
+    proc = _uv(uv, uv_environ, "build", "--wheel", "--python", env / "bin" / "cross-python",
+               sdists["markupsafe"], "-o", out, check=False)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "crossenv:" in line]
+    assert len(lines) == 1, proc.stderr
+    assert "-m build --wheel --installer uv" in lines[0]
+    assert not list(out.glob("*.whl"))
+
+
+@pytest.mark.integration
 def test_startup_and_native_pythons_untouched(uv_env: Path) -> None:
     """cross-python never imports the uv helper at start; ENV/build never sees uv-base."""
     probe = ("import sys; print('_crossenv_uv' in sys.modules, "
