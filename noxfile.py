@@ -20,6 +20,16 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def matrix(session: nox.Session) -> None:
+    """Every Python the Debian releases ship (3.9, 3.11, 3.13, 3.14) x aarch64/riscv64,
+    on provided build Pythons; numpy on 3.13. Prints a VERSIONS row per combination."""
+    session.install("-e", ".[test,repair]")
+    args = session.posargs or ["-n", "2", "-s", "--durations=15"]
+    session.run("pytest", *args, "tests/test_versions.py", "-k", "version_env",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_MATRIX": "1"})
+
+
+@nox.session
 def compat1x(session: nox.Session) -> None:
     """crossenv 1.x's own test suite (from its PyPI sdist) against this crossenv, on the
     aarch64 testbed: python tests/compat1x/run.py [--crossenv SPEC] [--raw] [-- PYTEST_ARGS]."""
