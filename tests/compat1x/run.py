@@ -62,6 +62,9 @@ EXPECTED_DIFFERENCES: dict[str, tuple[str, str]] = {
         "manylinux tags come from the sysroot's glibc; --no-manylinux restores 1.x"),
     "tests/test_compiler.py::test_set_c_compiler": (
         _CHECKED, "--cc /bin/true compiles nothing: refused unless --no-verify-toolchain"),
+    "tests/test_compiler.py::test_set_cxx_compiler": (
+        "sysconfig names crossenv's compiler wrappers",
+        "sysconfig's CXX is the wrapper ENV/cross/crossenv/bin/true in front of --cxx"),
     "tests/test_compiler.py::test_wrong_architecture": (
         _CHECKED, "a compiler for the build machine is an error, not a warning"),
     "tests/test_triples.py::test_split_apple_os_version": (
