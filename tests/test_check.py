@@ -18,10 +18,12 @@ import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -654,3 +656,24 @@ def test_active_env_of_a_real_crossenv(x86_wheel: Path, aarch64_env: Path) -> No
          sys.executable, str(x86_wheel)], env=env, capture_output=True, text=True)
     assert activated.returncode == 1, activated.stdout + activated.stderr
     assert "CROSSENV_ENV is set" in activated.stderr
+
+
+def test_string_table_without_end_is_bounded() -> None:
+    """A version-need entry that names itself as the next one, 100 000 times over, with
+    names in a 4 MiB string table without NUL: unreadable at once, not 400 GB of reading."""
+    data = bytearray(mutation_base())
+    elf = ELFFile(io.BytesIO(bytes(data)))
+    assert elf.elfclass == 64 and elf.little_endian  # the header offsets below assume it
+    index = {elf.get_section(i).name: i for i in range(elf.num_sections())}
+    header = lambda name: elf["e_shoff"] + index[name] * elf["e_shentsize"]  # noqa: E731
+    verneed = elf.get_section_by_name(".gnu.version_r")
+    strings, size = len(data), 4 << 20
+    data += b"A" * size
+    struct.pack_into("<QQ", data, header(".dynstr") + 24, strings, size)
+    struct.pack_into("<Q", data, header(".gnu.version_r") + 32, len(data) - verneed["sh_offset"])
+    struct.pack_into("<I", data, header(".gnu.version_r") + 44, 100_000)
+    struct.pack_into("<I", data, verneed["sh_offset"] + 12, 0)  # vn_next: itself
+    started = time.monotonic()
+    with pytest.raises(elfinfo.ElfUnreadable, match="times its size"):
+        elfinfo.read_elf(io.BytesIO(bytes(data)), len(data))
+    assert time.monotonic() - started < 20

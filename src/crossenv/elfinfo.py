@@ -11,6 +11,7 @@ the checker reports as a named problem instead of a traceback.
 from __future__ import annotations
 
 import dataclasses
+import io
 from typing import BinaryIO
 
 from elftools.elf.dynamic import DynamicSection
@@ -24,6 +25,7 @@ from .elfarch import ElfFacts
 #: real libraries have tens of thousands (libLLVM ~100k); beyond this the file is hostile
 MAX_SYMBOLS = 1_000_000
 MAX_SECTIONS = 65_535
+READ_FACTOR = 8
 _VERSION_ENTRY = 16  # Elf_Verneed and Elf_Vernaux: 16 bytes in ELF32 and ELF64 alike
 
 
@@ -87,11 +89,41 @@ def _versions_needed(section: GNUVerNeedSection, info: ElfInfo) -> None:
 
 def _exports_pyinit(section: SymbolTableSection) -> bool:
     size = section.elffile.structs.Elf_Sym.sizeof()
-    for n in range(_entries(section, size, MAX_SYMBOLS)):
+    count = _entries(section, size, MAX_SYMBOLS)
+    names = section.stringtable
+    if names["sh_type"] != "SHT_NOBITS" and b"PyInit_" not in names.data():
+        return False  # the usual answer for a library, without parsing every symbol
+    for n in range(count):
         sym = section.get_symbol(n)
         if sym.name.startswith("PyInit_") and sym["st_shndx"] != "SHN_UNDEF":
             return True
     return False
+
+
+class _Budget:
+    """A read-only view of the stream that stops a parser reading without end.
+
+    pyelftools reads a string chunk by chunk up to its NUL, once per symbol or version
+    name; a string table without NULs makes that quadratic. A real file is read a few
+    times over at most, so past :data:`READ_FACTOR` times its size the file is declared
+    unreadable.
+    """
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream, self._left = stream, limit
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._left -= len(data)
+        if self._left < 0:
+            raise ElfUnreadable(f"reading it takes more than {READ_FACTOR} times its size")
+        return data
 
 
 def _read(stream: BinaryIO, file_size: int) -> ElfInfo:
@@ -123,7 +155,8 @@ def read_elf(stream: BinaryIO, file_size: int) -> ElfInfo:
     is untrusted input, so any exception pyelftools raises on it means "unparsable".
     """
     try:
-        return _read(stream, file_size)
+        budget = _Budget(stream, READ_FACTOR * file_size + (1 << 20))
+        return _read(budget, file_size)  # type: ignore[arg-type]
     except ElfUnreadable:
         raise
     except MemoryError:
