@@ -366,3 +366,10 @@ def test_run_missing_program_and_wheel(scratch: Path, aarch64_env: Path,
 def test_check_empty_target(scratch: Path) -> None:
     expect_error(scratch, ["check", "--target", "", str(plain_wheel(scratch))],
                  contains="--target")
+
+
+@pytest.mark.parametrize("option", [["--sysroot", "/"], ["--cc", "gcc"],
+                                    ["--output-dir", "out"]])
+def test_describe_env_rejects_host_options(scratch: Path, option: list[str]) -> None:
+    env = _env(scratch, json.dumps({"host": {}, "paths": {}}).encode())
+    expect_error(scratch, ["describe", str(env), *option], contains="apply to a host python")

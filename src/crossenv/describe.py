@@ -174,6 +174,13 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.HOST_OR_ENV).absolute()
     output_dir = Path(args.output_dir).absolute() if args.output_dir else None
     if path.is_dir() and _is_env(path):
+        given = [f"--{name.replace('_', '-')}" for name in ("sysroot", "python", "cc", "cxx",
+                                                            "output_dir")
+                 if getattr(args, name)]
+        if given:  # silently ignoring them would print something else than was asked for
+            raise CrossenvError(f"{', '.join(given)} apply to a host python, not to an "
+                                f"environment ({path} prints the files made when it was "
+                                "created); drop them, or describe the host python instead")
         text = describe_env(path, args.format)
     else:
         host = host_mod.describe(path, sysroot=args.sysroot)
