@@ -180,4 +180,11 @@ def resolve(version: str, given: str | None = None) -> BuildPython:
         return BuildPython(Path(given), version, "given")
     if given != PROVIDE and (found_path := discover(version)) is not None:
         return BuildPython(found_path, version, "found")
+    try:
+        releases.choose(build_arch(), version)
+    except ProvisionError:
+        raise ProvisionError(
+            f"the host is Python {version}: found no python{version} here (PATH, pyenv, uv) "
+            f"and no Debian release to provide one from; pass --build-python with a "
+            f"python{version}, or run python{version} -m crossenv ...") from None
     return BuildPython(provide(version), version, "provided")
