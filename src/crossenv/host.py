@@ -12,7 +12,6 @@ Accepted inputs: the host ``python3.X`` executable, its prefix directory, a
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import stat
@@ -375,53 +374,8 @@ def describe(
 
 # -- PEP 739 -----------------------------------------------------------------------------------
 
-_BD_HOW = "pass the host's build-details.json"
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} is not a finite number")
-    return value
-
-
-def _load_build_details(path: Path) -> dict[str, Any]:
-    """The JSON object of a build-details.json: bounded, finite numbers, not nested deeply."""
-    raw = validate.read_bounded(path, "build-details.json", limit=1024 * 1024)
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant,
-                          parse_float=_finite)
-    except (ValueError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
-        raise HostError(f"{path} is not a PEP 739 build-details.json ({reason}); "
-                        f"{_BD_HOW}") from None
-    if not isinstance(data, dict):
-        raise HostError(f"{path} is not a PEP 739 build-details.json (not an object); {_BD_HOW}")
-    return data
-
-
-def _field(data: dict[str, Any], dotted: str, kind: type | tuple[type, ...], origin: Path,
-           default: Any = None) -> Any:
-    """``data['a']['b']`` for ``'a.b'``, checked to be of *kind* (missing: *default*)."""
-    value: Any = data
-    for key in dotted.split("."):
-        if not isinstance(value, dict):
-            raise HostError(f"{origin} is not a PEP 739 build-details.json ({dotted} is not "
-                            f"inside an object); {_BD_HOW}")
-        if key not in value:
-            if default is None and kind is not type(None):
-                raise HostError(f"{origin} is not a PEP 739 build-details.json (no {dotted}); "
-                                f"{_BD_HOW}")
-            return default
-        value = value[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise HostError(f"{origin} is not a PEP 739 build-details.json ({dotted} is "
-                        f"{validate.shown(value, 40)}, of the wrong type); {_BD_HOW}")
-    return value
+_BD_HOW = validate.BUILD_DETAILS_HOW
+_field = validate.json_field
 
 
 def from_build_details(path: Path, *, sysroot: Path | None = None,
@@ -433,7 +387,7 @@ def from_build_details(path: Path, *, sysroot: Path | None = None,
     set of config vars with just what the generated sysconfigdata needs. Every
     field is type-checked: the file is untrusted data like a sysconfigdata.
     """
-    data = _load_build_details(path)
+    data = validate.json_document(path)
     base_prefix = _field(data, "base_prefix", str, path)
     platform = validate.name(_field(data, "platform", str, path), validate.PLATFORM,
                              "build-details.json platform", _BD_HOW)

@@ -12,6 +12,7 @@ compiler run other programs. Quoting for each output format lives in
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import posixpath
@@ -20,6 +21,7 @@ import shlex
 import stat
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import HostError
 
@@ -150,6 +152,58 @@ def read_bounded(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> bytes:
         raise HostError(f"cannot read {path}: {exc.strerror}; pass the host's {what}") from None
     finally:
         os.close(fd)
+
+
+# -- build-details.json ----------------------------------------------------------------------
+
+BUILD_DETAILS_HOW = "pass the host's build-details.json"
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def json_document(path: Path) -> dict[str, Any]:
+    """The JSON object of a build-details.json: bounded, finite numbers, not nested deeply."""
+    raw = read_bounded(path, "build-details.json", limit=1024 * 1024)
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant,
+                          parse_float=_finite)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        raise HostError(f"{path} is not a PEP 739 build-details.json ({reason}); "
+                        f"{BUILD_DETAILS_HOW}") from None
+    if not isinstance(data, dict):
+        raise HostError(f"{path} is not a PEP 739 build-details.json (not an object); "
+                        f"{BUILD_DETAILS_HOW}")
+    return data
+
+
+def json_field(data: dict[str, Any], dotted: str, kind: type | tuple[type, ...], origin: Path,
+                default: Any = None) -> Any:
+    """``data['a']['b']`` for ``'a.b'``, checked to be of *kind* (missing: *default*)."""
+    value: Any = data
+    for key in dotted.split("."):
+        if not isinstance(value, dict):
+            raise HostError(f"{origin} is not a PEP 739 build-details.json ({dotted} is not "
+                            f"inside an object); {BUILD_DETAILS_HOW}")
+        if key not in value:
+            if default is None and kind is not type(None):
+                raise HostError(f"{origin} is not a PEP 739 build-details.json (no {dotted}); "
+                                f"{BUILD_DETAILS_HOW}")
+            return default
+        value = value[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise HostError(f"{origin} is not a PEP 739 build-details.json ({dotted} is "
+                        f"{shown(value, 40)}, of the wrong type); {BUILD_DETAILS_HOW}")
+    return value
 
 
 # -- compiler flags ----------------------------------------------------------------------------
