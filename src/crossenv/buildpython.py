@@ -78,10 +78,13 @@ def discover(version: str) -> Path | None:
     if f"{sys.version_info[0]}.{sys.version_info[1]}" == version and \
             getattr(sys, "_is_gil_enabled", lambda: True)():
         return Path(sys.executable)  # what crossenv 1.x used
+    from virtualenv.app_data import make_app_data
     from virtualenv.discovery.builtin import get_interpreter
 
     try:
-        info = get_interpreter(f"cpython{version}", [], env=os.environ)
+        # virtualenv's own cache of interpreter facts: later runs need not start each one.
+        app_data = make_app_data(None, read_only=False, env=os.environ)
+        info = get_interpreter(f"cpython{version}", [], app_data=app_data, env=os.environ)
     except Exception as exc:  # a broken candidate must not stop provisioning
         _log.info("interpreter discovery failed: %s", exc)
         return None
