@@ -335,3 +335,24 @@ def test_cross_compile_and_link_against_sysroot(sysroot: provision.Sysroot,
     out = subprocess.run([_qemu(sysroot), "-L", str(sysroot.root), str(program)],
                          capture_output=True, text=True, check=True).stdout
     assert out.startswith("python ") and "zlib 1." in out and "yaml 0." in out
+
+
+def test_merge_usr_adds_only_missing_top_level_links(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for name in ("usr/lib/aarch64-linux-gnu", "usr/bin", "usr/lib64", "sbin"):
+        (root / name).mkdir(parents=True)
+    assert provision.merge_usr(root) == ["bin", "lib", "lib64"]
+    assert os.readlink(root / "lib") == "usr/lib"
+    assert (root / "lib" / "aarch64-linux-gnu").is_dir()
+    assert not (root / "sbin").is_symlink()  # shipped as a real directory: kept
+    assert provision.escaping_symlinks(root) == []
+
+
+def test_a_sysroot_of_another_release_is_not_reused(tmp_path: Path, fake_debian) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "sysroot"
+    provision.provision_debian("arm64", dest, python="3.11")
+    manifest = json.loads((dest / provision.MANIFEST_NAME).read_text())
+    assert manifest["release"] == "bookworm" and manifest["python_version"] == "3.11"
+    assert provision._covers(manifest, "arm64", "bookworm", ["python3.11"])
+    assert not provision._covers(manifest, "arm64", "trixie", ["python3.11"])
+    assert not provision._covers({**manifest, "arch": "armhf"}, "arm64", "bookworm", [])
