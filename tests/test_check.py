@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import shutil
 import stat
 import struct
@@ -35,7 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkdata import MULTIARCH, compile_so, compiler, make_wheel, record_hash
-from crossenv import check, elfinfo, policy
+from crossenv import check, elfinfo, policy, wheelfile
 from crossenv.errors import CrossenvError, WheelError
 
 CP311 = "cp311-cp311"
@@ -677,3 +678,19 @@ def test_string_table_without_end_is_bounded() -> None:
     with pytest.raises(elfinfo.ElfUnreadable, match="times its size"):
         elfinfo.read_elf(io.BytesIO(bytes(data)), len(data))
     assert time.monotonic() - started < 20
+
+
+@given(st.binary(max_size=512))
+def test_parse_record_only_raises_record_error(data: bytes) -> None:
+    with contextlib.suppress(wheelfile.RecordError):
+        rows = wheelfile.parse_record(data)
+        assert all(isinstance(k, str) and len(v) == 2 for k, v in rows.items())
+
+
+@given(st.text(alphabet=st.sampled_from("ab./\\:C\0"), max_size=12))
+def test_names_called_safe_stay_inside(name: str) -> None:
+    """What unsafe_path accepts, joined to an install directory, stays below it."""
+    if wheelfile.unsafe_path(name):
+        return
+    joined = posixpath.normpath(posixpath.join("/site", name))
+    assert joined == "/site" or joined.startswith("/site/"), name
