@@ -260,6 +260,8 @@ def test_version_env_builds_and_runs(python: str, arch: str, gcc: str, packages:
     assert (env / "bin" / f"cross-pip{python}").is_file()
     assert (env / "cross" / "lib" / f"python{python}" / "site-packages" /
             "_crossenv_config.py").is_file()
+    described = run([*crossenv_cmd(), "describe", "--format", "env", env]).stdout
+    assert "CROSSENV_MESON_CROSS_FILE=" in described  # read from the host X.Y's site-packages
     out = tmp_path / "wheels"
     # From sdists, with build isolation on; build requirements (Cython, meson) as wheels.
     run([env / "bin" / "cross-pip", "wheel", "--no-binary", ",".join(packages), "--no-deps",
