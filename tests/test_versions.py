@@ -294,6 +294,7 @@ def test_cache_hit_is_fast() -> None:
     assert time.monotonic() - start < 0.5
 
 
+@pytest.mark.integration
 def test_provided_build_python_runs_pip_and_builds_c_extensions(tmp_path: Path) -> None:
     """A provided interpreter is a full one: venvs, pip, and native C extension builds."""
     require(shutil.which("apt-get"), "apt-get is needed to provision Debian Pythons")
