@@ -73,10 +73,15 @@ def test_parse_python(text: str, version: str) -> None:
     assert releases.parse_python(text) == version
 
 
-@pytest.mark.parametrize("text", ["3", "2.7", "3.13t", "latest", "3.13.1"])
+@pytest.mark.parametrize("text", ["3", "2.7", "latest", "3.13.1"])
 def test_parse_python_refuses(text: str) -> None:
     with pytest.raises(ProvisionError, match="invalid --python"):
         releases.parse_python(text)
+
+
+def test_free_threaded_is_refused_with_the_reason() -> None:
+    with pytest.raises(ProvisionError, match="free-threaded"):
+        releases.parse_python("3.13t")
 
 
 def test_cache_key_includes_release_and_python() -> None:

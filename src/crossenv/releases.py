@@ -70,6 +70,9 @@ def by_suite(suite: str) -> Release:
 def parse_python(text: str) -> str:
     """Normalise ``3.13``/``python3.13``/``313`` to ``3.13``; one line if it is not X.Y."""
     match = re.fullmatch(r"(?:python)?3\.?(\d{1,2})", text.strip())
+    if not match and re.fullmatch(r"(?:python)?3\.?\d{1,2}t", text.strip()):
+        raise ProvisionError(f"--python {text.strip()}: no Debian release in crossenv's table "
+                             "packages a free-threaded CPython; give X.Y without 't'")
     if not match:
         raise ProvisionError(f"invalid --python {text!r}: give the host's CPython X.Y, e.g. 3.13")
     return f"3.{int(match.group(1))}"
