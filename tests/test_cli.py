@@ -72,7 +72,7 @@ def test_version_mismatch(tmp_path: Path) -> None:
     data = tmp_path / "_sysconfigdata__aarch64-linux-gnu.py"
     data.write_text(text)
     proc = crossenv(data, tmp_path / "env")
-    assert_one_line_error(proc, "Python 3.7", "python3.7 -m crossenv")
+    assert_one_line_error(proc, "Python 3.7", "--build-python", "python3.7 -m crossenv")
     assert leftovers(tmp_path) == [data.name]
 
 

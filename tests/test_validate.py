@@ -528,3 +528,13 @@ def test_env_lines_are_read_back_by_sh(value: str, op: str) -> None:
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.decode("utf-8") == value
         assert sorted(p.name for p in Path(tmp).iterdir()) == ["env.sh"]
+
+
+def test_describe_names_and_takes_trust_host_flags(tmp_path: Path) -> None:
+    """The refusal's advice holds for ``crossenv describe`` too."""
+    data = host_tree(tmp_path / "sysroot", arm64_vars(CFLAGS="-O2 -wrapper /bin/true"))
+    proc = subprocess.run([*crossenv_cmd(), "describe", str(data)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "--trust-host-flags" in proc.stderr, proc.stderr
+    out = run([*crossenv_cmd(), "describe", data, "--trust-host-flags"]).stdout
+    assert json.loads(out)["machine"] == "aarch64"

@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--cxx", help="the cross C++ compiler (host inputs only)")
     parser.add_argument("--output-dir", help="also write meson-cross.ini, toolchain.cmake, "
                         "pyo3-config.txt and helper scripts into this directory")
+    parser.add_argument("--trust-host-flags", action="store_true",
+                        help="accept host compiler flags that run other programs "
+                        "(-wrapper, -fplugin, -B, --specs, @file); host inputs only")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     parser.set_defaults(func=run)
 
@@ -118,7 +121,8 @@ def describe_env(env: Path, fmt: str) -> str:
         raise CrossenvError(f"{env} records no host sysconfigdata; describe the host "
                             "python instead")
     sysroot = envfile.host_str(meta, "sysroot") or None
-    host = host_mod.describe(source, sysroot=sysroot)
+    # its flags were accepted (or vouched for with --trust-host-flags) at creation
+    host = host_mod.describe(source, sysroot=sysroot, trust_host_flags=True)
     return json.dumps(host_mod.to_build_details(host), indent=2) + "\n"
 
 
@@ -179,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     output_dir = Path(args.output_dir).absolute() if args.output_dir else None
     if path.is_dir() and _is_env(path):
         given = [f"--{name.replace('_', '-')}" for name in ("sysroot", "python", "cc", "cxx",
-                                                            "output_dir")
+                                                            "trust_host_flags", "output_dir")
                  if getattr(args, name)]
         if given:  # silently ignoring them would print something else than was asked for
             raise CrossenvError(f"{', '.join(given)} apply to a host python, not to an "
@@ -187,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
                                 "created); drop them, or describe the host python instead")
         text = describe_env(path, args.format)
     else:
-        host = host_mod.describe(path, sysroot=args.sysroot)
+        host = host_mod.describe(path, sysroot=args.sysroot,
+                                 trust_host_flags=args.trust_host_flags)
         text = describe_host(host, args.format, python=args.python, cc=args.cc, cxx=args.cxx,
                              output_dir=output_dir)
     sys.stdout.write(text)
