@@ -338,9 +338,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "sources. Prints the host python's path as the last line.")
     add = parser.add_argument
     add("--arch", default="arm64", help=f"Debian architecture: {', '.join(ARCHES)}")
+    shipped = ", ".join(f"{r.suite}: {'/'.join(r.pythons)}" for r in releases.RELEASES)
     add("--python", type=releases.parse_python, metavar="X.Y",
-        help="the host CPython version; picks the Debian release that ships it "
-        f"({', '.join(f'{r.suite}: {chr(47).join(r.pythons)}' for r in releases.RELEASES)}; "
+        help=f"the host CPython version; picks the Debian release that ships it ({shipped}; "
         "default: the Python crossenv runs on)")
     add("--release", metavar="NAME", help="the Debian release to provision from "
         f"({', '.join(r.suite for r in releases.RELEASES)})")
