@@ -328,3 +328,26 @@ def test_startup_and_native_pythons_untouched(uv_env: Path) -> None:
     base = uv_env / "cross" / "crossenv" / uvbase.DIR_NAME
     assert (base / "bin" / "python3.11").resolve() == Path(
         os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+
+
+@pytest.mark.integration
+def test_uv_build_for_another_python_version(uv: str, uv_environ: dict[str, str],
+                                             sdists: dict[str, Path], tmp_path: Path) -> None:
+    """uv-base mirrors the env's build interpreter, not the one crossenv runs on."""
+    require(shutil.which("apt-get"), "apt-get is needed to provision Debian Pythons")
+    from crossenv import provision
+
+    env = tmp_path / "env313"
+    run([*crossenv_cmd(), "--arch", "arm64", "--python", "3.13", env])
+    assert (env / "cross/crossenv/uv-base/bin/python3.13").exists()
+    out = tmp_path / "dist"
+    _uv(uv, uv_environ, "build", "--wheel", "--python", env / "bin" / "cross-python",
+        sdists["markupsafe"], "-o", out)
+    wheel = _one_wheel(out)
+    assert wheel.name.endswith("-cp313-cp313-linux_aarch64.whl"), wheel.name
+    run([*crossenv_cmd(), "check", "--env", env, wheel])
+    sysroot = provision.provision_debian("arm64", python="3.13")
+    target = Target(sysroot, provision.find_qemu("arm64") or "qemu-aarch64")
+    site = unpack_wheels([wheel], tmp_path / "site")
+    code, expected, _module = CODE["markupsafe"]
+    assert target.python("-c", code, path=[site]).stdout.strip() == expected

@@ -18,7 +18,9 @@ not made from uv-base never see the zip.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -91,12 +93,53 @@ class UvBaseError(CrossenvError):
     """The build python's installation cannot be mirrored for uv."""
 
 
-def _base_paths() -> tuple[Path, Path, Path]:
-    """The build python's real interpreter, stdlib and platstdlib (outside any venv)."""
-    executable = Path(os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable))
-    stdlib = Path(sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix}))
-    platstdlib = Path(sysconfig.get_path("platstdlib", vars={"platbase": sys.base_exec_prefix}))
-    return executable, stdlib, platstdlib
+@dataclasses.dataclass(frozen=True)
+class _Base:
+    """The facts of the build python's base installation that uv-base mirrors."""
+
+    executable: Path  # the real interpreter, outside any venv
+    stdlib: Path
+    platstdlib: Path
+    base_prefix: str
+    base_exec_prefix: str
+    version: tuple[int, int]
+    platlibdir: str
+
+
+_QUERY = """\
+import json, os, sys, sysconfig
+print(json.dumps({
+    "executable": os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable),
+    "stdlib": sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix}),
+    "platstdlib": sysconfig.get_path("platstdlib", vars={"platbase": sys.base_exec_prefix}),
+    "base_prefix": sys.base_prefix, "base_exec_prefix": sys.base_exec_prefix,
+    "version": list(sys.version_info[:2]), "platlibdir": getattr(sys, "platlibdir", "lib"),
+}))
+"""
+
+
+def _base_of(python: Path | None) -> _Base:
+    """Ask the env's build interpreter (crossenv's own when none was given, without a
+    subprocess): the host's X.Y need not be the one crossenv runs on."""
+    if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
+        facts = {"executable": os.path.realpath(getattr(sys, "_base_executable", None)
+                                                or sys.executable),
+                 "stdlib": sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix}),
+                 "platstdlib": sysconfig.get_path("platstdlib",
+                                                  vars={"platbase": sys.base_exec_prefix}),
+                 "base_prefix": sys.base_prefix, "base_exec_prefix": sys.base_exec_prefix,
+                 "version": list(sys.version_info[:2]), "platlibdir": sys.platlibdir}
+    else:
+        try:
+            out = subprocess.run([str(python), "-I", "-S", "-c", _QUERY], capture_output=True,
+                                  text=True, timeout=60, check=True).stdout
+            facts = json.loads(out)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            raise UvBaseError(f"cannot ask the build python {python} about its installation "
+                              f"({exc}); pass a working --build-python") from None
+    return _Base(Path(facts["executable"]), Path(facts["stdlib"]), Path(facts["platstdlib"]),
+                 facts["base_prefix"], facts["base_exec_prefix"],
+                 (int(facts["version"][0]), int(facts["version"][1])), facts["platlibdir"])
 
 
 def _relative(path: Path, prefix: str) -> Path:
@@ -126,16 +169,15 @@ def loader_source(relative_site: str) -> str:
 def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
           options: Options) -> dict[str, str]:
     """Make ``directory/uv-base``; no variables to export."""
-    executable, stdlib, platstdlib = _base_paths()
+    build = _base_of(options.build_python)
     base = directory / DIR_NAME
-    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    python = base / "bin" / f"python{version}"
-    links = {_relative(stdlib, sys.base_prefix): stdlib,
-             _relative(platstdlib, sys.base_exec_prefix): platstdlib}
-    if sys.version_info >= (3, 11):
-        links[python.relative_to(base)] = executable
+    python = base / "bin" / f"python{build.version[0]}.{build.version[1]}"
+    links = {_relative(build.stdlib, build.base_prefix): build.stdlib,
+             _relative(build.platstdlib, build.base_exec_prefix): build.platstdlib}
+    if build.version >= (3, 11):
+        links[python.relative_to(base)] = build.executable
     else:
-        _copy_interpreter(executable, python)
+        _copy_interpreter(build.executable, python)
     for name, target in links.items():
         link = base / name
         if link.is_symlink():  # a kept cross env is regenerated in place
@@ -145,7 +187,7 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(target)
     relative_site = os.path.relpath(layout.cross_site, layout.crossenv_dir / DIR_NAME)
-    zip_path = base / sys.platlibdir / f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    zip_path = base / build.platlibdir / f"python{build.version[0]}{build.version[1]}.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
