@@ -285,6 +285,7 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
             build_env=build_env, import_hooks=glue.IMPORT_HOOKS),
         encoding="utf-8")
     _precompile(stage.cross_site / "_crossenv_shim.py", stage.cross_site / "_crossenv_config.py",
+                stage.cross_site / "_crossenv_patches.py",
                 stage.crossenv_dir / data_name)
     return config_vars
 
