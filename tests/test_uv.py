@@ -309,9 +309,11 @@ def test_without_uv_base_uv_fails_with_one_line(uv: str, uv_environ: dict[str, s
     proc = _uv(uv, uv_environ, "build", "--wheel", "--python", env / "bin" / "cross-python",
                sdists["markupsafe"], "-o", out, check=False)
     assert proc.returncode != 0, proc.stdout + proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if "crossenv:" in line]
-    assert len(lines) == 1, proc.stderr
-    assert "-m build --wheel --installer uv" in lines[0]
+    # crossenv writes one line; uv indents the query's stderr and wraps it to COLUMNS
+    assert proc.stderr.count("crossenv:") == 1, proc.stderr
+    message = " ".join(proc.stderr.split("crossenv:", 1)[1].split())
+    assert "uv-base is missing" in message
+    assert "-m build --wheel --installer uv" in message, proc.stderr
     assert not list(out.glob("*.whl"))
 
 
