@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from checkdata import make_wheel
+from checkdata import flip_flag, make_wheel
 from conftest import ROOT, recorded_sysconfigdata, require
 
 WHEEL = "demo-1.0-cp311-cp311-linux_aarch64.whl"
@@ -61,16 +61,6 @@ def plain_wheel(scratch: Path) -> Path:
     return make_wheel(scratch / "dist", "cp311-cp311-linux_aarch64", {"demo/__init__.py": b""})
 
 
-def set_flag(wheel: Path, bit: int) -> None:
-    data = bytearray(wheel.read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        at = data.find(signature)
-        while at >= 0:
-            data[at + offset] |= bit
-            at = data.find(signature, at + 4)
-    wheel.write_bytes(bytes(data))
-
-
 def _missing(scratch: Path) -> Path:
     return scratch / WHEEL
 
@@ -93,7 +83,7 @@ def _truncated(scratch: Path) -> Path:
 
 def _encrypted(scratch: Path) -> Path:
     wheel = plain_wheel(scratch)
-    set_flag(wheel, 0x1)
+    flip_flag(wheel, 0x1)
     return wheel
 
 

@@ -35,7 +35,7 @@ from elftools.elf.gnuversions import GNUVerNeedSection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkdata import MULTIARCH, compile_so, compiler, make_wheel, record_hash
+from checkdata import MULTIARCH, compile_so, compiler, flip_flag, make_wheel, record_hash
 from crossenv import check, elfinfo, policy, wheelfile
 from crossenv.errors import CrossenvError, WheelError
 
@@ -505,17 +505,6 @@ def test_report_escapes_control_characters(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- damaged archives and ELF
-
-
-def flip_flag(wheel: Path, bit: int) -> None:
-    """Set a general-purpose flag bit in every local and central header."""
-    data = bytearray(wheel.read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        at = data.find(signature)
-        while at >= 0:
-            data[at + offset] |= bit
-            at = data.find(signature, at + 4)
-    wheel.write_bytes(bytes(data))
 
 
 def test_encrypted_and_corrupt_wheels_are_bad_input(tmp_path: Path) -> None:

@@ -34,11 +34,6 @@ _log = logging.getLogger(__name__)
 #: ``--build-python`` value that skips discovery and always provides one.
 PROVIDE = "debian"
 
-# ``uname -m`` of the build machine -> its Debian architecture.
-_BUILD_ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64el", "s390x": "s390x",
-                 "riscv64": "riscv64", "i686": "i386", "armv7l": "armhf"}
-
-
 @dataclasses.dataclass(frozen=True)
 class BuildPython:
     """A build interpreter and where it came from (``given``, ``found``, ``provided``)."""
@@ -51,11 +46,11 @@ class BuildPython:
 def build_arch() -> str:
     """The build machine's Debian architecture."""
     machine = platform.machine()
-    arch = _BUILD_ARCHES.get(machine)
-    if arch is None:
+    try:
+        return provision.debian_arch(machine).name  # the one table of Debian names
+    except ProvisionError:
         raise ProvisionError(f"cannot provide a build Python for a {machine} build machine; "
-                             "pass --build-python with a Python of the host's X.Y")
-    return arch
+                             "pass --build-python with a Python of the host's X.Y") from None
 
 
 def version_of(python: Path | str) -> str | None:

@@ -82,3 +82,14 @@ def make_wheel(dest: Path, tag: str, files: dict[str, bytes], *, name: str = "de
         for member, data in members.items():
             zf.writestr(member, data)
     return path
+
+
+def flip_flag(wheel: Path, bit: int) -> None:
+    """Set a general-purpose flag bit in every local and central header."""
+    data = bytearray(wheel.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + offset] |= bit
+            at = data.find(signature, at + 4)
+    wheel.write_bytes(bytes(data))
