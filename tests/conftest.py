@@ -9,10 +9,12 @@ so a green CI run always means the integration tests really ran.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import types
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +36,19 @@ def require(condition: object, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI must provide this: {reason}")
     pytest.skip(reason)
+
+
+RUNTIME = ROOT / "src" / "crossenv" / "runtime"
+
+
+def load_runtime(name: str) -> types.ModuleType:
+    """A runtime file (stdlib-only, copied into ENV), loaded by path: the runtime
+    directory is never put on sys.path."""
+    spec = importlib.util.spec_from_file_location(name, RUNTIME / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def recorded_sysconfigdata(arch: str) -> Path:

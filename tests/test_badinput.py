@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from checkdata import flip_flag, make_wheel
+from checkdata import edit_headers, flip_flag, make_wheel
 from conftest import ROOT, recorded_sysconfigdata, require
 
 WHEEL = "demo-1.0-cp311-cp311-linux_aarch64.whl"
@@ -99,24 +99,13 @@ def _bad_crc(scratch: Path) -> Path:
 
 def _unsupported_compression(scratch: Path) -> Path:
     wheel = plain_wheel(scratch)
-    data = bytearray(wheel.read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
-        at = data.find(signature)
-        while at >= 0:
-            data[at + offset] = 99
-            at = data.find(signature, at + 4)
-    wheel.write_bytes(bytes(data))
+    wheel.write_bytes(bytes(edit_headers(wheel, 8, 10, lambda byte: 99)))
     return wheel
 
 
 def _bad_utf8_name(scratch: Path) -> Path:
     wheel = plain_wheel(scratch)
-    data = bytearray(wheel.read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 7), (b"PK\x01\x02", 9)):
-        at = data.find(signature)
-        while at >= 0:
-            data[at + offset] |= 0x08  # bit 11: the name is UTF-8
-            at = data.find(signature, at + 4)
+    data = edit_headers(wheel, 7, 9, lambda byte: byte | 0x08)  # bit 11: the name is UTF-8
     wheel.write_bytes(bytes(data).replace(b"demo/__init__.py", b"\xffemo/__init__.py"))
     return wheel
 

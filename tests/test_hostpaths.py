@@ -8,36 +8,31 @@ and Pillow's real sdist run under qemu.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import resource
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
+from conftest import (
+    Target,
+    crossenv_cmd,
+    load_runtime,
+    recorded_sysconfigdata,
+    require,
+    run,
+    unpack_wheels,
+)
 from crossenv import cmake, compilerwrap, elfarch, provision
 from crossenv import host as host_mod
 from crossenv import sysconfigdata as data
 
-
-def _runtime_module(name: str) -> types.ModuleType:
-    """A runtime file (stdlib-only, copied into ENV) loaded without touching sys.path."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "src" / "crossenv" / "runtime" /
-                                                  f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hostpaths = _runtime_module("_crossenv_hostpaths")
+hostpaths = load_runtime("_crossenv_hostpaths")
 
 BUILD_MA = "x86_64-linux-gnu"
 HOST_MA = "aarch64-linux-gnu"

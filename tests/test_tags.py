@@ -25,6 +25,7 @@ import pytest
 from conftest import (
     Target,
     crossenv_cmd,
+    load_runtime,
     recorded_sysconfigdata,
     require,
     run,
@@ -227,10 +228,7 @@ def test_musllinux_probe_says_no_musl_on_glibc_host(runtime: types.ModuleType) -
 
 def test_pep600_module_agrees_with_ladder(runtime: types.ModuleType,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("_manylinux", RUNTIME / "_manylinux.py")
-    assert spec is not None and spec.loader is not None
-    pep600 = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pep600)
+    pep600 = load_runtime("_manylinux")
     # No crossenv shim active (a native python that finds the file): no opinion.
     monkeypatch.delattr(sys, "cross_compiling", raising=False)
     assert pep600.manylinux_compatible(2, 17, "x86_64") is None

@@ -10,7 +10,6 @@ imported by the sysroot's python under qemu.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -20,28 +19,15 @@ import sys
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import Target, crossenv_cmd, require, run, unpack_wheels
+from conftest import Target, crossenv_cmd, load_runtime, require, run, unpack_wheels
 from crossenv import elfarch, uvbase
 
-RUNTIME = Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"
-
-
-def _runtime(name: str) -> Any:
-    """A runtime file, loaded by path: the runtime directory is never put on sys.path."""
-    spec = importlib.util.spec_from_file_location(name, RUNTIME / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_crossenv_uv = _runtime("_crossenv_uv")
+_crossenv_uv = load_runtime("_crossenv_uv")
 
 EXT_SUFFIX = ".cpython-311-aarch64-linux-gnu.so"
 SDISTS = {"markupsafe": "3.0.4", "msgpack": "1.2.4"}

@@ -11,6 +11,7 @@ import hashlib
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from packaging.tags import parse_tag
@@ -84,12 +85,18 @@ def make_wheel(dest: Path, tag: str, files: dict[str, bytes], *, name: str = "de
     return path
 
 
-def flip_flag(wheel: Path, bit: int) -> None:
-    """Set a general-purpose flag bit in every local and central header."""
+def edit_headers(wheel: Path, local: int, central: int, edit: Callable[[int], int]) -> bytearray:
+    """Apply *edit* to the byte at offset *local* of every local file header and at
+    *central* of every central directory header; return the archive's new bytes."""
     data = bytearray(wheel.read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+    for signature, offset in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
         at = data.find(signature)
         while at >= 0:
-            data[at + offset] |= bit
+            data[at + offset] = edit(data[at + offset])
             at = data.find(signature, at + 4)
-    wheel.write_bytes(bytes(data))
+    return data
+
+
+def flip_flag(wheel: Path, bit: int) -> None:
+    """Set a general-purpose flag bit in every local and central header."""
+    wheel.write_bytes(bytes(edit_headers(wheel, 6, 8, lambda byte: byte | bit)))
