@@ -51,7 +51,8 @@ def fake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def config(root: Path, env: str = "/work/ENV") -> dict[str, object]:
     return {"sysroot": str(root), "build_multiarch": BUILD_MA, "host_multiarch": HOST_MA,
-            "keep": [env]}
+            "keep": [env], "system_dirs": list(compilerwrap.SYSTEM_DIRS),
+            "multiarch_bases": list(compilerwrap.MULTIARCH_BASES)}
 
 
 @pytest.fixture(scope="module")

@@ -207,6 +207,25 @@ def test_import_hooks_name_real_runtime_functions() -> None:
         assert f"def {func}(" in source, target
 
 
+def test_shim_knows_every_patched_module_name() -> None:
+    """The shim's finder only consults ``_crossenv_patches`` for names it lists: a patch
+    added there without its name in the shim would never be applied."""
+    import ast
+
+    def names_in(path: Path, variable: str) -> ast.expr:
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == variable:
+                return node.value
+        raise AssertionError(f"{variable} not in {path.name}")
+
+    patches = names_in(RUNTIME / "_crossenv_patches.py", "PATCHES")
+    assert isinstance(patches, ast.Dict)
+    shim = names_in(RUNTIME / "_crossenv_shim.py", "_NAMES")
+    assert isinstance(shim, ast.Call) and isinstance(shim.args[0], ast.Tuple)
+    listed = {e.value for e in shim.args[0].elts if isinstance(e, ast.Constant)}
+    assert {k.value for k in patches.keys if isinstance(k, ast.Constant)} == listed
+
+
 def test_packaging_manylinux_probe_answers_for_host(runtime: types.ModuleType) -> None:
     from packaging import _manylinux
 

@@ -9,8 +9,9 @@ both lists of every distutils/setuptools compiler into lists that map each
 build-machine system directory into the sysroot (``/usr/lib/x86_64-linux-gnu``
 -> ``SYSROOT/usr/lib/aarch64-linux-gnu``) or leave it out with a one-line
 warning when the sysroot has no such directory, so the probes see the host.
-The rules are the compiler wrapper's (``crossenv.compilerwrap``); the settings
-come from ``hostpaths.json`` next to the host's sysconfigdata.
+The rules are the compiler wrapper's (``crossenv.compilerwrap``): the settings,
+the system directories included, come from the ``hostpaths.json`` it writes next
+to the host's sysconfigdata.
 
 Imported lazily (an import hook), stdlib only.
 """
@@ -19,9 +20,6 @@ import json
 import os
 import sys
 
-_SYSTEM_DIRS = ("/usr/include", "/usr/local", "/usr/lib", "/usr/lib32", "/usr/lib64",
-                "/usr/libx32", "/lib", "/lib32", "/lib64", "/libx32")
-_MULTIARCH_BASES = ("/usr/lib", "/lib", "/usr/include")
 _settings = None
 _warned = set()
 
@@ -52,7 +50,7 @@ def is_build_system_dir(path, settings):
     keep = [settings.get("sysroot") or "", *settings.get("keep", ())]
     if any(_under(path, prefix) for prefix in keep if prefix):
         return False
-    return any(_under(path, d) for d in _SYSTEM_DIRS)
+    return any(_under(path, d) for d in settings.get("system_dirs", ()))
 
 
 def host_view(path, settings):
@@ -60,7 +58,7 @@ def host_view(path, settings):
     build = settings.get("build_multiarch") or ""
     host = settings.get("host_multiarch") or ""
     if build and host and build != host:
-        for base in _MULTIARCH_BASES:
+        for base in settings.get("multiarch_bases", ()):
             if _under(path, f"{base}/{build}"):
                 return f"{base}/{host}{path[len(base) + 1 + len(build):]}"
     return path
