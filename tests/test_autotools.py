@@ -24,10 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
-from crossenv import autotools, elfarch, glue, host
-from crossenv.create import Layout
+from crossenv import backends, elfarch, host
+from crossenv.backends import autotools
 from crossenv.errors import CrossenvError, HostError
-from crossenv.toolchain import Toolchain
+from crossenv.model import Layout, Toolchain
 
 SH = "/bin/sh"
 TRIPLETS = st.from_regex(r"\A[a-z0-9_]{1,8}(-[a-z0-9_.]{1,8}){1,3}\Z", fullmatch=True)
@@ -105,7 +105,7 @@ def test_explicit_host_build_environment_and_cache_win(tmp_path: Path) -> None:
 
 def test_generated_for_a_host(tmp_path: Path) -> None:
     description = host.describe(recorded_sysconfigdata("arm64"))
-    chain = Toolchain(kind="gnu", target="aarch64-linux-gnu",
+    chain = Toolchain(kind="gnu", triplet="aarch64-linux-gnu",
                       cc=("aarch64-linux-gnu-gcc", "--sysroot=/it's here"),
                       cxx=("aarch64-linux-gnu-g++",), ar=("aarch64-linux-gnu-ar",))
     out = tmp_path / "out"
@@ -113,7 +113,7 @@ def test_generated_for_a_host(tmp_path: Path) -> None:
     layout = Layout(env=tmp_path / "E", cross=tmp_path / "E" / "cross")
     env = autotools.write(out, layout, description, chain, options=None)  # type: ignore[arg-type]
     assert env[autotools.SITE_VAR] == str(layout.crossenv_dir / "config.site")
-    assert "crossenv.autotools" in glue.GENERATORS
+    assert "crossenv.backends.autotools" in backends.GENERATORS
     names = ["host_alias", "CC", "CXX", "AR", "ac_cv_func_realloc_0_nonnull"]
     assert source(out / "config.site", names) == [
         "aarch64-linux-gnu", "aarch64-linux-gnu-gcc '--sysroot=/it'\"'\"'s here'",
@@ -125,7 +125,7 @@ def test_generated_for_a_host(tmp_path: Path) -> None:
 
 def test_paths_configure_or_make_would_split_are_not_exported(tmp_path: Path) -> None:
     description = host.describe(recorded_sysconfigdata("arm64"))
-    chain = Toolchain(kind="gnu", target="aarch64-linux-gnu", cc=("aarch64-linux-gnu-gcc",),
+    chain = Toolchain(kind="gnu", triplet="aarch64-linux-gnu", cc=("aarch64-linux-gnu-gcc",),
                       cxx=(), ar=("aarch64-linux-gnu-ar",))
     for name in ("with space", "dollar$HOME"):
         out = tmp_path / name
@@ -138,7 +138,7 @@ def test_paths_configure_or_make_would_split_are_not_exported(tmp_path: Path) ->
 
 def test_a_host_gnu_type_that_is_not_a_triplet_stops_creation(tmp_path: Path) -> None:
     description = host.describe(recorded_sysconfigdata("arm64"))
-    chain = Toolchain(kind="clang", target="x", cc=("clang",), cxx=(), ar=("ar",))
+    chain = Toolchain(kind="clang", triplet="x", cc=("clang",), cxx=(), ar=("ar",))
     bad = host.HostDescription(**{**description.__dict__,
                                   "host_gnu_type": "aarch64-linux-gnu`id`"})
     layout = Layout(env=tmp_path, cross=tmp_path / "cross")

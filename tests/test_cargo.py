@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import recorded_sysconfigdata, require, run
-from crossenv import cargo, elfarch, host, provision, toolchain
+from crossenv import elfarch, host, provision, toolchain
+from crossenv.backends import cargo
 
 TRIPLES = {
     "arm64": "aarch64-unknown-linux-gnu",
@@ -56,7 +57,7 @@ def test_pyo3_config(arch: str, width: str) -> None:
 
 def test_environment_has_no_global_library_path() -> None:
     description = host.describe(recorded_sysconfigdata("armhf"))
-    chain = toolchain.Toolchain(kind="gnu", target="arm-linux-gnueabihf",
+    chain = toolchain.Toolchain(kind="gnu", triplet="arm-linux-gnueabihf",
                                 cc=("arm-linux-gnueabihf-gcc",), cxx=(), ar=("ar",))
     env = cargo.environment(description, chain, config_file="/c/pyo3.txt", linker="/c/ld")
     assert env["CARGO_BUILD_TARGET"] == "armv7-unknown-linux-gnueabihf"

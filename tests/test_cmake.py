@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Target, recorded_sysconfigdata, require, run, unpack_wheels
-from crossenv import cmake, elfarch, host, toolchain
+from crossenv import elfarch, host, toolchain
+from crossenv.backends import cmake
 
 GCC = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf", "s390x": "s390x-linux-gnu"}
 MACHINE = {"arm64": "aarch64", "armhf": "armv7l", "s390x": "s390x"}
@@ -31,14 +32,14 @@ def _cmake() -> str:
 def test_compilers_by_full_path() -> None:
     description = host.describe(recorded_sysconfigdata("arm64"))
     gcc = shutil.which("aarch64-linux-gnu-gcc") or "aarch64-linux-gnu-gcc"
-    chain = toolchain.Toolchain(kind="gnu", target="aarch64-linux-gnu",
+    chain = toolchain.Toolchain(kind="gnu", triplet="aarch64-linux-gnu",
                                 cc=("aarch64-linux-gnu-gcc",), cxx=(), ar=("ar",))
     assert f'set(CMAKE_C_COMPILER "{gcc}")' in cmake.render(description, chain)
 
 
 def test_render_toolchain() -> None:
     description = host.describe(recorded_sysconfigdata("armhf"))
-    chain = toolchain.Toolchain(kind="gnu", target="arm-linux-gnueabihf",
+    chain = toolchain.Toolchain(kind="gnu", triplet="arm-linux-gnueabihf",
                                 cc=("arm-linux-gnueabihf-gcc", "--sysroot=/sr"),
                                 cxx=("arm-linux-gnueabihf-g++",), ar=("arm-linux-gnueabihf-ar",))
     text = cmake.render(description, chain, python="/env/cross/bin/python", emulator="/emu")
@@ -102,7 +103,7 @@ def test_scikit_build_core_sdist_spglib(aarch64_env: Path, aarch64_target: Targe
     """spglib (PyPI): scikit-build-core, pybind11 and FindPython's NumPy component.
 
     No flags: CMAKE_TOOLCHAIN_FILE comes from cross-python, and numpy's include dir
-    from the host numpy the target-requirements hook installs (a PyPI aarch64 wheel).
+    from the host numpy the host-requirements hook installs (a PyPI aarch64 wheel).
     """
     wheels = tmp_path / "wheels"
     # --no-cache-dir: a wheel cached by an earlier run would skip the build under test
@@ -112,8 +113,8 @@ def test_scikit_build_core_sdist_spglib(aarch64_env: Path, aarch64_target: Targe
     (wheel,) = wheels.glob("spglib-*.whl")
     assert wheel.name.endswith("linux_aarch64.whl") or "aarch64" in wheel.name
     site = unpack_wheels([wheel], tmp_path / "site")
-    # the aarch64 numpy the target-requirements hook installed is also the runtime one
-    (host_numpy,) = (aarch64_env / "cross" / "crossenv" / "target").glob("numpy-*/")
+    # the aarch64 numpy the host-requirements hook installed is also the runtime one
+    (host_numpy,) = (aarch64_env / "cross" / "crossenv" / "host-packages").glob("numpy-*/")
     run([aarch64_env / "bin" / "build-pip", "install", "--no-deps", "--target", site,
          "typing_extensions"])
     out = aarch64_target.python(

@@ -361,9 +361,9 @@ def test_cross_and_build_pips_are_independent(tmp_path: Path, arm64_sysroot,  # 
 def test_target_requirement_option(tmp_path: Path, arm64_sysroot,  # type: ignore[no-untyped-def]
                                    aarch64_gcc: str) -> None:
     env = tmp_path / "env"
-    create(arm64_sysroot.python, env, "--target-requirement", "numpy==2.3.5",
-           "--target-requirement", "pybind11")
-    code = "import os; print(os.environ['CROSSENV_TARGET_REQUIREMENTS'])"
+    create(arm64_sysroot.python, env, "--host-requirement", "numpy==2.3.5",
+           "--host-requirement", "pybind11")
+    code = "import os; print(os.environ['CROSSENV_HOST_REQUIREMENTS'])"
     assert cross(env, code).split() == ["numpy==2.3.5", "pybind11"]
     meta = json.loads((env / "crossenv.json").read_text())
-    assert meta["target_requirements"] == ["numpy==2.3.5", "pybind11"]
+    assert meta["host_requirements"] == ["numpy==2.3.5", "pybind11"]

@@ -77,8 +77,8 @@ def user_project(directory: Path) -> Snapshot:
     (directory / "src" / "hello.c").write_text("int x;\n")
     (directory / "wheelhouse").mkdir()
     (directory / "wheelhouse" / "a-1.0-py3-none-any.whl").write_bytes(b"PK")
-    (directory / "target").mkdir()
-    (directory / "target" / "notes").write_text("mine")
+    (directory / "host").mkdir()
+    (directory / "host" / "notes").write_text("mine")
     (directory / ".hidden").write_text("mine")
     os.symlink("setup.py", directory / "link")
     return snapshot(directory)
@@ -159,8 +159,8 @@ def _mark(env: Path) -> None:
     (env / "build" / "mine").write_text("b")
     (env / "cross" / "mine").write_text("c")
     (env / "bin" / "my-tool").write_text("#!/bin/sh\n")
-    (env / "cross" / "crossenv" / "target" / "hostpkg").mkdir()
-    (env / "cross" / "crossenv" / "target" / "hostpkg" / "__init__.py").write_text("")
+    (env / "cross" / "crossenv" / "host-packages" / "hostpkg").mkdir()
+    (env / "cross" / "crossenv" / "host-packages" / "hostpkg" / "__init__.py").write_text("")
 
 
 @pytest.mark.parametrize(("option", "build_kept", "cross_kept"), [
@@ -183,7 +183,7 @@ def test_clear_replaces_only_the_named_part(tmp_path: Path, host: Path, option: 
     # ENV's other contents stay; so do the host copies, the host being unchanged
     assert (env / "wheelhouse" / "x.whl").read_bytes() == b"PK"
     assert (env / "bin" / "my-tool").exists()
-    assert (env / "cross" / "crossenv" / "target" / "hostpkg" / "__init__.py").exists()
+    assert (env / "cross" / "crossenv" / "host-packages" / "hostpkg" / "__init__.py").exists()
     no_staging(env)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env"]
 

@@ -81,7 +81,7 @@ def test_env_formats_print_the_generated_files(aarch64_env: Path) -> None:
     env_text = _describe(aarch64_env, "--format", "env")
     assert f"CROSSENV_MESON_CROSS_FILE={crossenv_dir}/meson-cross.ini" in env_text
     assert "CARGO_BUILD_TARGET=aarch64-unknown-linux-gnu" in env_text
-    assert f"CROSSENV_TARGET_DIR={crossenv_dir}/target" in env_text
+    assert f"CROSSENV_HOST_PACKAGES={crossenv_dir}/host-packages" in env_text
     assert json.loads(_describe(aarch64_env, "--format", "json"))["machine"] == "aarch64"
     details = json.loads(_describe(aarch64_env, "--format", "build-details"))
     assert details["abi"]["extension_suffix"] == ".cpython-311-aarch64-linux-gnu.so"

@@ -36,7 +36,7 @@ def test_layout(aarch64_env: Path) -> None:
     for part in ("build", "cross", "bin"):  # what a later --clear may replace
         marker = json.loads((aarch64_env / part / ".crossenv-part").read_text())
         assert marker["part"] == part
-    names = {p.name for p in aarch64_env.iterdir()}  # (other tests may add ENV/target)
+    names = {p.name for p in aarch64_env.iterdir()}  # (other tests may add ENV/host)
     assert {"bin", "build", "cross", "crossenv.json"} <= names
     assert not [n for n in names if n.startswith(".crossenv-")]  # no staging left
     # nothing in ENV still points at the staging directory it was built in
@@ -73,7 +73,7 @@ def test_sysconfig_answers_for_the_host(aarch64_env: Path, arm64_sysroot) -> Non
             "print(p['purelib'])")
     cc, soabi, include, multiarch, purelib = run(
         [aarch64_env / "bin" / "cross-python", "-c", code]).stdout.splitlines()
-    # crossenv's path guard wrapper, named like the compiler (crossenv.compilerwrap)
+    # crossenv's path guard wrapper, named like the compiler (crossenv.backends.compilerwrap)
     assert cc.startswith(f"{aarch64_env}/cross/crossenv/bin/aarch64-linux-gnu-gcc --sysroot=")
     assert soabi == "cpython-311-aarch64-linux-gnu"
     assert include == f"{arm64_sysroot.root}/usr/include/python3.11"

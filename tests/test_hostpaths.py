@@ -28,9 +28,10 @@ from conftest import (
     run,
     unpack_wheels,
 )
-from crossenv import cmake, compilerwrap, elfarch, provision
+from crossenv import elfarch, provision
 from crossenv import host as host_mod
 from crossenv import sysconfigdata as data
+from crossenv.backends import cmake, compilerwrap
 
 hostpaths = load_runtime("_crossenv_hostpaths")
 
@@ -67,10 +68,10 @@ def wrapper(fake_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def wrapped_argv(wrapper: Path, *args: str, cwd: str = "/") -> tuple[list[str], list[str]]:
-    proc = subprocess.run([str(wrapper), *args], capture_output=True, text=True, cwd=cwd,
-                          check=True)
-    out = proc.stdout.split("\n")[:-1]
-    return out, [line for line in proc.stderr.splitlines() if line]
+    # bytes, not text=True: universal newlines would turn an argument's "\r" into "\n"
+    proc = subprocess.run([str(wrapper), *args], capture_output=True, cwd=cwd, check=True)
+    out = proc.stdout.decode().split("\n")[:-1]
+    return out, [line for line in proc.stderr.decode().splitlines() if line]
 
 
 def test_maps_build_machine_directories_into_the_sysroot(wrapper: Path, fake_root: Path) -> None:
@@ -354,7 +355,7 @@ def test_pillow_passes_check_and_runs_on_the_host(pillow_build: tuple[Path, Path
 
 
 def test_pkg_config_without_a_sysroot_finds_nothing_rather_than_the_build_machine() -> None:
-    from crossenv import pkgconfig
+    from crossenv.backends import pkgconfig
 
     host = host_mod.from_config_vars(data.load(recorded_sysconfigdata("arm64")), sysroot=None)
     values = pkgconfig.variables(host)
@@ -370,7 +371,7 @@ def test_pkg_config_without_a_sysroot_finds_nothing_rather_than_the_build_machin
                           st.text(st.characters(codec="ascii", exclude_characters="\r\n"),
                                   max_size=8))))
 def test_dpkg_architecture_output_keeps_only_host_and_target(pairs: list[tuple[str, str]]) -> None:
-    from crossenv import dpkgarch
+    from crossenv.backends import dpkgarch
 
     parsed = dpkgarch.parse("".join(f"{name}={value}\n" for name, value in pairs))
     expected = {name: value.strip() for name, value in pairs

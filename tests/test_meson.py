@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import recorded_sysconfigdata, require, run
-from crossenv import elfarch, host, meson, toolchain
+from crossenv import elfarch, host, toolchain
+from crossenv.backends import meson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
 import _crossenv_meson
@@ -37,7 +38,7 @@ def _host(arch: str) -> host.HostDescription:
 
 def _chain(arch: str) -> toolchain.Toolchain:
     target = GCC[arch]
-    return toolchain.Toolchain(kind="gnu", target=target, cc=(f"{target}-gcc",),
+    return toolchain.Toolchain(kind="gnu", triplet=target, cc=(f"{target}-gcc",),
                                cxx=(f"{target}-g++",), ar=(f"{target}-ar",))
 
 

@@ -23,7 +23,7 @@ from conftest import Target, require, run, unpack_wheels
 from crossenv import provision
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
-import _crossenv_targets
+import _crossenv_hostreqs
 
 SOURCES = Path(__file__).parent / "sources"
 NUMPY = os.environ.get("CROSSENV_TEST_NUMPY", "numpy==2.3.5")
@@ -98,7 +98,7 @@ def numpy_armhf(armhf_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 @pytest.fixture
 def host_wheels(numpy_armhf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Let the target-requirements hook find the armhf numpy built above (no rebuild)."""
+    """Let the host-requirements hook find the armhf numpy built above (no rebuild)."""
     links = " ".join(filter(None, [str(numpy_armhf.parent), os.environ.get("PIP_FIND_LINKS")]))
     monkeypatch.setenv("PIP_FIND_LINKS", links)
     yield numpy_armhf.parent
@@ -159,7 +159,8 @@ def test_numpy_c_api_package_armhf(armhf_env: Path, armhf_target: Target, numpy_
     # meson runs under the native build python and sees this machine as the build machine
     assert f"Build machine cpu: {platform.machine()}" in proc.stdout + proc.stderr
     version = numpy_armhf.name.split("-")[1]
-    assert (armhf_env / "cross" / "crossenv" / "target" / f"numpy-{version}" / "numpy").is_dir()
+    packages = armhf_env / "cross" / "crossenv" / "host-packages"
+    assert (packages / f"numpy-{version}" / "numpy").is_dir()
     (wheel,) = out.glob("npyext-*-linux_armv7l.whl")
     site = unpack_wheels([wheel, numpy_armhf], tmp_path / "site")
     code = ("import npyext, numpy as np; print(sorted(npyext.abi().values()), "
@@ -177,10 +178,10 @@ def test_pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: T
     """spglib (scikit-build-core, FindPython NumPy) on armhf.
 
     Its build resolves the newest native numpy; the host numpy is declared instead
-    (CROSSENV_TARGET_REQUIREMENTS), so the armhf numpy built above is used.
+    (CROSSENV_HOST_REQUIREMENTS), so the armhf numpy built above is used.
     """
     version = numpy_armhf.name.split("-")[1]
-    monkeypatch.setenv("CROSSENV_TARGET_REQUIREMENTS", f"numpy=={version}")
+    monkeypatch.setenv("CROSSENV_HOST_REQUIREMENTS", f"numpy=={version}")
     out = tmp_path / "wheels"
     run([armhf_env / "bin" / "cross-pip", "wheel", "--no-deps", "--no-cache-dir",
          "--no-binary", "spglib", "spglib==2.8.0", "-w", out], timeout=1800)
@@ -198,18 +199,18 @@ def test_pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: T
 def test_requirement_defaults_to_the_native_version(monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CROSSENV_TARGET_REQUIREMENTS", raising=False)
-    assert _crossenv_targets.requirement_for("numpy", "2.4.6") == "numpy==2.4.6"
+    monkeypatch.delenv("CROSSENV_HOST_REQUIREMENTS", raising=False)
+    assert _crossenv_hostreqs.requirement_for("numpy", "2.4.6") == "numpy==2.4.6"
 
 
 def test_declared_requirements_win(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CROSSENV_TARGET_REQUIREMENTS", "pybind11 NumPy==2.3.5")
-    assert _crossenv_targets.requirement_for("numpy", "2.4.6") == "NumPy==2.3.5"
-    monkeypatch.delenv("CROSSENV_TARGET_REQUIREMENTS")
+    monkeypatch.setenv("CROSSENV_HOST_REQUIREMENTS", "pybind11 NumPy==2.3.5")
+    assert _crossenv_hostreqs.requirement_for("numpy", "2.4.6") == "NumPy==2.3.5"
+    monkeypatch.delenv("CROSSENV_HOST_REQUIREMENTS")
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.crossenv]\ntarget-requirements = ["numpy>=2.0,<2.4"]\n')
-    assert _crossenv_targets.requirement_for("numpy", "2.4.6") == "numpy>=2.0,<2.4"
+        '[tool.crossenv]\nhost-requirements = ["numpy>=2.0,<2.4"]\n')
+    assert _crossenv_hostreqs.requirement_for("numpy", "2.4.6") == "numpy>=2.0,<2.4"
 
 
 def test_patch_numpy_points_every_get_include_at_the_host(
@@ -220,8 +221,8 @@ def test_patch_numpy_points_every_get_include_at_the_host(
     host_include = tmp_path / "target" / "numpy-9.9" / "numpy" / "_core" / "include"
     host_include.mkdir(parents=True)
     (tmp_path / "target" / "numpy-9.9" / ".crossenv-complete").write_text("")
-    monkeypatch.setenv("CROSSENV_TARGET_DIR", str(tmp_path / "target"))
-    monkeypatch.delenv("CROSSENV_TARGET_REQUIREMENTS", raising=False)
+    monkeypatch.setenv("CROSSENV_HOST_PACKAGES", str(tmp_path / "target"))
+    monkeypatch.delenv("CROSSENV_HOST_REQUIREMENTS", raising=False)
     monkeypatch.delenv("CROSSENV_NUMPY_INCLUDE", raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -234,32 +235,32 @@ def test_patch_numpy_points_every_get_include_at_the_host(
     utils = types.ModuleType("numpy.lib._utils_impl")
     utils.get_include = native  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "numpy.lib._utils_impl", utils)
-    _crossenv_targets.patch_numpy(numpy)
+    _crossenv_hostreqs.patch_numpy(numpy)
     assert numpy.get_include() == str(host_include)
     assert utils.get_include() == str(host_include)
-    _crossenv_targets.patch_numpy(numpy)  # idempotent
+    _crossenv_hostreqs.patch_numpy(numpy)  # idempotent
     assert numpy.get_include() == str(host_include)
 
 
 def test_patch_numpy_falls_back_without_a_target_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     import types
 
-    monkeypatch.delenv("CROSSENV_TARGET_DIR", raising=False)
+    monkeypatch.delenv("CROSSENV_HOST_PACKAGES", raising=False)
     monkeypatch.delenv("CROSSENV_NUMPY_INCLUDE", raising=False)
     numpy = types.ModuleType("numpy")
     numpy.__version__ = "1.0"  # type: ignore[attr-defined]
     numpy.get_include = lambda: "/native"  # type: ignore[attr-defined]
-    _crossenv_targets.patch_numpy(numpy)
+    _crossenv_hostreqs.patch_numpy(numpy)
     assert numpy.get_include() == "/native"
 
 
 def test_generator_exports_declared_requirements(tmp_path: Path) -> None:
-    from crossenv import targets
-    from crossenv.create import Layout, Options
+    from crossenv.backends import hostreqs
+    from crossenv.model import Layout, Options
 
     layout = Layout(env=Path("/final/env"), cross=Path("/final/env/cross"))
-    env = targets.write(tmp_path, layout, None, None,  # type: ignore[arg-type]
-                        Options(target_requirements=["numpy==2.3.5", " scipy "]))
-    assert env == {"CROSSENV_TARGET_DIR": "/final/env/cross/crossenv/target",
-                   "CROSSENV_TARGET_REQUIREMENTS": "numpy==2.3.5 scipy"}
-    assert (tmp_path / "target").is_dir()
+    env = hostreqs.write(tmp_path, layout, None, None,  # type: ignore[arg-type]
+                        Options(host_requirements=["numpy==2.3.5", " scipy "]))
+    assert env == {"CROSSENV_HOST_PACKAGES": "/final/env/cross/crossenv/host-packages",
+                   "CROSSENV_HOST_REQUIREMENTS": "numpy==2.3.5 scipy"}
+    assert (tmp_path / "host-packages").is_dir()

@@ -31,8 +31,8 @@ from conftest import (
     run,
     unpack_wheels,
 )
-from crossenv import glue, host, provision, tags
-from crossenv.toolchain import Toolchain
+from crossenv import backends, host, provision, tags
+from crossenv.model import Toolchain
 
 RUNTIME = Path(tags.__file__).parent / "runtime"
 ARCH_OF = {"arm64": "aarch64", "armhf": "armv7l", "s390x": "s390x", "ppc64el": "ppc64le",
@@ -58,7 +58,7 @@ def glibc_sysroot(root: Path, multiarch: str) -> Path:
 
 
 def zig_chain(target: str) -> Toolchain:
-    return Toolchain(kind="zig", target=target, cc=("zig", "cc"), cxx=(), ar=("zig", "ar"))
+    return Toolchain(kind="zig", triplet=target, cc=("zig", "cc"), cxx=(), ar=("zig", "ar"))
 
 
 # -- the ladder ---------------------------------------------------------------------------
@@ -162,20 +162,20 @@ def test_zig_with_glibc_promises_manylinux(debian_arch: str, target: str, expect
 
 
 def test_no_promise_without_zig_glibc() -> None:
-    gnu = Toolchain(kind="gnu", target="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
+    gnu = Toolchain(kind="gnu", triplet="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
     assert tags.wheel_platform_tag(recorded("arm64"), gnu) is None
     assert tags.wheel_platform_tag(recorded("arm64"), zig_chain("aarch64-linux-gnu")) is None
     assert tags.wheel_platform_tag(recorded("arm64"), zig_chain("aarch64-linux-musl")) is None
 
 
 def test_generator_exports_the_tag_only_for_zig() -> None:
-    from crossenv.create import Options
+    from crossenv.model import Options
 
-    assert "crossenv.tags" in glue.GENERATORS
+    assert "crossenv.tags" in backends.GENERATORS
     out = tags.write(Path("/nonexistent"), None, recorded("arm64"),  # type: ignore[arg-type]
                      zig_chain("aarch64-linux-gnu.2.17"), Options())
     assert out == {tags.WHEEL_PLATFORM_VAR: "manylinux_2_17_aarch64.manylinux2014_aarch64"}
-    gnu = Toolchain(kind="gnu", target="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
+    gnu = Toolchain(kind="gnu", triplet="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
     assert tags.write(Path("/nonexistent"), None, recorded("arm64"),  # type: ignore[arg-type]
                       gnu, Options()) == {}
 
@@ -201,7 +201,7 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
 
 
 def test_import_hooks_name_real_runtime_functions() -> None:
-    for target in glue.IMPORT_HOOKS.values():
+    for target in backends.IMPORT_HOOKS.values():
         name, _, func = target.partition(":")
         source = (RUNTIME / f"{name}.py").read_text()
         assert f"def {func}(" in source, target

@@ -25,7 +25,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import Target, crossenv_cmd, load_runtime, require, run, unpack_wheels
-from crossenv import elfarch, uvbase
+from crossenv import elfarch
+from crossenv.backends import uvbase
 
 _crossenv_uv = load_runtime("_crossenv_uv")
 

@@ -24,11 +24,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import crossenv_cmd, recorded_sysconfigdata, require, run
-from crossenv import cargo, cli, cmake, hostconfig, meson, quoting, sysconfigdata, validate
+from crossenv import cli, crossconfig, quoting, sysconfigdata, validate
 from crossenv import host as host_mod
-from crossenv.create import Layout, Options, _include_overlay
+from crossenv.backends import cargo, cmake, meson
+from crossenv.create import _include_overlay
 from crossenv.errors import CrossenvError, HostError
-from crossenv.toolchain import Toolchain
+from crossenv.model import Layout, Options, Toolchain
 
 PROPS = settings(max_examples=40, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -293,7 +294,7 @@ def test_inside_refuses_names_that_leave(tmp_path: Path) -> None:
 
 
 def _chain(sysroot: Path) -> Toolchain:
-    return Toolchain(kind="gnu", target="aarch64-linux-gnu",
+    return Toolchain(kind="gnu", triplet="aarch64-linux-gnu",
                      cc=("aarch64-linux-gnu-gcc", f"--sysroot={sysroot}"),
                      cxx=("aarch64-linux-gnu-g++", f"--sysroot={sysroot}"),
                      ar=("aarch64-linux-gnu-gcc-ar",), sysroot=sysroot)
@@ -469,8 +470,8 @@ def test_generators_refuse_or_write_the_value_intact(gen_root: Path, drawn: Any)
             written = {**meson.write(stage, layout, host, chain, Options()),
                        **cmake.write(stage, layout, host, chain, Options()),
                        **cargo.write(stage, layout, host, chain, Options())}
-            config_vars = hostconfig.host_config_vars(host, chain, cross_prefix=layout.cross)
-            sysdata = hostconfig.render_sysconfigdata(config_vars, host)
+            config_vars = crossconfig.host_config_vars(host, chain, cross_prefix=layout.cross)
+            sysdata = crossconfig.render_sysconfigdata(config_vars, host)
         except quoting.QuotingError as exc:  # a value the format cannot hold: refused
             event("refused by quoting")
             assert "\n" not in str(exc)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
-from crossenv import hostconfig, provision, toolchain, zig
+from crossenv import crossconfig, provision, toolchain, zig
 from crossenv.errors import ToolchainError
 from crossenv.host import HostDescription, describe
 
@@ -72,11 +72,11 @@ def test_rejected_flags_are_rewritten() -> None:
 @pytest.mark.skipif(not HAVE_ZIG, reason=ZIG_REASON)
 def test_toolchain_uses_ziglang_binary_without_sysroot(tmp_path: Path) -> None:
     chain = zig.toolchain(recorded("arm64"), glibc="manylinux2014")
-    assert chain.kind == "zig" and chain.target == "aarch64-linux-gnu.2.17"
-    assert Path(chain.cc[0]).name == "zig" and chain.cc[1:4] == ("cc", "-target", chain.target)
+    assert chain.kind == "zig" and chain.triplet == "aarch64-linux-gnu.2.17"
+    assert Path(chain.cc[0]).name == "zig" and chain.cc[1:4] == ("cc", "-target", chain.triplet)
     assert chain.cxx[1] == "c++" and chain.ar[1:] == ("ar",)
     assert chain.sysroot is None
-    config = hostconfig.host_config_vars(recorded("arm64"), chain, cross_prefix=tmp_path)
+    config = crossconfig.host_config_vars(recorded("arm64"), chain, cross_prefix=tmp_path)
     cc = shlex.split(str(config["CC"]))  # the path guard wrapper named like zig, then zig's args
     assert cc[0] == str(tmp_path / "crossenv" / "bin" / "zig") and cc[1:4] == list(chain.cc[1:4])
     assert "--sysroot" not in str(config["LDSHARED"])
@@ -97,7 +97,7 @@ def test_zig_compiles_for_every_recorded_host(debian_arch: str) -> None:
     require(HAVE_ZIG, ZIG_REASON)
     glibc = "2_19" if debian_arch == "ppc64el" else "2_17"
     chain = toolchain.find(recorded(debian_arch), kind="zig", glibc=glibc)
-    assert chain.target.endswith(glibc.replace("_", "."))
+    assert chain.triplet.endswith(glibc.replace("_", "."))
 
 
 @pytest.mark.integration

@@ -27,7 +27,7 @@ SUBCOMMANDS = {
     "check": "crossenv.check",
     "repair": "crossenv.repair",
     "provision": "crossenv.provision",
-    "run": "crossenv.target",
+    "run": "crossenv.run",
 }
 
 _EPILOG = """\
@@ -144,8 +144,8 @@ def build_create_parser() -> argparse.ArgumentParser:
     add("--trust-host-flags", action="store_true",
         help="accept host compiler flags that run other programs (-wrapper, -fplugin=, -B, "
         "--specs, @file, linker plugins); refused by default, as the sysroot is untrusted")
-    add("--target-requirement", action="append", default=[], metavar="REQ",
-        dest="target_requirements",
+    add("--host-requirement", action="append", default=[], metavar="REQ",
+        dest="host_requirements",
         help="a package whose *host* build builds compile against (repeatable), e.g. "
         "numpy==2.3.5: its headers come from a copy installed for the host; numpy is "
         "handled without this, at the native build requirement's version")
@@ -232,7 +232,7 @@ def run_create(args: argparse.Namespace) -> int:
         platform_tags=tags,
         libc=libc,
         prompt=args.prompt,
-        target_requirements=args.target_requirements,
+        host_requirements=args.host_requirements,
         build_python=build_python.executable,
     )
     for env_dir in env_dirs:

@@ -20,77 +20,20 @@ import os
 import py_compile
 import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import filelock
 
-from . import __version__, glue, hostconfig, scripts, staging
+from . import __version__, backends, crossconfig, scripts, staging
 from .cache import user_cache
 from .errors import EnvironmentCreationError
 from .host import HostDescription
-from .toolchain import Toolchain
+from .model import Layout, Options, Toolchain
 
 METADATA = "crossenv.json"
-
-
-@dataclasses.dataclass
-class Options:
-    """What the command line decided; defaults are crossenv 1.x's."""
-
-    clear: str | None = None  # None, "default", "cross", "build", "both"
-    cross_prefix: Path | None = None
-    system_site_packages: bool = False
-    with_build_pip: bool = True
-    with_cross_pip: bool = True
-    config_vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    env_vars: Sequence[tuple[str, str, str]] = ()  # (name, operator, value)
-    machine: str | None = None
-    platform_tags: Sequence[str] = ()
-    libc: tuple[str, str] | None = None
-    prompt: str | None = None
-    target_requirements: Sequence[str] = ()
-    # The native interpreter of the host's X.Y the venvs are made from (crossenv.buildpython).
-    build_python: Path | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """Where things live in a finished ENV (final paths, not the staging ones)."""
-
-    env: Path
-    cross: Path
-    python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the host's X.Y
-
-    @property
-    def bin(self) -> Path:
-        return self.env / "bin"
-
-    @property
-    def build(self) -> Path:
-        return self.env / "build"
-
-    @property
-    def build_python(self) -> Path:
-        return self.build / "bin" / "python"
-
-    @property
-    def cross_python(self) -> Path:
-        return self.cross / "bin" / "python"
-
-    def site_packages(self, prefix: Path) -> Path:
-        return prefix / "lib" / f"python{self.python_version}" / "site-packages"
-
-    @property
-    def cross_site(self) -> Path:
-        return self.site_packages(self.cross)
-
-    @property
-    def crossenv_dir(self) -> Path:
-        """Generated host files: sysconfigdata, include overlay, meson/cmake files."""
-        return self.cross / "crossenv"
 
 
 def _lock_path(env: Path) -> Path:
@@ -233,7 +176,7 @@ def _seed_like(build: Path, cross: Path, site: Callable[[Path], Path]) -> None:
 
 def _install_runtime(site: Path) -> None:
     """Copy every runtime file (the shim, its .pth and the lazily
-    imported helpers named in :data:`crossenv.glue.IMPORT_HOOKS`)."""
+    imported helpers named in :data:`crossenv.backends.IMPORT_HOOKS`)."""
     runtime = resources.files("crossenv") / "runtime"
     for entry in runtime.iterdir():
         if entry.name.endswith((".py", ".pth")):
@@ -268,21 +211,21 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
     _install_runtime(stage.cross_site)
     stage.crossenv_dir.mkdir(parents=True, exist_ok=True)
     overlay = _include_overlay(host, stage.crossenv_dir / "include")
-    config_vars = hostconfig.host_config_vars(
+    config_vars = crossconfig.host_config_vars(
         host, chain, cross_prefix=final.cross,
         include_overlay=final.crossenv_dir / "include" if overlay else None,
         overrides=options.config_vars,
     )
-    build_env = glue.build_env(stage.crossenv_dir, final, host, chain, options)
+    build_env = backends.build_env(stage.crossenv_dir, final, host, chain, options)
     data_name = "_crossenv_sysconfigdata.py"
     (stage.crossenv_dir / data_name).write_text(
-        hostconfig.render_sysconfigdata(config_vars, host), encoding="utf-8")
+        crossconfig.render_sysconfigdata(config_vars, host), encoding="utf-8")
     (stage.cross_site / "_crossenv_config.py").write_text(
-        hostconfig.render_runtime_config(
+        crossconfig.render_runtime_config(
             host, sysconfigdata_file=final.crossenv_dir / data_name,
             build_python=final.build_python, env_dir=final.env, machine=options.machine,
             libc=options.libc, platform_tags=list(options.platform_tags),
-            build_env=build_env, import_hooks=glue.IMPORT_HOOKS),
+            build_env=build_env, import_hooks=backends.IMPORT_HOOKS),
         encoding="utf-8")
     _precompile(stage.cross_site / "_crossenv_shim.py", stage.cross_site / "_crossenv_config.py",
                 stage.cross_site / "_crossenv_patches.py",
@@ -307,7 +250,7 @@ def _metadata(final: Layout, host: HostDescription, chain: Toolchain,
             "sysconfigdata": str(final.crossenv_dir / "_crossenv_sysconfigdata.py"),
         },
         "env_vars": [list(item) for item in options.env_vars],
-        "target_requirements": list(options.target_requirements),
+        "host_requirements": list(options.host_requirements),
     }
 
 
@@ -413,11 +356,11 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
     for staged, target in fresh:  # built in staging: fix paths baked into scripts
         scripts.relocate_text_files(staged / "bin", str(staged), str(target))
         scripts.relocate_text_files(staged, str(staged), str(target))
-    old_target = final.crossenv_dir / "target"
+    old_target = final.crossenv_dir / "host-packages"
     if old_target.is_dir() and plan.old_metadata is not None and \
             plan.old_metadata.get("paths", {}).get("cross") == str(final.cross) and \
             _host_key(plan.old_metadata.get("host")) == _host_key(host.to_json()):
-        staging.link_tree(old_target, stage.crossenv_dir / "target")  # host copies stay valid
+        staging.link_tree(old_target, stage.crossenv_dir / "host-packages")  # still valid
     interrupts.checkpoint()
     _write_cross(stage, final, host, chain, options)
     staging.write_marker(stage.cross, "cross", txid, env=str(env))

@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import cargo, cmake, envfile, meson
+from . import envfile
 from . import host as host_mod
 from . import toolchain as toolchain_mod
+from .backends import cargo, cmake, meson
 from .errors import CrossenvError, ToolchainError
 
 FORMATS = ("meson", "cmake", "pyo3", "env", "json", "build-details")
@@ -63,7 +64,7 @@ def _toolchain(host: host_mod.HostDescription, cc: str | None,
         prefix = f"{host.triplet}-"
         words = (f"--sysroot={host.sysroot}",) if host.sysroot else ()
         return toolchain_mod.Toolchain(
-            kind="gnu", target=host.triplet,
+            kind="gnu", triplet=host.triplet,
             cc=(*(toolchain_mod._words(cc) or (prefix + "gcc",)), *words),
             cxx=(*(toolchain_mod._words(cxx) or (prefix + "g++",)), *words), ar=(prefix + "ar",),
             strip=(prefix + "strip",), sysroot=host.sysroot)

@@ -5,7 +5,7 @@ Each function here returns a token that the format's own parser reads back as
 *exactly* the value given, or raises :class:`QuotingError` when the format cannot
 hold it (a newline in a PyO3 config line, a quote in a meson machine file): a
 refusal, never a file that means something else. The generators (cmake, meson,
-cargo, scripts, hostconfig, sysconfigdata) call these and nothing else.
+cargo, scripts, crossconfig, sysconfigdata) call these and nothing else.
 """
 
 from __future__ import annotations

@@ -18,17 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerDefSection
 
 from .host import HostDescription
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
+from .model import Layout, Options, Toolchain
 
 #: set in cross-python when built wheels get a manylinux tag (see _crossenv_tags)
 WHEEL_PLATFORM_VAR = "CROSSENV_WHEEL_PLATFORM"
@@ -176,7 +172,7 @@ def zig_glibc(toolchain: Toolchain | None) -> tuple[int, int] | None:
     """The glibc version a zig toolchain links against (``aarch64-linux-gnu.2.17``)."""
     if toolchain is None or toolchain.kind != "zig":
         return None
-    match = re.search(r"-gnu[a-z]*\.(\d+)\.(\d+)", toolchain.target)
+    match = re.search(r"-gnu[a-z]*\.(\d+)\.(\d+)", toolchain.triplet)
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
@@ -256,6 +252,6 @@ def wheel_platform_tag(host: HostDescription, toolchain: Toolchain,
 
 def write(directory: Path, layout: Layout, host: HostDescription, toolchain: Toolchain,
           options: Options) -> dict[str, str]:
-    """Backend glue generator (see :mod:`crossenv.glue`): export the built-wheel tag."""
+    """Backend glue generator (see :mod:`crossenv.backends`): export the built-wheel tag."""
     tag = wheel_platform_tag(host, toolchain, options.machine)
     return {WHEEL_PLATFORM_VAR: tag} if tag else {}

@@ -26,6 +26,7 @@ from elftools.common.exceptions import ELFError
 from . import elfarch
 from .errors import ToolchainError
 from .host import HostDescription
+from .model import Toolchain
 
 KINDS = ("auto", "gnu", "clang", "zig")
 
@@ -34,31 +35,6 @@ SKIP_OPTION = "--no-verify-toolchain"
 _SKIP_HINT = f"(or pass {SKIP_OPTION} to use it unchecked)"
 
 logger = logging.getLogger("crossenv")
-
-
-@dataclasses.dataclass(frozen=True)
-class Toolchain:
-    """Commands (argv prefixes, flags included) that build code for the host."""
-
-    kind: str
-    target: str
-    cc: tuple[str, ...]
-    cxx: tuple[str, ...]
-    ar: tuple[str, ...]
-    ranlib: tuple[str, ...] = ()
-    strip: tuple[str, ...] = ()
-    sysroot: Path | None = None
-    #: extra -I/-L flags the sysconfigdata adds to CFLAGS/LDFLAGS (zig: no sysroot libc)
-    cflags: tuple[str, ...] = ()
-    ldflags: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "kind": self.kind, "target": self.target, "cc": list(self.cc), "cxx": list(self.cxx),
-            "ar": list(self.ar), "ranlib": list(self.ranlib), "strip": list(self.strip),
-            "sysroot": str(self.sysroot) if self.sysroot else None,
-            "cflags": list(self.cflags), "ldflags": list(self.ldflags),
-        }
 
 
 def _words(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -95,7 +71,7 @@ def _gnu(host: HostDescription) -> Toolchain | None:
         cxx = shutil.which(prefix + "g++")
         ar = shutil.which(prefix + "gcc-ar") or shutil.which(prefix + "ar")
         return Toolchain(
-            kind="gnu", target=prefix[:-1], cc=(prefix + "gcc",),
+            kind="gnu", triplet=prefix[:-1], cc=(prefix + "gcc",),
             cxx=(prefix + "g++",) if cxx else (), ar=(Path(ar).name,) if ar else ("ar",),
             ranlib=(prefix + "gcc-ranlib",) if shutil.which(prefix + "gcc-ranlib") else (),
             strip=(prefix + "strip",) if shutil.which(prefix + "strip") else (),
@@ -108,7 +84,7 @@ def _clang(host: HostDescription) -> Toolchain | None:
         return None
     target = f"--target={host.triplet}"
     return Toolchain(
-        kind="clang", target=host.triplet, cc=("clang", target),
+        kind="clang", triplet=host.triplet, cc=("clang", target),
         cxx=("clang++", target) if shutil.which("clang++") else (),
         ar=("llvm-ar",) if shutil.which("llvm-ar") else ("ar",),
         strip=("llvm-strip",) if shutil.which("llvm-strip") else (),
@@ -169,7 +145,7 @@ def find(
             "or pass --cc"
         )
     if found is None:
-        found = Toolchain(kind="custom", target=host.triplet, cc=cc_words, cxx=cxx_words,
+        found = Toolchain(kind="custom", triplet=host.triplet, cc=cc_words, cxx=cxx_words,
                           ar=ar_words or ("ar",))
     else:
         found = _apply_overrides(found, cc_words, cxx_words, ar_words)

@@ -31,7 +31,7 @@ from typing import Any
 from . import tags
 from .errors import ToolchainError
 from .host import HostDescription
-from .toolchain import Toolchain
+from .model import Toolchain
 
 logger = logging.getLogger("crossenv")
 
@@ -122,7 +122,7 @@ def toolchain(host: HostDescription, *, glibc: str | None = None) -> Toolchain:
     # debug builds); a trap in a host extension is a SIGILL nobody can debug.
     common = ("-target", target, "-fno-sanitize=undefined")
     return Toolchain(
-        kind="zig", target=target,
+        kind="zig", triplet=target,
         cc=(zig, "cc", *common), cxx=(zig, "c++", *common),
         ar=(zig, "ar"), ranlib=(zig, "ranlib"), strip=(),
     )

@@ -9,7 +9,7 @@ both lists of every distutils/setuptools compiler into lists that map each
 build-machine system directory into the sysroot (``/usr/lib/x86_64-linux-gnu``
 -> ``SYSROOT/usr/lib/aarch64-linux-gnu``) or leave it out with a one-line
 warning when the sysroot has no such directory, so the probes see the host.
-The rules are the compiler wrapper's (``crossenv.compilerwrap``): the settings,
+The rules are the compiler wrapper's (``crossenv.backends.compilerwrap``): the settings,
 the system directories included, come from the ``hostpaths.json`` it writes next
 to the host's sysconfigdata.
 

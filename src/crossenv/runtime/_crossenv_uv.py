@@ -9,7 +9,7 @@ Two pieces make that venv's hook processes describe the host:
 * :func:`patch_query` is an import hook on uv's interpreter query
   (``python.get_interpreter_info``, run as ``cross-python -I -B -c ...``): it
   reports ``ENV/cross/crossenv/uv-base/bin/python3.X`` as the base executable.
-  ``uv-base`` (made by :mod:`crossenv.uvbase` at creation) is the build python's
+  ``uv-base`` (made by :mod:`crossenv.backends.uvbase` at creation) is the build python's
   installation seen through symlinks, plus a ``python3XY.zip`` whose
   ``sitecustomize`` is therefore on ``sys.path`` in every venv made from it and
   in no other python.

@@ -6,14 +6,14 @@ machine's ``_numpyconfig.h`` (8-byte ``long`` on x86_64, wrong for armhf). When
 cross-python imports numpy, this hook points ``numpy.get_include()`` (and so
 ``numpy-config``, meson's ``dependency('numpy')``, scikit-build-core's
 ``Python_NumPy_INCLUDE_DIR``, setuptools builds) at a numpy installed *for the
-host* into ``CROSSENV_TARGET_DIR/<name>-<version>`` — plain files, never
+host* into ``CROSSENV_HOST_PACKAGES/<name>-<version>`` — plain files, never
 imported. It is installed on first use with the environment's cross-pip, so a
 host binary wheel is used when one exists and the sdist is cross-built
 otherwise (pip's wheel cache keeps it for the next environment).
 
-Which version: a requirement declared in ``CROSSENV_TARGET_REQUIREMENTS``
-(whitespace-separated, set by ``crossenv --target-requirement``) or in the
-project's ``[tool.crossenv] target-requirements``; else the native numpy's own
+Which version: a requirement declared in ``CROSSENV_HOST_REQUIREMENTS``
+(whitespace-separated, set by ``crossenv --host-requirement``) or in the
+project's ``[tool.crossenv] host-requirements``; else the native numpy's own
 version, so the headers match what the build resolved.
 """
 
@@ -31,7 +31,7 @@ def _canonical(name):
 
 def declared():
     """Requirement strings from the environment variable and ./pyproject.toml."""
-    specs = os.environ.get("CROSSENV_TARGET_REQUIREMENTS", "").split()
+    specs = os.environ.get("CROSSENV_HOST_REQUIREMENTS", "").split()
     try:
         import tomllib
     except ImportError:
@@ -40,7 +40,7 @@ def declared():
         try:
             with open("pyproject.toml", "rb") as fh:
                 table = tomllib.load(fh).get("tool", {}).get("crossenv", {})
-            specs += [str(s) for s in table.get("target-requirements", [])]
+            specs += [str(s) for s in table.get("host-requirements", [])]
         except (OSError, ValueError):
             pass
     return specs
@@ -67,7 +67,7 @@ def _env_bin(name):
 
 def ensure(spec):
     """Install *spec* for the host (once) and return its directory, or None."""
-    base = os.environ.get("CROSSENV_TARGET_DIR")
+    base = os.environ.get("CROSSENV_HOST_PACKAGES")
     if not base:
         return None
     target = os.path.join(base, _slug(spec))

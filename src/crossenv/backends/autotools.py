@@ -31,15 +31,12 @@ import sys
 import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import cmake, quoting
-from .errors import HostError
-from .host import HostDescription
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
+from .. import quoting
+from ..errors import HostError
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
+from . import cmake
 
 FILE_NAME = "config.site"
 SITE_VAR = "CONFIG_SITE"
@@ -99,8 +96,8 @@ def build_triplet() -> str:
 
 def host_triplet(host: HostDescription, chain: Toolchain) -> str:
     """The ``--host`` value: a GNU toolchain's prefix, so that configure finds its tools."""
-    if chain.kind == "gnu" and chain.target:
-        return check_triplet(chain.target, "cross compiler prefix")
+    if chain.kind == "gnu" and chain.triplet:
+        return check_triplet(chain.triplet, "cross compiler prefix")
     return check_triplet(host.triplet, "host's HOST_GNU_TYPE")
 
 

@@ -15,15 +15,11 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import quoting, validate
-from .host import HostDescription
+from .. import quoting, validate
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 from .meson import pkg_config_libdirs, qemu_command
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
 
 CONFIG_NAME = "pyo3-config.txt"
 

@@ -20,15 +20,11 @@ import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import quoting
-from .host import HostDescription
+from .. import quoting
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 from .meson import qemu_command
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
 
 FILE_NAME = "toolchain.cmake"
 EMULATOR_NAME = "emulator"

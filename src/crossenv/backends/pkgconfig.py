@@ -19,14 +19,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .host import HostDescription
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 from .meson import pkg_config_libdirs
-from .toolchain import Toolchain
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from .create import Layout, Options
 
 
 def variables(host: HostDescription) -> dict[str, str]:

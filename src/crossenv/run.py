@@ -1,8 +1,8 @@
-"""Run code on the target: the host's own python under qemu-user.
+"""Run code on the host machine: its's own python under qemu-user.
 
 Cross-built wheels are only proven by running them. ``crossenv run ENV`` installs
 wheels (and their dependencies, chosen with the host's tags by cross-pip) into
-``ENV/target`` and runs the sysroot's python under qemu-user with that directory
+``ENV/host`` and runs the sysroot's python under qemu-user with that directory
 on its path — no binfmt_misc registration, no root.
 """
 
@@ -22,7 +22,7 @@ from .provision import find_qemu
 
 
 class TargetError(CrossenvError):
-    """The target cannot be run here."""
+    """The host's programs cannot be run here."""
 
 
 def _host_python(meta: envfile.EnvMetadata) -> tuple[Path, Path]:
@@ -62,7 +62,7 @@ def _qemu(option: str | None, machine: str) -> str:
 
 def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
             site: Sequence[Path] = ()) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that run *args* on the target (``python`` = host python)."""
+    """The argv and environment that run *args* under qemu (``python`` = the host python)."""
     meta = envfile.read(env)
     sysroot, python = _host_python(meta)
     qemu = _qemu(qemu, envfile.host_str(meta, "machine"))
@@ -76,18 +76,18 @@ def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
                           "sysroot (relative names are looked up in its usr/bin)")
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTHON", "_PYTHON")) and k != "VIRTUAL_ENV"}
-    paths = [str(p) for p in (*site, target_site(env)) if Path(p).is_dir()]
+    paths = [str(p) for p in (*site, host_site(env)) if Path(p).is_dir()]
     if paths:
         environ["PYTHONPATH"] = os.pathsep.join(paths)
     return [qemu, "-L", str(sysroot), *argv], environ
 
 
-def target_site(env: Path) -> Path:
-    return Path(env) / "target" / "site-packages"
+def host_site(env: Path) -> Path:
+    return Path(env) / "host" / "site-packages"
 
 
 def install(env: Path, requirements: Sequence[str]) -> None:
-    """Install wheels/requirements for the host into ENV/target with cross-pip."""
+    """Install wheels/requirements for the host into ENV/host with cross-pip."""
     for requirement in requirements:
         if requirement.endswith(".whl") and not Path(requirement).is_file():
             raise TargetError(f"--install {requirement}: no such wheel file")
@@ -95,7 +95,7 @@ def install(env: Path, requirements: Sequence[str]) -> None:
     if not pip.exists():
         raise TargetError(f"{pip} does not exist; recreate the environment with pip")
     cmd = [str(pip), "install", "--quiet", "--upgrade", "--only-binary", ":all:",
-           "--target", str(target_site(env)), *requirements]
+           "--target", str(host_site(env)), *requirements]
     if subprocess.run(cmd).returncode != 0:
         raise TargetError(f"cross-pip could not install {' '.join(requirements)} for the host")
 
@@ -103,9 +103,9 @@ def install(env: Path, requirements: Sequence[str]) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "run", help="run the host python (or a host program) under qemu-user",
-        description="Run a command on the target under qemu-user: 'python' means the host's "
+        description="Run a command for the host under qemu-user: 'python' means the host's "
         "python in the sysroot. Wheels given with --install are installed for the host "
-        "into ENV/target first.")
+        "into ENV/host first.")
     parser.add_argument("env", type=Path, metavar="ENV", help="a crossenv environment")
     parser.add_argument("--install", action="append", default=[], metavar="WHEEL_OR_REQ",
                         help="install this wheel or requirement for the host first (repeatable)")

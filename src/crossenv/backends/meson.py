@@ -22,14 +22,11 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
-from . import quoting
-from .host import HostDescription
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
+from .. import quoting
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 
 FILE_NAME = "meson-cross.ini"
 ENV_VAR = "CROSSENV_MESON_CROSS_FILE"
@@ -163,7 +160,7 @@ def _literal(value: Value) -> str:
 def _find_fortran(host: HostDescription, chain: Toolchain) -> list[str] | None:
     if chain.kind != "gnu":
         return None
-    name = f"{chain.target}-gfortran"
+    name = f"{chain.triplet}-gfortran"
     if not shutil.which(name):
         return None
     return [name] + [w for w in chain.cc[1:] if w.startswith("--sysroot")]

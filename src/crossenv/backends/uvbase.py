@@ -29,14 +29,10 @@ import sysconfig
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .errors import CrossenvError
-from .host import HostDescription
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
+from ..errors import CrossenvError
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 
 DIR_NAME = "uv-base"
 

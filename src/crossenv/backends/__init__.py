@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .host import HostDescription
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 
 #: module name -> "runtime_module:function" (runtime modules live in crossenv/runtime/)
 IMPORT_HOOKS: dict[str, str] = {
@@ -38,7 +35,7 @@ IMPORT_HOOKS: dict[str, str] = {
     "wheel._bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
     # build backends: meson-python gets the cross file; numpy reports the host's headers
     "mesonpy": "_crossenv_meson:patch_mesonpy",
-    "numpy": "_crossenv_targets:patch_numpy",
+    "numpy": "_crossenv_hostreqs:patch_numpy",
     # uv's interpreter query: its build venvs are made from ENV/cross/crossenv/uv-base
     "python.get_interpreter_info": "_crossenv_uv:patch_query",
     # setup.py probes of compiler.include_dirs/library_dirs: build-machine paths mapped
@@ -49,10 +46,11 @@ IMPORT_HOOKS: dict[str, str] = {
 
 #: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
 #: that generate files for one build system and return the variables that select them.
-GENERATORS: tuple[str, ...] = ("crossenv.tags", "crossenv.meson", "crossenv.cmake",
-                                  "crossenv.cargo", "crossenv.targets", "crossenv.autotools",
-                                  "crossenv.compilerwrap", "crossenv.pkgconfig",
-                                  "crossenv.dpkgarch", "crossenv.uvbase")
+GENERATORS: tuple[str, ...] = (
+    "crossenv.tags", "crossenv.backends.meson", "crossenv.backends.cmake",
+    "crossenv.backends.cargo", "crossenv.backends.hostreqs", "crossenv.backends.autotools",
+    "crossenv.backends.compilerwrap", "crossenv.backends.pkgconfig",
+    "crossenv.backends.dpkgarch", "crossenv.backends.uvbase")
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

@@ -16,13 +16,11 @@ import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
-from .host import HostDescription
-from .toolchain import Toolchain
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from .create import Layout, Options
 
 PREFIXES = ("DEB_HOST_", "DEB_TARGET_")
 

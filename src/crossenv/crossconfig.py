@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import __version__, compilerwrap, quoting, sysconfigdata
+from . import __version__, quoting, sysconfigdata
+from .backends import compilerwrap
 from .host import HostDescription
-from .toolchain import Toolchain
+from .model import Toolchain
 
 # Variables whose first word is the compiler (or linker driver) for C or C++.
 _CC_VARS = ("CC", "LDSHARED", "BLDSHARED", "LINKCC", "MAINCC", "CPP")

@@ -38,13 +38,9 @@ import shlex
 import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .host import HostDescription
-from .toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from .create import Layout, Options
+from ..host import HostDescription
+from ..model import Layout, Options, Toolchain
 
 BIN_DIR = "bin"
 CONFIG_NAME = "hostpaths.json"

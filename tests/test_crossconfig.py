@@ -6,9 +6,9 @@ import ast
 from pathlib import Path
 
 from conftest import recorded_sysconfigdata
+from crossenv import crossconfig, sysconfigdata
 from crossenv import host as host_mod
-from crossenv import hostconfig, sysconfigdata
-from crossenv.toolchain import Toolchain
+from crossenv.model import Toolchain
 
 SYSROOT = Path("/opt/sysroots/arm64")
 
@@ -26,14 +26,14 @@ def arm64() -> host_mod.HostDescription:
 
 
 def chain() -> Toolchain:
-    return Toolchain(kind="gnu", target="aarch64-linux-gnu",
+    return Toolchain(kind="gnu", triplet="aarch64-linux-gnu",
                      cc=("aarch64-linux-gnu-gcc", f"--sysroot={SYSROOT}"),
                      cxx=("aarch64-linux-gnu-g++", f"--sysroot={SYSROOT}"),
                      ar=("aarch64-linux-gnu-gcc-ar",), sysroot=SYSROOT)
 
 
 def test_compilers_are_the_cross_toolchain_with_host_flags_kept() -> None:
-    values = hostconfig.host_config_vars(arm64(), chain(), cross_prefix=Path("/env/cross"))
+    values = crossconfig.host_config_vars(arm64(), chain(), cross_prefix=Path("/env/cross"))
     sysroot_flag = f"--sysroot={SYSROOT}"
     wrappers = "/env/cross/crossenv/bin/"  # crossenv.compilerwrap, in front of the compilers
     assert values["CC"] == f"{wrappers}aarch64-linux-gnu-gcc {sysroot_flag}"
@@ -47,7 +47,7 @@ def test_compilers_are_the_cross_toolchain_with_host_flags_kept() -> None:
 
 
 def test_paths_move_into_the_sysroot_and_install_paths_stay_in_the_env() -> None:
-    values = hostconfig.host_config_vars(arm64(), chain(), cross_prefix=Path("/env/cross"))
+    values = crossconfig.host_config_vars(arm64(), chain(), cross_prefix=Path("/env/cross"))
     assert values["INCLUDEPY"] == f"{SYSROOT}/usr/include/python3.11"
     assert values["LIBDIR"] == f"{SYSROOT}/usr/lib/aarch64-linux-gnu"
     assert values["LIBPL"] == f"{SYSROOT}/usr/lib/python3.11/config-3.11-aarch64-linux-gnu"
@@ -57,7 +57,7 @@ def test_paths_move_into_the_sysroot_and_install_paths_stay_in_the_env() -> None
 
 
 def test_include_overlay_and_overrides() -> None:
-    values = hostconfig.host_config_vars(
+    values = crossconfig.host_config_vars(
         arm64(), chain(), cross_prefix=Path("/env/cross"),
         include_overlay=Path("/env/cross/crossenv/include"), overrides={"CCSHARED": "-fpic"})
     assert values["CFLAGS"].endswith("-I/env/cross/crossenv/include")
@@ -66,9 +66,9 @@ def test_include_overlay_and_overrides() -> None:
 
 def test_rendered_files_are_plain_literals() -> None:
     desc = arm64()
-    values = hostconfig.host_config_vars(desc, chain(), cross_prefix=Path("/env/cross"))
-    assert sysconfigdata.parse(hostconfig.render_sysconfigdata(values, desc)) == values
-    config = hostconfig.render_runtime_config(
+    values = crossconfig.host_config_vars(desc, chain(), cross_prefix=Path("/env/cross"))
+    assert sysconfigdata.parse(crossconfig.render_sysconfigdata(values, desc)) == values
+    config = crossconfig.render_runtime_config(
         desc, sysconfigdata_file=Path("/env/cross/crossenv/x.py"),
         build_python=Path("/env/build/bin/python"), env_dir=Path("/env"),
         platform_tags=["manylinux_2_36_aarch64", "linux_aarch64"],
@@ -87,7 +87,7 @@ def test_rendered_files_are_plain_literals() -> None:
 
 def test_machine_override_changes_platform() -> None:
     desc = described("armhf")
-    config = hostconfig.render_runtime_config(
+    config = crossconfig.render_runtime_config(
         desc, sysconfigdata_file=Path("/x.py"), build_python=Path("/p"), env_dir=Path("/e"),
         machine="armv6l")
     assert "HOST_PLATFORM = 'linux-armv6l'" in config

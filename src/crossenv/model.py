@@ -1,0 +1,96 @@
+"""The data classes every stage passes around: what the user chose, where the parts of
+ENV live, and the commands that build for the host.
+
+This module is a leaf (stdlib only) so that the generators, the toolchain probe and
+creation can all import it without importing each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Toolchain:
+    """Commands (argv prefixes, flags included) that build code for the host."""
+
+    kind: str
+    triplet: str  # the GNU triplet the compilers build for
+    cc: tuple[str, ...]
+    cxx: tuple[str, ...]
+    ar: tuple[str, ...]
+    ranlib: tuple[str, ...] = ()
+    strip: tuple[str, ...] = ()
+    sysroot: Path | None = None
+    #: extra -I/-L flags the sysconfigdata adds to CFLAGS/LDFLAGS (zig: no sysroot libc)
+    cflags: tuple[str, ...] = ()
+    ldflags: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind, "triplet": self.triplet, "cc": list(self.cc), "cxx": list(self.cxx),
+            "ar": list(self.ar), "ranlib": list(self.ranlib), "strip": list(self.strip),
+            "sysroot": str(self.sysroot) if self.sysroot else None,
+            "cflags": list(self.cflags), "ldflags": list(self.ldflags),
+        }
+
+
+
+@dataclasses.dataclass
+class Options:
+    """What the command line decided; defaults are crossenv 1.x's."""
+
+    clear: str | None = None  # None, "default", "cross", "build", "both"
+    cross_prefix: Path | None = None
+    system_site_packages: bool = False
+    with_build_pip: bool = True
+    with_cross_pip: bool = True
+    config_vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    env_vars: Sequence[tuple[str, str, str]] = ()  # (name, operator, value)
+    machine: str | None = None
+    platform_tags: Sequence[str] = ()
+    libc: tuple[str, str] | None = None
+    prompt: str | None = None
+    host_requirements: Sequence[str] = ()
+    # The native interpreter of the host's X.Y the venvs are made from (crossenv.buildpython).
+    build_python: Path | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where things live in a finished ENV (final paths, not the staging ones)."""
+
+    env: Path
+    cross: Path
+    python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the host's X.Y
+
+    @property
+    def bin(self) -> Path:
+        return self.env / "bin"
+
+    @property
+    def build(self) -> Path:
+        return self.env / "build"
+
+    @property
+    def build_python(self) -> Path:
+        return self.build / "bin" / "python"
+
+    @property
+    def cross_python(self) -> Path:
+        return self.cross / "bin" / "python"
+
+    def site_packages(self, prefix: Path) -> Path:
+        return prefix / "lib" / f"python{self.python_version}" / "site-packages"
+
+    @property
+    def cross_site(self) -> Path:
+        return self.site_packages(self.cross)
+
+    @property
+    def crossenv_dir(self) -> Path:
+        """Generated host files: sysconfigdata, include overlay, meson/cmake files."""
+        return self.cross / "crossenv"
