@@ -27,13 +27,13 @@ from typing import Any
 
 import filelock
 
-from . import __version__, backends, crossconfig, scripts, staging
+from . import __version__, backends, crossconfig, envfile, scripts, staging
 from .cache import user_cache
 from .errors import EnvironmentCreationError
 from .host import HostDescription
 from .model import Layout, Options, Toolchain
 
-METADATA = "crossenv.json"
+METADATA = envfile.FILE_NAME  # one name, one reader (crossenv.envfile)
 
 
 def _lock_path(env: Path) -> Path:
@@ -381,12 +381,3 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
         json.dumps(_metadata(final, host, chain, options), indent=2) + "\n", encoding="utf-8")
     transaction.ops.append({"kind": "file", "new": str(stage.env / METADATA),
                             "final": str(env / METADATA)})
-
-def load_metadata(env: Path) -> dict[str, Any]:
-    """Read ``ENV/crossenv.json`` of an existing environment."""
-    path = Path(env) / METADATA
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise EnvironmentCreationError(f"{env} is not a crossenv environment (no {METADATA}); "
-                                       "create one with: crossenv HOST_PYTHON ENV") from None

@@ -71,12 +71,7 @@ def _toolchain(host: host_mod.HostDescription, cc: str | None,
 
 
 def _env_vars_of(meta: envfile.EnvMetadata) -> dict[str, str]:
-    # The env's venvs are the host's X.Y, not necessarily the one crossenv runs on.
-    recorded = meta.host.get("version")
-    major, minor = recorded if isinstance(recorded, list) and len(recorded) == 2 and all(
-        isinstance(v, int) for v in recorded) else sys.version_info[:2]
-    version = f"python{major}.{minor}"
-    config = meta.path("cross") / "lib" / version / "site-packages" / "_crossenv_config.py"
+    config = meta.layout().cross_site / "_crossenv_config.py"
     damaged = (f"{config} is missing or damaged; recreate the environment "
                f"(crossenv --clear HOST_PYTHON {meta.env})")
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CrossenvError
+from .model import Layout
 
 FILE_NAME = "crossenv.json"
 _MAX_SIZE = 16 << 20  # a real one is a few KiB
@@ -45,6 +46,21 @@ class EnvMetadata:
             raise EnvironmentMetadataError(
                 f"{self.env / FILE_NAME} is damaged (no paths.{key}); {_recreate(self.env)}")
         return Path(value)
+
+    def layout(self) -> Layout:
+        """Where the parts of this ENV live (site-packages included): the one derivation
+        every command uses, from the recorded paths and the host's X.Y (the venvs are
+        the host's version, not necessarily the one crossenv runs on)."""
+        recorded = self.host.get("version")
+        if recorded is None:
+            version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        elif isinstance(recorded, list) and len(recorded) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in recorded):
+            version = f"{recorded[0]}.{recorded[1]}"
+        else:
+            raise EnvironmentMetadataError(f"{self.env / FILE_NAME} is damaged (host.version is "
+                                           f"not [X, Y]); {_recreate(self.env)}")
+        return Layout(env=self.env, cross=self.path("cross"), python_version=version)
 
 
 def read(env: Path) -> EnvMetadata:

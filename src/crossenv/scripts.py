@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import quoting
+from .model import Layout
 
 _EXEC = '#!/bin/sh\n{env}exec {python} {args}"$@"\n'
 
@@ -125,8 +126,8 @@ def write_scripts(
             script(f"pip{suffix}", cross_python, "-m pip ", env=cross_env)
         if with_build_pip:
             script(f"build-pip{suffix}", build_python, "-m pip ")
-    expose = cross_python.parent.parent / "lib" / f"python{version}" / "site-packages" / \
-        "_crossenv_expose.py"
+    cross_layout = Layout(env=env_dir, cross=cross_python.parent.parent, python_version=version)
+    expose = cross_layout.cross_site / "_crossenv_expose.py"
     script("cross-expose", build_python,
            f"{quoting.shell(str(expose))} {quoting.shell(str(env_dir))} ")
     cross_bin = cross_python.parent
