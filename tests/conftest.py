@@ -16,9 +16,10 @@ import subprocess
 import sys
 import types
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import filelock
 import pytest
 
 from crossenv import provision
@@ -75,6 +76,36 @@ def run(cmd: Sequence[object], **kwargs: object) -> subprocess.CompletedProcess[
         pytest.fail(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
                     f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
     return proc
+
+
+def shared_build(factory: pytest.TempPathFactory, name: str,
+                 make: Callable[[Path], object]) -> Path:
+    """A directory that *make* fills once per test run, however many xdist workers ask.
+
+    Session-scoped fixtures are per worker: without this, every worker that runs a test
+    needing numpy's armhf wheel builds it again (8 minutes each). The first worker builds
+    under a lock in the run's shared base directory; the others wait and reuse the result,
+    or fail at once with the first worker's error instead of repeating a failed build.
+    """
+    base = factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory = root / "shared" / name
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    done, failed = directory / ".complete", directory.with_name(f"{name}.failed")
+    with filelock.FileLock(str(directory) + ".lock"):
+        if failed.exists():
+            pytest.fail(f"the shared build {name!r} failed in another worker:\n"
+                        f"{failed.read_text()[-4000:]}")
+        if not done.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            try:
+                make(directory)
+            except BaseException as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}")
+                raise
+            done.touch()
+    return directory
 
 
 def crossenv_cmd() -> list[str]:

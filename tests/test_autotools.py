@@ -23,7 +23,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
+from conftest import (
+    Target,
+    crossenv_cmd,
+    recorded_sysconfigdata,
+    require,
+    run,
+    shared_build,
+    unpack_wheels,
+)
 from crossenv import backends, elfarch, host
 from crossenv.backends import autotools
 from crossenv.errors import CrossenvError, HostError
@@ -161,13 +169,16 @@ def nacl_wheel(aarch64_env: Path, qemu_aarch64: str,
                tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pynacl with pip's defaults: isolation on, bundled libsodium, its ``make check``."""
     require(shutil.which("make"), "make is needed to build pynacl's bundled libsodium")
-    wheelhouse = tmp_path_factory.mktemp("nacl")
-    log = wheelhouse / "build.log"
-    start = time.monotonic()
-    run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-binary", "pynacl", "--no-deps",
-         "--no-cache-dir", "-v", "--log", log, "pynacl", "-w", wheelhouse])
-    print(f"\npynacl cross build (configure, make, make check under qemu): "
-          f"{time.monotonic() - start:.0f} s")
+
+    def make(wheelhouse: Path) -> None:
+        start = time.monotonic()
+        run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-binary", "pynacl", "--no-deps",
+             "--no-cache-dir", "-v", "--log", wheelhouse / "build.log", "pynacl",
+             "-w", wheelhouse])
+        print(f"\npynacl cross build (configure, make, make check under qemu): "
+              f"{time.monotonic() - start:.0f} s")
+
+    wheelhouse = shared_build(tmp_path_factory, "pynacl", make)
     (wheel,) = wheelhouse.glob("pynacl-*.whl")
     return wheel
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Target, run, unpack_wheels
+from conftest import ROOT, Target, run, shared_build, unpack_wheels
 from crossenv import elfarch
 
 pytestmark = pytest.mark.integration
@@ -85,7 +85,9 @@ def _seekable(data: bytes):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def wheelhouse(aarch64_env: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_wheels(aarch64_env, list(PACKAGES), tmp_path_factory.mktemp("wheelhouse"))
+    directory = shared_build(tmp_path_factory, "sdists-aarch64",
+                             lambda d: build_wheels(aarch64_env, list(PACKAGES), d))
+    return {name: next(directory.glob(f"{name.replace('-', '_')}-*.whl")) for name in PACKAGES}
 
 
 @pytest.mark.parametrize("name", list(PACKAGES))

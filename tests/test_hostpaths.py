@@ -26,6 +26,7 @@ from conftest import (
     recorded_sysconfigdata,
     require,
     run,
+    shared_build,
     unpack_wheels,
 )
 from crossenv import elfarch, provision
@@ -308,12 +309,13 @@ def jpeg_sysroot() -> provision.Sysroot:
 @pytest.fixture(scope="module")
 def pillow_build(jpeg_sysroot: provision.Sysroot, aarch64_gcc: str,
                  tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
-    work = tmp_path_factory.mktemp("pillow")
-    env = work / "env"
-    run([*crossenv_cmd(), jpeg_sysroot.python, env])
-    log = work / "build.log"
-    run([env / "bin" / "cross-pip", "wheel", "--no-binary", "pillow", "--no-deps",
-         "--no-cache-dir", "-v", "pillow", "-w", work / "wh", "--log", log])
+    def make(work: Path) -> None:
+        run([*crossenv_cmd(), jpeg_sysroot.python, work / "env"])
+        run([work / "env" / "bin" / "cross-pip", "wheel", "--no-binary", "pillow", "--no-deps",
+             "--no-cache-dir", "-v", "pillow", "-w", work / "wh", "--log", work / "build.log"])
+
+    work = shared_build(tmp_path_factory, "pillow", make)
+    env, log = work / "env", work / "build.log"
     (wheel,) = (work / "wh").glob("pillow-*.whl")
     return env, wheel, log.read_text()
 

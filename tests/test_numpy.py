@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, require, run, unpack_wheels
+from conftest import Target, require, run, shared_build, unpack_wheels
 from crossenv import provision
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
@@ -52,6 +52,16 @@ def _build_numpy(env: Path, out: Path, tag: str) -> Path:
     return wheel
 
 
+def _shared_numpy(env: Path, factory: pytest.TempPathFactory, tag: str) -> Path:
+    """numpy for *tag*, built once per run whichever worker asks first."""
+    wheel = _prebuilt(tag)
+    if wheel is not None:
+        return wheel
+    out = shared_build(factory, f"numpy-{tag}", lambda d: _build_numpy(env, d, tag))
+    (wheel,) = out.glob(f"numpy-*-{tag}.whl")
+    return wheel
+
+
 @pytest.fixture(scope="session")
 def test_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pytest and hypothesis, pure python: importable by any host python."""
@@ -63,7 +73,7 @@ def test_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def numpy_aarch64(aarch64_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build_numpy(aarch64_env, tmp_path_factory.mktemp("numpy-aarch64"), "linux_aarch64")
+    return _shared_numpy(aarch64_env, tmp_path_factory, "linux_aarch64")
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +103,7 @@ def armhf_env(tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.fixture(scope="session")
 def numpy_armhf(armhf_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build_numpy(armhf_env, tmp_path_factory.mktemp("numpy-armhf"), "linux_armv7l")
+    return _shared_numpy(armhf_env, tmp_path_factory, "linux_armv7l")
 
 
 @pytest.fixture
