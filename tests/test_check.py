@@ -612,7 +612,8 @@ def test_active_env_is_the_default(x86_wheel: Path, tmp_path: Path,
     assert status == 1 and "[target]" in out and "[target-ext-suffix]" in out
     assert f"against the host of {env} (CROSSENV_ENV is set" in err
     assert run_cli("--no-env", str(x86_wheel))[0] == 0
-    assert run_cli("--target", "x86_64", str(x86_wheel))[0] == 0  # --target replaces it
+    assert run_cli("--platform", "x86_64", str(x86_wheel))[0] == 0  # --platform replaces it
+    assert run_cli("--target", "x86_64", str(x86_wheel))[0] == 0  # the older spelling
     status, out, _ = run_cli("--json", str(x86_wheel))
     assert status == 1 and json.loads(out)["env"] == str(env)
 

@@ -23,8 +23,7 @@ from typing import Any
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from . import envfile, wheelfile
-from .elfarch import ARCHES
+from . import arches, envfile, wheelfile
 from .elfinfo import ElfInfo, ElfUnreadable, read_elf, stray_search_paths
 from .errors import CrossenvError, WheelError
 from .policy import Platform, allowed_versions, numeric, parse_platform, platform_accepts
@@ -162,17 +161,17 @@ class _WheelChecker:
             return
         # every tag is a promise: check the oldest libc any of them names
         platform = min(self.platforms, key=lambda p: p.version or (999, 0))
-        arch = ARCHES.get(platform.arch)
+        arch = arches.find_machine(platform.arch)
         got = elf.facts.describe()
         if arch is not None:
             want = arch.elf.describe()
-            hint = _COMPILER_HINT.format(arch=platform.arch, triplet=arch.multiarch)
+            hint = _COMPILER_HINT.format(arch=platform.arch, triplet=arch.triplet)
             code = ("elf-class" if elf.facts.bits != arch.elf.bits else
                     "elf-endian" if elf.facts.byteorder != arch.elf.byteorder else
                     "elf-machine" if elf.facts.machine != arch.elf.machine else
-                    "elf-abi" if not arch.flags_ok(elf.flags) else "")
+                    "elf-abi" if not arch.elf_flags_ok(elf.flags) else "")
             if code == "elf-abi":
-                self.add(member, code, f"e_flags {elf.flags:#x} is not the {arch.abi} ABI "
+                self.add(member, code, f"e_flags {elf.flags:#x} is not the {arch.elf_abi} ABI "
                          f"that {platform.arch} needs; {hint}")
             elif code:
                 self.add(member, code, f"is {got} but {platform.tag} needs {want}; {hint}")
@@ -185,7 +184,7 @@ class _WheelChecker:
     def check_suffix(self, member: str, platform: Platform) -> None:
         base = member.rsplit("/", 1)[-1]
         suffix = base[base.index("."):] if "." in base else ""
-        arch = ARCHES.get(platform.arch)
+        arch = arches.find_machine(platform.arch)
         if arch is None:
             return
         # CPython on musl called itself *-linux-gnu before 3.13; plain linux_ may be either.
@@ -200,8 +199,8 @@ class _WheelChecker:
                 expected |= {f".cpython-{tag.abi[2:]}-{m}.so" for m in multiarches}
         if suffix in expected | {".so", ".abi3.so"}:
             return
-        other = [a for a, facts in ARCHES.items() if facts.multiarch.split("-")[0] + "-" in suffix]
-        why = f" (the suffix of {other[0]})" if other and platform.arch not in other else ""
+        other = [a for a in arches.ARCHES if a.multiarch.split("-")[0] + "-" in suffix]
+        why = f" (the suffix of {other[0].machine})" if other and arch not in other else ""
         want = " or ".join(sorted(expected | {".abi3.so"}))
         self.add(member, "ext-suffix", f"suffix {suffix}{why} does not match the wheel's tags, "
                  f"which expect {want}; build with the host's EXT_SUFFIX (in a crossenv)")
@@ -242,12 +241,14 @@ class _WheelChecker:
 
 
 def _parse_target(target: str) -> Platform:
-    if target in ARCHES:
-        return Platform(target, "", None, target)
+    if arches.find_machine(target) is not None:
+        arch = arches.tag_arch(target)
+        return Platform(arch, "", None, arch)
     platform = parse_platform(target)
     if platform is None:
-        raise WheelError(f"--target {target!r} is neither a Linux platform tag (e.g. "
-                         f"manylinux_2_17_aarch64) nor an architecture ({', '.join(ARCHES)})")
+        raise WheelError(f"--platform {target!r} is neither a Linux platform tag (e.g. "
+                         f"manylinux_2_17_aarch64) nor an architecture "
+                         f"({', '.join(a.machine for a in arches.ARCHES)})")
     return platform
 
 
@@ -349,7 +350,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "Exit status: 0 clean, 1 problems found, 2 bad input.")
     parser.add_argument("wheels", nargs="+", type=Path, metavar="WHEEL")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--target", help="also check installability on this platform tag or arch")
+    where.add_argument("--platform", "--target", dest="target", metavar="TAG",
+                       help="also check installability on this platform tag or arch "
+                            "(--target is the older spelling)")
     where.add_argument("--env", type=Path, help="also check installability on this crossenv's "
                        "host (default: the active crossenv, if any)")
     where.add_argument("--no-env", action="store_true",
@@ -360,7 +363,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _default_env(args: argparse.Namespace) -> tuple[Path | None, str]:
-    """``--env``, else the active crossenv (unless --target or --no-env), and why."""
+    """``--env``, else the active crossenv (unless --platform or --no-env), and why."""
     if args.env is not None:
         return args.env, "--env"
     if args.target is not None or getattr(args, "no_env", False):

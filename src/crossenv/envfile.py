@@ -135,7 +135,7 @@ def active() -> tuple[Path, str] | None:
                 return candidate, "PYTHON_CROSSENV is set"
         raise EnvironmentMetadataError(
             "PYTHON_CROSSENV is set (a crossenv is active) but its environment has no "
-            f"{FILE_NAME}; pass --env ENV, --target TAG (e.g. manylinux_2_17_aarch64) "
+            f"{FILE_NAME}; pass --env ENV, --platform TAG (e.g. manylinux_2_17_aarch64) "
             "or --no-env")
     return None
 
