@@ -131,6 +131,9 @@ def build_create_parser() -> argparse.ArgumentParser:
     add("--no-verify-toolchain", action="store_true",
         help="accept a C compiler the creation probe cannot verify (a wrapper, a stand-in "
         "such as /bin/true): what the probe found is only logged as a warning")
+    add("--compiler-launcher", metavar="CMD", help="run the host C/C++ compilers through "
+        "CMD, e.g. ccache, sccache or distcc (default: CROSSENV_COMPILER_LAUNCHER); the "
+        "compiler wrappers exec it, so setuptools, meson and CMake builds all use it")
     add("--sysroot", metavar="DIR", help="the host's root directory, passed to the compiler "
         "as --sysroot (default: derived from where HOST_PYTHON lives)")
     add("--sysconfigdata-file", metavar="FILE",
@@ -193,11 +196,13 @@ def _host_python_and_envs(args: argparse.Namespace) -> tuple[str, list[str]]:
 
 def run_create(args: argparse.Namespace) -> int:
     from . import host as host_mod
+    from . import launcher
     from . import toolchain as toolchain_mod
     from .buildpython import resolve as build_python_for
     from .create import Options, create
     from .tags import platform_tags_for
 
+    compiler_launcher = launcher.resolve(args.compiler_launcher)  # refused before any work
     host_python, env_dirs = _host_python_and_envs(args)
     sysroot = Path(args.sysroot).absolute() if args.sysroot else None
     host = host_mod.describe(host_python, sysroot=sysroot,
@@ -213,6 +218,8 @@ def run_create(args: argparse.Namespace) -> int:
         host, kind=args.toolchain, cc=args.cc, cxx=args.cxx, ar=args.ar,
         sysroot=host.sysroot, relative=args.relative_toolchain, glibc=glibc,
         unverified_ok=args.no_verify_toolchain)
+    if compiler_launcher:
+        launcher.check(compiler_launcher, chain.kind, chain.cc[0])
     try:
         libc, tags = platform_tags_for(host, manylinux=args.manylinux,
                                        platform_tags=args.platform_tag,
@@ -234,6 +241,7 @@ def run_create(args: argparse.Namespace) -> int:
         prompt=args.prompt,
         host_requirements=args.host_requirements,
         build_python=build_python.executable,
+        compiler_launcher=compiler_launcher,
     )
     for env_dir in env_dirs:
         layout = create(Path(env_dir), host, chain, options)

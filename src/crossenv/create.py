@@ -251,6 +251,7 @@ def _metadata(final: Layout, host: HostDescription, chain: Toolchain,
         },
         "env_vars": [list(item) for item in options.env_vars],
         "host_requirements": list(options.host_requirements),
+        "compiler_launcher": list(options.compiler_launcher) or None,
     }
 
 

@@ -57,6 +57,8 @@ class Options:
     host_requirements: Sequence[str] = ()
     # The native interpreter of the host's X.Y the venvs are made from (crossenv.buildpython).
     build_python: Path | None = None
+    # Run in front of the host C/C++ compiler by the compiler wrappers (crossenv.launcher).
+    compiler_launcher: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,12 +11,14 @@ generated from the host description, so it never runs or guesses a python.
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
-from .. import quoting, validate
+from .. import launcher, quoting, validate
 from ..host import HostDescription
 from ..model import Layout, Options, Toolchain
 from .meson import pkg_config_libdirs, qemu_command
@@ -86,7 +88,7 @@ def render_linker(chain: Toolchain) -> str:
 
 
 def environment(host: HostDescription, chain: Toolchain, *, config_file: str,
-                linker: str) -> dict[str, str]:
+                linker: str, compiler_launcher: Sequence[str] = ()) -> dict[str, str]:
     """The variables cargo, PyO3, maturin, setuptools-rust and the cc crate read."""
     target = rust_target(host)
     key = _env_key(target)
@@ -111,6 +113,22 @@ def environment(host: HostDescription, chain: Toolchain, *, config_file: str,
     qemu = qemu_command(host)
     if qemu:
         env[f"CARGO_TARGET_{key}_RUNNER"] = quoting.shell_join(qemu)
+    env.update(_launcher_env(compiler_launcher, chain, low))
+    return env
+
+
+def _launcher_env(words: Sequence[str], chain: Toolchain, low: str) -> dict[str, str]:
+    """sccache also caches rustc (``RUSTC_WRAPPER``); the cc crate runs a one-word
+    ccache/sccache/distcc it finds first in ``CC_<target>`` as a wrapper."""
+    env: dict[str, str] = {}
+    tool = launcher.kind(words)
+    if tool == "sccache":
+        env["RUSTC_WRAPPER"] = next(w for w in words if os.path.basename(w) == tool)
+    if len(words) == 1 and tool in ("ccache", "sccache", "distcc", "icecc"):
+        for name, compiler in ((f"CC_{low}", chain.cc), (f"CXX_{low}", chain.cxx)):
+            if compiler:
+                first = launcher.compiler_word(words, compiler[0])
+                env[name] = quoting.shell_join([*words, first, *compiler[1:]])
     return env
 
 
@@ -128,7 +146,8 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     path.write_text(linker_text, encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return environment(host, chain, config_file=str(layout.crossenv_dir / CONFIG_NAME),
-                       linker=str(layout.crossenv_dir / linker_name))
+                       linker=str(layout.crossenv_dir / linker_name),
+                       compiler_launcher=options.compiler_launcher)
 
 
 def target_installed(target: str) -> bool:

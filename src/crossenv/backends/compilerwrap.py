@@ -24,6 +24,10 @@ directory lists (a property test checks that both agree):
   padding is kept too) and the host's view of a non-default sysroot directory
   survive; every other absolute entry is dropped with a warning.
 
+A compiler launcher (``--compiler-launcher ccache``, see :mod:`crossenv.launcher`) is
+exec'd by the wrapper, after the mapping, with the real compiler: ccache hashes that
+compiler and the mapped arguments, distcc sends the compiler's name to its workers.
+
 The wrapper is POSIX sh because it runs for every compile: a command line
 without any suspicious word costs one ``case`` per argument before ``exec``.
 The real compiler stays recorded in ``ENV/crossenv.json`` (``crossenv describe``).
@@ -37,9 +41,12 @@ import os
 import shlex
 import stat
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from .. import quoting
 from ..host import HostDescription
+from ..launcher import ENV_VAR as LAUNCHER_VAR
 from ..model import Layout, Options, Toolchain
 
 BIN_DIR = "bin"
@@ -108,6 +115,15 @@ S={sysroot}
 B={build}
 H={host}
 oIFS=$IFS
+# The compiler launcher (ccache, distcc...) runs the real compiler after the mapping;
+# CROSSENV_COMPILER_LAUNCHER overrides it (empty: none). distcc gets it by name.
+L={launcher}
+[ -n "${{CROSSENV_COMPILER_LAUNCHER+x}}" ] && L=$CROSSENV_COMPILER_LAUNCHER
+C={compiler}
+case " $L " in
+    *" distcc "*|*"/distcc "*|*" icecc "*|*"/icecc "*|*" icerun "*|*"/icerun "*)
+        command -v {name} >/dev/null 2>&1 && C={name} ;;
+esac
 
 w() {{ printf 'crossenv: %s\n' "$*" >&2; }}
 
@@ -208,7 +224,7 @@ for a do
 -Wl,*-rpath*|-Wl,*-R*|-Wl,*-L*|-Wl,*--library-path*|/usr/*|/lib*) need=1; break ;;
     esac
 done
-[ -n "$need" ] || exec {real} "$@"
+[ -n "$need" ] || exec $L "$C"{rest} "$@"
 
 n=$#; nx=; st=; pend=
 for a do
@@ -241,7 +257,7 @@ case $st in
     rp|dir) set -- "$@" "-Wl,$pend" ;;
 esac
 shift $n
-exec {real} "$@"
+exec $L "$C"{rest} "$@"
 """
 
 
@@ -255,8 +271,10 @@ def _multiarch_lines(build: str, host: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(real: tuple[str, ...] | list[str], config: dict[str, object]) -> str:
-    """The wrapper script for the compiler command *real* (its program, by name or path)."""
+def render(real: tuple[str, ...] | list[str], config: dict[str, object],
+           launcher: Sequence[str] = ()) -> str:
+    """The wrapper script for the compiler command *real* (its program, by name or path),
+    run through *launcher* (validated by :mod:`crossenv.launcher`) if one is given."""
     sysroot = str(config["sysroot"])
     keep = [str(k) for k in config.get("keep", ()) if str(k)]  # type: ignore[attr-defined]
     if sysroot:
@@ -269,7 +287,10 @@ def render(real: tuple[str, ...] | list[str], config: dict[str, object]) -> str:
     system = "|".join(f"{d}|{d}/*" for d in SYSTEM_DIRS)
     return _TEMPLATE.format(
         real_text=" ".join(real).replace("\n", " "),
-        real=shlex.join(real),
+        launcher=quoting.shell_join(launcher) or "''",
+        compiler=quoting.shell(real[0]),
+        name=quoting.shell(os.path.basename(real[0]) or real[0]),
+        rest="".join(f" {quoting.shell(word)}" for word in real[1:]),
         sysroot=shlex.quote(sysroot),
         build=shlex.quote(build),
         host=shlex.quote(host),
@@ -291,7 +312,10 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
         if not words:
             continue
         path = bin_dir / _wrapper_name(words[0])
-        path.write_text(render((words[0],), config), encoding="utf-8")
+        path.write_text(render((words[0],), config, options.compiler_launcher),
+                        encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    if options.compiler_launcher:  # what the wrappers run anyway; shown by describe
+        return {LAUNCHER_VAR: " ".join(options.compiler_launcher)}
     return {}
