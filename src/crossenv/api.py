@@ -1,0 +1,268 @@
+"""crossenv's steps as a Python API: provision, create, build, repair, check, test.
+
+``crossenv buildwheel`` is written on these six functions and nothing else, so a CI
+system or another tool (the role cibuildwheel's maintainers asked for in their issue
+598) can run the same steps in its own order. Stability promise (docs/api.rst): the
+names, parameters and return types below keep working through every 2.x release;
+new parameters are keyword-only with defaults, and every failure a user can cause is a
+:class:`crossenv.errors.CrossenvError` subclass defined here or in crossenv.errors.
+
+Each step logs the programs it runs and their output to ``log`` (a text file) when
+given, so parallel builds keep one log each and the terminal stays readable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__, envfile
+from .errors import CrossenvError
+from .provision import Sysroot
+
+__all__ = ["BuildError", "CheckError", "PolicyError", "TestError", "build", "check",
+           "create", "provision", "repair", "test"]
+
+
+class BuildError(CrossenvError):
+    """The front-end failed or made no (or a pure-Python) wheel."""
+
+
+class PolicyError(CrossenvError):
+    """A wheel needs newer symbol versions than the requested manylinux policy allows."""
+
+
+class CheckError(CrossenvError):
+    """``crossenv check`` found problems in a wheel (wrong architecture, suffix, tags ...)."""
+
+
+class TestError(CrossenvError):
+    """The wheel's tests failed under qemu, or their requirements could not be installed."""
+
+    __test__ = False  # not a pytest test class
+
+
+def _run(argv: Sequence[str], *, log: TextIO | None, cwd: Path | None = None,
+         env: Mapping[str, str] | None = None) -> int:
+    """Run a program with its output in ``log`` (or inherited); its exit status."""
+    if log is not None:
+        log.write(f"$ {' '.join(map(str, argv))}\n")
+        log.flush()
+    try:
+        proc = subprocess.run([str(a) for a in argv], cwd=cwd, env=dict(env) if env else None,
+                              stdout=log, stderr=subprocess.STDOUT if log else None,
+                              stdin=subprocess.DEVNULL, check=False)
+    except OSError as exc:
+        raise BuildError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    if log is not None:
+        log.write(f"[exit status {proc.returncode}]\n")
+        log.flush()
+    return proc.returncode
+
+
+def provision(arch: str, python: str, *, packages: Sequence[str] = ()) -> Sysroot:
+    """A cached Debian sysroot of ``arch`` with CPython ``python`` (X.Y), its headers and
+    common -dev libraries, plus ``packages`` (Debian names). A sysroot with extra packages
+    is kept apart from the shared one, keyed by the package list."""
+    from . import provision as provision_mod
+    from . import releases
+
+    debian = provision_mod.debian_arch(arch).debian or arch
+    dest = None
+    if packages:
+        release = releases.choose(debian, python)
+        base = provision_mod.default_dest(debian, release, python)
+        digest = hashlib.sha256("\n".join(sorted(packages)).encode()).hexdigest()[:10]
+        dest = base.with_name(f"{base.name}-x{digest}")
+    return provision_mod.provision_debian(debian, dest, list(packages), python=python)
+
+
+def _env_key(sysroot: Sysroot, toolchain: str, glibc: str | None,
+             env_vars: Sequence[tuple[str, str, str]], build_python: str | None) -> str:
+    manifest = sysroot.root / ".crossenv-sysroot.json"
+    stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
+    text = json.dumps([__version__, str(sysroot.root), stamp, str(sysroot.python), toolchain,
+                       glibc, [list(v) for v in env_vars], build_python])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
+           glibc: str | None = None, env_vars: Sequence[tuple[str, str, str]] = (),
+           build_python: str | None = None) -> Path:
+    """A cross environment for ``sysroot``'s Python; returns its directory.
+
+    Without ``env`` it lives in the user cache under a key of everything it depends on
+    (crossenv's version, the sysroot and its manifest, the toolchain, ``glibc`` for zig,
+    ``env_vars`` as in ``crossenv --env``), and an existing one is reused. The build
+    interpreter is ``build_python`` or the one :mod:`crossenv.buildpython` resolves
+    (found, else provided from Debian when the host's X.Y differs from any here).
+    """
+    import filelock
+
+    from . import host as host_mod
+    from . import toolchain as toolchain_mod
+    from .buildpython import resolve
+    from .cache import user_cache
+    from .create import create as create_env
+    from .model import Options
+    from .tags import platform_tags_for
+
+    cached = env is None
+    if env is None:
+        key = _env_key(sysroot, toolchain, glibc, env_vars, build_python)
+        env = user_cache("buildwheel-envs") / f"{sysroot.arch}-{sysroot.python.name}-{key}"
+    env = Path(env)
+    with filelock.FileLock(str(env.parent / f".{env.name}.lock")):
+        if cached and (env / envfile.FILE_NAME).is_file():
+            return env
+        host = host_mod.describe(sysroot.python)
+        resolved = resolve(host.version_str, build_python)
+        major, minor = resolved.version.split(".")
+        host_mod.check_version(host, (int(major), int(minor)))
+        manylinux = [glibc] if glibc else []
+        chain = toolchain_mod.find(host, kind=toolchain, sysroot=host.sysroot,
+                                   glibc=glibc)
+        libc, tags = platform_tags_for(host, manylinux=manylinux, toolchain=chain)
+        options = Options(clear="both" if env.exists() else None, env_vars=env_vars,
+                          platform_tags=tags, libc=libc, build_python=resolved.executable)
+        create_env(env, host, chain, options)
+    return env
+
+
+def _frontend_argv(env: Path, frontend: str, args: Sequence[str], project: Path, out: Path,
+                   settings: Sequence[tuple[str, str]]) -> list[str]:
+    if frontend == "pip":
+        return [str(env / "bin" / "cross-pip"), "wheel", "--no-deps", "-w", str(out), *args,
+                *[f"--config-settings={k}={v}" for k, v in settings], str(project)]
+    argv = [str(env / "bin" / "cross-python"), "-m", "build", "--wheel", "--outdir", str(out)]
+    if frontend == "build[uv]":
+        argv += ["--installer", "uv"]
+    return [*argv, *args, *[f"-C{k}={v}" for k, v in settings], str(project)]
+
+
+def build(env: Path, project: Path, out_dir: Path, *, frontend: str = "pip",
+          frontend_args: Sequence[str] = (), config_settings: Sequence[tuple[str, str]] = (),
+          environ: Mapping[str, str] | None = None, log: TextIO | None = None) -> Path:
+    """Build one host wheel of ``project`` (a directory) with build isolation on.
+
+    ``frontend`` is ``pip`` (cross-pip wheel), ``build`` (cross-python -m build) or
+    ``build[uv]`` (the same with uv installing the build requirements). Returns the
+    wheel; a front-end failure, no wheel or a pure-Python wheel is a BuildError.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    if frontend in ("build", "build[uv]"):
+        if frontend == "build[uv]" and shutil.which("uv", path=environ.get("PATH")) is None:
+            raise BuildError("build-frontend build[uv] needs uv on PATH: pip install uv")
+        if _run([env / "bin" / "cross-pip", "install", "--quiet", "build>=1"], log=log,
+                env=environ) != 0:
+            raise BuildError("cannot install pypa/build into the cross environment")
+    elif frontend != "pip":
+        raise BuildError(f"unknown front-end {frontend!r}: use pip, build or build[uv]")
+    with tempfile.TemporaryDirectory(prefix="crossenv-build-") as tmp:
+        out = Path(tmp)
+        argv = _frontend_argv(env, frontend, frontend_args, Path(project), out, config_settings)
+        if _run(argv, log=log, env=environ) != 0:
+            raise BuildError(f"{frontend} failed to build {project}")
+        wheels = sorted(out.glob("*.whl"))
+        if len(wheels) != 1:
+            raise BuildError(f"{frontend} made {len(wheels)} wheels from {project}, not one")
+        if wheels[0].name.endswith("-none-any.whl"):
+            raise BuildError(f"{wheels[0].name} is a pure-Python wheel: nothing was compiled "
+                             "for the host (crossenv buildwheel is for extension modules)")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.move(str(wheels[0]), str(out_dir / wheels[0].name)))
+
+
+def repair(wheel: Path, env: Path, out_dir: Path, *, plat: str,
+           glibc: tuple[int, int] | None = None) -> Path:
+    """Make ``wheel`` a ``plat`` wheel (``manylinux_2_28_aarch64``) with auditwheel, its
+    libraries resolved in the env's sysroot. With ``glibc`` the wheel's symbol versions
+    are checked against that policy first: a PolicyError names each symbol too new."""
+    from .buildwheel.symbols import excesses
+    from .policy import parse_platform
+    from .repair import _from_env, repair_wheel
+
+    platform = parse_platform(plat)
+    if glibc is not None and platform is not None:
+        too_new = excesses(wheel, platform.arch, glibc)
+        if too_new:
+            shown = "; ".join(e.describe() for e in too_new[:4])
+            more = f" (and {len(too_new) - 4} more)" if len(too_new) > 4 else ""
+            raise PolicyError(f"{wheel.name} is not {plat}: {shown}{more}; choose a newer "
+                              "manylinux image, avoid those symbols, or build with the zig "
+                              "toolchain ([tool.crossenv.buildwheel] toolchain = \"zig\")")
+    sysroot, multiarch = _from_env(env)
+    if sysroot is None:
+        raise CheckError(f"{env} records no sysroot; create it from a provisioned sysroot")
+    return repair_wheel(wheel, out_dir=out_dir, sysroot=sysroot, multiarch=multiarch, plat=plat)
+
+
+def check(wheel: Path, env: Path) -> None:
+    """``crossenv check`` against the env's host; CheckError naming the first problems."""
+    from .check import check_wheel
+
+    problems = check_wheel(wheel, env=env)
+    if problems:
+        shown = "; ".join(f"{p.member or '(wheel)'}: [{p.code}] {p.message}"
+                          for p in problems[:3])
+        raise CheckError(f"{wheel.name}: {shown}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TestSpec:
+    """What ``test`` runs: cibuildwheel's test-* options, already split into argv lists."""
+
+    __test__ = False
+
+    commands: Sequence[Sequence[str]]
+    requires: Sequence[str] = ()
+    extras: Sequence[str] = ()
+    sources: Sequence[str] = ()
+    environ: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def test(env: Path, wheel: Path, spec: TestSpec, *, project: Path,
+         log: TextIO | None = None) -> None:
+    """Install ``wheel`` (with extras) and the test requirements into a fresh host
+    directory and run each command under qemu. ``python``/``python3`` mean the host
+    python and ``pytest`` its ``python -m pytest``; ``{project}`` and ``{package}`` are
+    replaced by ``project``. The commands run in a fresh directory holding only the
+    ``sources`` (as in cibuildwheel), so the source tree is not what gets imported."""
+    from .buildwheel.testcmd import host_argv
+
+    with tempfile.TemporaryDirectory(prefix="crossenv-test-") as tmp:
+        site, cwd = Path(tmp) / "site", Path(tmp) / "cwd"
+        cwd.mkdir()
+        for source in spec.sources:
+            _copy_source(Path(project), source, cwd)
+        target = f"{wheel}[{','.join(spec.extras)}]" if spec.extras else str(wheel)
+        pip = [env / "bin" / "cross-pip", "install", "--quiet", "--only-binary", ":all:",
+               "--target", site, target, *spec.requires]
+        if _run(pip, log=log) != 0:
+            raise TestError(f"cross-pip could not install {wheel.name} and the test "
+                            f"requirements ({' '.join(spec.requires) or 'none'}) for the host")
+        for command in spec.commands:
+            argv, environ = host_argv(env, command, project=Path(project), site=site)
+            environ.update(spec.environ)
+            if _run(argv, log=log, cwd=cwd, env=environ) != 0:
+                raise TestError(f"test command failed under qemu: {' '.join(command)}")
+
+
+def _copy_source(project: Path, source: str, cwd: Path) -> None:
+    path = (project / source).resolve()
+    if not path.is_relative_to(project.resolve()) or not path.exists():
+        raise TestError(f"test-sources {source!r} is not a path inside the project")
+    dest = cwd / path.relative_to(project.resolve())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        shutil.copytree(path, dest, symlinks=True)
+    else:
+        shutil.copy2(path, dest)

@@ -1,0 +1,155 @@
+"""``crossenv buildwheel``: the subcommand (registered like ``run`` and ``check``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import CrossenvError
+from . import config, identifiers, options, report, runner, selector
+
+
+class ProjectError(CrossenvError):
+    """PROJECT_DIR or SDIST is not a project buildwheel can read."""
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "buildwheel", help="build manylinux wheels for other architectures from "
+        "cibuildwheel's configuration, tested under qemu",
+        description="Read [tool.cibuildwheel] (pyproject.toml), CIBW_* variables and "
+        "--config-file as cibuildwheel does; for each selected identifier "
+        "(cp311-manylinux_aarch64 ...) provision a Debian sysroot, create a cached cross "
+        "environment, build with isolation, repair to manylinux, check, test under qemu "
+        "and write the wheel to the output directory. Exit status: 0 all built, 1 some "
+        "failed, 2 bad input.")
+    add = parser.add_argument
+    add("project", nargs="?", default=".", metavar="PROJECT_DIR | SDIST",
+        help="the project directory or an sdist (.tar.gz, .zip); default: .")
+    add("--archs", help="architectures: auto (aarch64 armv7l ppc64le s390x), all, or a "
+        f"comma list of {', '.join(identifiers.ARCHS)} (default: CIBW_ARCHS, the config, auto)")
+    add("--output-dir", type=Path, default=None,
+        help="where wheels go (default: CIBW_OUTPUT_DIR, else wheelhouse)")
+    add("--only", metavar="IDENTIFIER", help="build just this identifier, ignoring build, "
+        "skip and archs (e.g. cp311-manylinux_aarch64)")
+    add("-j", "--jobs", type=int, default=None, metavar="N",
+        help="identifiers built at once (default and maximum: the number of cores)")
+    add("--print-build-identifiers", action="store_true",
+        help="print the selected identifiers and exit")
+    add("--config-file", type=Path, help="a TOML file with [tool.cibuildwheel] tables, "
+        "read before the project's pyproject.toml")
+    add("--report", type=Path, help="the JSON report (default: OUTPUT_DIR/"
+        "buildwheel-report.json)")
+    add("-v", "--verbose", action="count", default=0, help="more output")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _warn(message: str) -> None:
+    print(f"crossenv buildwheel: warning: {message}", file=sys.stderr)
+
+
+def _extract_sdist(sdist: Path, into: Path) -> Path:
+    """Unpack ``sdist`` under ``into``; its one top-level directory is the project."""
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                for name in zf.namelist():
+                    if name.startswith("/") or ".." in Path(name).parts:
+                        raise ProjectError(f"{sdist}: member {name!r} leaves the archive")
+                zf.extractall(into)
+        else:
+            with tarfile.open(sdist) as tf:
+                if hasattr(tarfile, "data_filter"):
+                    tf.extractall(into, filter="data")
+                else:  # pragma: no cover - Python < 3.9.17
+                    for member in tf.getmembers():
+                        if member.name.startswith("/") or ".." in Path(member.name).parts \
+                                or not (member.isfile() or member.isdir()):
+                            raise ProjectError(f"{sdist}: unsafe member {member.name!r}")
+                    tf.extractall(into)
+    except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        raise ProjectError(f"{sdist} is not a readable sdist: {exc}") from None
+    tops = [p for p in into.iterdir()]
+    if len(tops) != 1 or not tops[0].is_dir():
+        raise ProjectError(f"{sdist}: an sdist holds one top-level directory")
+    return tops[0]
+
+
+def select(reader: config.Reader, project_table: dict[str, Any],
+           only: str | None) -> list[identifiers.Identifier]:
+    """The identifiers to build, as cibuildwheel chooses them."""
+    offered = identifiers.available()
+    if only is not None:
+        wanted = identifiers.parse(only)
+        if wanted not in offered:
+            raise identifiers.SelectionError(
+                f"--only {only}: no Debian release ships Python {wanted.python} for "
+                f"{wanted.arch}; see --print-build-identifiers")
+        return [wanted]
+    archs = identifiers.parse_archs(str(reader.get("archs")))
+    requires = project_table.get("requires-python")
+    build_selector = selector.BuildSelector(
+        str(reader.get("build") or "*"), str(reader.get("skip") or ""),
+        selector.parse_requires_python(str(requires) if requires else None),
+        frozenset(str(reader.get("enable") or "").split()))
+    return [i for i in offered if i.arch in archs and build_selector(str(i))]
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    source = Path(args.project)
+    if not source.exists():
+        raise ProjectError(f"{source} does not exist; give a project directory or an sdist")
+    cli = {"archs": args.archs}
+    with tempfile.TemporaryDirectory(prefix="crossenv-sdist-") as tmp:
+        project = (source if source.is_dir() else _extract_sdist(source, Path(tmp))).absolute()
+        if not (project / "pyproject.toml").is_file() and not (project / "setup.py").is_file():
+            raise ProjectError(f"{project} has no pyproject.toml or setup.py")
+        reader, project_table = config.open_reader(project, args.config_file, os.environ, cli,
+                                                   _warn)
+        chosen = select(reader, project_table, args.only)
+        if args.print_build_identifiers:
+            print("\n".join(map(str, chosen)))
+            return 0
+        if not chosen:
+            if reader.get("allow-empty") in (True, "1", "true", "True"):
+                _warn("no identifier selected (allow-empty)")
+                return 0
+            raise identifiers.SelectionError(
+                "build/skip/archs select no identifier crossenv can build; see "
+                "crossenv buildwheel --print-build-identifiers (add allow-empty to accept)")
+        test_selector = selector.TestSelector(str(reader.get("test-skip") or ""))
+        resolved = [options.resolve(reader, i, os.environ, test_selector(str(i)), _warn)
+                    for i in chosen]
+        _, natives = options.before_all_packages(
+            str(reader.get("before-all", str(chosen[0])) or ""), _warn)
+        for note in dict.fromkeys(filter(None, map(runner.sysroot_note, resolved))):
+            print(f"crossenv buildwheel: note: {note}", file=sys.stderr)
+        output_dir = (args.output_dir or Path(os.environ.get("CIBW_OUTPUT_DIR", "wheelhouse"))
+                      ).absolute()
+        if natives:
+            _warn("before-all commands other than apt-get install run once on the build "
+                  "machine (what they build is for the build machine, not the host): "
+                  + " && ".join(" ".join(c) for c in natives))
+            runner._native(natives, project=project, environ=dict(os.environ),
+                           log=sys.stderr, what="before-all")
+        cores = os.cpu_count() or 1
+        jobs = args.jobs or cores
+        if jobs > cores:
+            _warn(f"-j {jobs} is more than the {cores} cores: using {cores}")
+            jobs = cores
+        results = runner.run_all(resolved, project, output_dir, output_dir / "logs",
+                                 min(jobs, len(resolved)))
+        print(report.table(results))
+        report.write_json(args.report or output_dir / "buildwheel-report.json", results,
+                          project=str(source), output_dir=str(output_dir),
+                          wall_s=time.monotonic() - started)
+    return 0 if all(r.result == "ok" for r in results) else 1

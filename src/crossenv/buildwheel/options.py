@@ -1,0 +1,209 @@
+"""One identifier's resolved options: what the runner and :mod:`crossenv.api` act on.
+
+:mod:`.config` finds raw values; this module gives them meaning: which front-end,
+which manylinux policy an image name stands for, which Debian packages a
+``before-all`` asks for (the sysroot is Debian, cibuildwheel's container is not), how
+the test command splits into commands. It is also the seam for later features: a
+field added to :class:`IdentifierOptions` reaches every build without new plumbing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .config import Reader
+from .envsyntax import OptionError, parse_config_settings, parse_environment
+from .identifiers import Identifier
+
+FRONTENDS = ("pip", "build", "build[uv]")
+TOOLCHAINS = ("auto", "gnu", "zig")
+#: cibuildwheel's default image for every Linux architecture (cibuildwheel 3).
+DEFAULT_POLICY = "manylinux_2_28"
+_LEGACY = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
+_POLICY_RE = re.compile(r"manylinux(?:_(\d+)_(\d+)|(2014|2010|1))(?![0-9])")
+_INSTALL_RE = re.compile(r"^(?:sudo\s+)?(apt-get|apt|yum|dnf|microdnf|apk)\s+(.*)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """The manylinux level a wheel must meet: ``manylinux_2_28`` and glibc (2, 28)."""
+
+    name: str
+    glibc: tuple[int, int]
+
+    def tag(self, arch: str) -> str:
+        return f"manylinux_{self.glibc[0]}_{self.glibc[1]}_{arch}"
+
+
+def parse_policy(value: str, option: str) -> Policy:
+    """``manylinux2014``, ``manylinux_2_28`` or an image name holding one."""
+    match = _POLICY_RE.search(value.strip())
+    if not match:
+        raise OptionError(f"{option} = {value!r}: name a manylinux policy or image "
+                          "(manylinux2014, manylinux_2_28, quay.io/pypa/manylinux_2_34_aarch64)")
+    if match[3]:
+        return Policy(f"manylinux{match[3]}", _LEGACY[f"manylinux{match[3]}"])
+    glibc = (int(match[1]), int(match[2]))
+    return Policy(f"manylinux_{glibc[0]}_{glibc[1]}", glibc)
+
+
+@dataclasses.dataclass(frozen=True)
+class Frontend:
+    name: str  # pip, build, build[uv]
+    args: tuple[str, ...] = ()
+
+
+def parse_frontend(value: object) -> Frontend:
+    """``pip``, ``build; args: --foo``, or ``{name = "build", args = [...]}``."""
+    if isinstance(value, Mapping):
+        name, args = str(value.get("name", "")), [str(a) for a in value.get("args", [])]
+    else:
+        name, _, rest = str(value).partition(";")
+        rest = rest.strip()
+        if rest and not rest.startswith("args:"):
+            raise OptionError(f"build-frontend {value!r}: write NAME or 'NAME; args: ...'")
+        args = shlex.split(rest[len("args:"):]) if rest else []
+    name = name.strip()
+    if name not in FRONTENDS:
+        raise OptionError(f"build-frontend {name!r}: crossenv supports {', '.join(FRONTENDS)}")
+    return Frontend(name, tuple(args))
+
+
+def split_commands(text: str) -> list[list[str]]:
+    """A command string as cibuildwheel writes it (``a && b``, ``;``, new lines)
+    -> argv lists. Shell features beyond that (pipes, redirection) are refused."""
+    commands: list[list[str]] = []
+    for line in text.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
+        lexer.whitespace_split = True
+        current: list[str] = []
+        for token in lexer:
+            if token in ("&&", ";"):
+                if current:
+                    commands.append(current)
+                current = []
+            elif token and set(token) <= set(";&|<>"):
+                raise OptionError(f"command {line!r}: {token!r} is not supported; use "
+                                  "commands joined with && (or put them in a script)")
+            else:
+                current.append(token)
+        if current:
+            commands.append(current)
+    return commands
+
+
+def before_all_packages(text: str, warn: Callable[[str], None]) -> tuple[list[str],
+                                                                          list[list[str]]]:
+    """Split ``before-all`` into Debian packages for the sysroot and other commands.
+
+    ``apt-get install X`` lines name Debian packages: they go into the sysroot.
+    ``yum``/``dnf``/``apk`` lines install into cibuildwheel's container: their names are
+    not Debian's, so they are reported (use ``sysroot-packages``) and not run.
+    """
+    packages: list[str] = []
+    other: list[list[str]] = []
+    for argv in split_commands(text):
+        match = _INSTALL_RE.match(shlex.join(argv))
+        if not match:
+            other.append(argv)
+            continue
+        manager, words = match[1], shlex.split(match[2])
+        if manager in ("apt-get", "apt"):
+            if words and words[0] == "update":
+                continue
+            if words and words[0] == "install":
+                packages += [w for w in words[1:] if not w.startswith("-")]
+                continue
+        warn(f"before-all: {shlex.join(argv)!r} is for cibuildwheel's container and is not "
+             "run; name the Debian packages the host needs in [tool.crossenv.buildwheel] "
+             "sysroot-packages")
+    return packages, other
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentifierOptions:
+    """Everything one build needs, resolved (no more lookups or parsing)."""
+
+    identifier: Identifier
+    frontend: Frontend
+    config_settings: tuple[tuple[str, str], ...]
+    environment: Mapping[str, str]
+    before_build: tuple[tuple[str, ...], ...]
+    before_test: tuple[tuple[str, ...], ...]
+    repair_command: str
+    test_command: tuple[tuple[str, ...], ...]
+    test_requires: tuple[str, ...]
+    test_extras: tuple[str, ...]
+    test_sources: tuple[str, ...]
+    test_environment: Mapping[str, str]
+    test: bool  # False: test-skip matched, or no test-command
+    policy: Policy
+    toolchain: str  # gnu or zig (auto resolved)
+    sysroot_packages: tuple[str, ...]
+    verbosity: int
+    #: variables set whenever cross-python starts (crossenv --env); the launcher seam
+    env_vars: tuple[tuple[str, str, str], ...] = ()
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return tuple(shlex.split(str(value or "")))
+
+
+def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
+            test_selected: bool, warn: Callable[[str], None]) -> IdentifierOptions:
+    """Resolve every option of ``identifier`` (overrides applied) against ``base_env``."""
+    name = str(identifier)
+
+    def get(option: str) -> Any:
+        return reader.get(option, name)
+
+    environment = parse_environment(get("environment") or "", base_env)
+    test_env = parse_environment(get("test-environment") or "", {**base_env, **environment},
+                                 "test-environment")
+    image_option = f"manylinux-{identifier.arch}-image"
+    policy = parse_policy(str(get(image_option) or DEFAULT_POLICY), image_option)
+    toolchain = str(reader.crossenv("toolchain") or "auto")
+    if toolchain not in TOOLCHAINS:
+        raise OptionError(f"tool.crossenv.buildwheel.toolchain = {toolchain!r}: use "
+                          f"{', '.join(TOOLCHAINS)}")
+    if toolchain == "auto":
+        # Debian's oldest sysroot has glibc 2.31: below 2.28 only zig's stubs are safe.
+        toolchain = "zig" if policy.glibc < (2, 28) else "gnu"
+    packages = reader.crossenv("sysroot-packages") or []
+    if not isinstance(packages, list):
+        raise OptionError("tool.crossenv.buildwheel.sysroot-packages must be a list")
+    from_before_all, _ = before_all_packages(str(get("before-all") or ""), lambda _m: None)
+    extras = get("test-extras") or ""
+    extras_t = tuple(e.strip() for e in (extras if isinstance(extras, list)
+                                         else str(extras).split(",")) if e.strip())
+    test_command = tuple(tuple(c) for c in split_commands(str(get("test-command") or "")))
+    try:
+        verbosity = int(get("build-verbosity") or 0)
+    except ValueError:
+        raise OptionError(f"build-verbosity {get('build-verbosity')!r}: give an integer "
+                          "from -3 to 3") from None
+    return IdentifierOptions(
+        identifier=identifier,
+        frontend=parse_frontend(get("build-frontend") or "pip"),
+        config_settings=tuple(parse_config_settings(get("config-settings") or "")),
+        environment=environment,
+        before_build=tuple(tuple(c) for c in split_commands(str(get("before-build") or ""))),
+        before_test=tuple(tuple(c) for c in split_commands(str(get("before-test") or ""))),
+        repair_command=str(get("repair-wheel-command") or ""),
+        test_command=test_command,
+        test_requires=_words(get("test-requires")),
+        test_extras=extras_t,
+        test_sources=_words(get("test-sources")),
+        test_environment=test_env,
+        test=bool(test_command) and test_selected,
+        policy=policy,
+        toolchain=toolchain,
+        sysroot_packages=tuple(dict.fromkeys([*map(str, packages), *from_before_all])),
+        verbosity=verbosity,
+    )

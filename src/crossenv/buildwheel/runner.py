@@ -1,0 +1,198 @@
+"""Run identifiers through :mod:`crossenv.api`, several at a time, one log each.
+
+One identifier is: provision its sysroot, create (or reuse) its cached environment, run
+``before-build``, build, repair to the policy, check, test under qemu, and only then put
+the wheel in the wheelhouse, so the wheelhouse never holds a wheel that failed a later
+step. Failures are caught per identifier (every other identifier still runs) and turned
+into a :class:`Result` naming the identifier; the exit status comes from the results.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .. import api, releases
+from ..errors import CrossenvError
+from .options import IdentifierOptions
+from .testcmd import substitute
+
+
+@dataclasses.dataclass
+class Result:
+    """What happened to one identifier (times in seconds, ``wheel`` a file name)."""
+
+    identifier: str
+    result: str = "pending"  # ok, failed
+    wheel: str = ""
+    tag: str = ""
+    build_s: float = 0.0
+    test_s: float | None = None  # None: not tested (test-skip, no test-command)
+    step: str = ""
+    error: str = ""
+    log: str = ""
+
+
+class Progress:
+    """One line per step on stderr (a terminal or a CI log), safe from several threads."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total, self.done, self.stream = total, 0, stream or sys.stderr
+        self._lock = threading.Lock()
+
+    def step(self, identifier: str, what: str) -> None:
+        with self._lock:
+            self.stream.write(f"[{self.done}/{self.total}] {identifier}: {what}\n")
+            self.stream.flush()
+
+    def finished(self, result: Result) -> None:
+        with self._lock:
+            self.done += 1
+            detail = result.wheel if result.result == "ok" else result.error
+            self.stream.write(f"[{self.done}/{self.total}] {result.identifier}: "
+                              f"{result.result.upper()} {detail}\n")
+            self.stream.flush()
+
+
+def sysroot_note(options: IdentifierOptions) -> str | None:
+    """Why a gcc build may need symbols newer than the policy (None: it cannot)."""
+    ident = options.identifier
+    release = releases.choose(ident.debian_arch, ident.python)
+    glibc = tuple(int(p) for p in release.glibc.split("."))
+    if options.toolchain == "gnu" and glibc > options.policy.glibc:
+        return (f"{ident}: the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
+                f"newer than {options.policy.name} (glibc {options.policy.glibc[0]}."
+                f"{options.policy.glibc[1]}): the wheel is checked symbol by symbol against "
+                "the policy and fails if it needs more (toolchain = \"zig\" compiles against "
+                "the policy's glibc instead)")
+    return None
+
+
+def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[str, str],
+            log: TextIO, what: str, extra: dict[str, str] | None = None) -> None:
+    for command in commands:
+        argv = [substitute(w, project) for w in command]
+        argv = [w.format(**extra) if extra and "{" in w else w for w in argv]
+        if api._run(argv, log=log, cwd=project, env=environ) != 0:
+            raise api.BuildError(f"{what} failed: {shlex.join(argv)}")
+
+
+def _repair(options: IdentifierOptions, wheel: Path, env: Path, dest: Path,
+            environ: dict[str, str], project: Path, log: TextIO) -> Path:
+    command = options.repair_command.strip()
+    arch = options.identifier.arch
+    if not command:
+        return wheel  # repair-wheel-command = "": cibuildwheel keeps the linux_* wheel
+    words = shlex.split(command)
+    if words[:2] == ["auditwheel", "repair"]:
+        return api.repair(wheel, env, dest, plat=options.policy.tag(arch),
+                          glibc=options.policy.glibc)
+    log.write(f"custom repair-wheel-command, run on the build machine: {command}\n")
+    out = dest / "custom"
+    out.mkdir(parents=True)
+    from .options import split_commands
+    _native(split_commands(command), project=project, environ=environ, log=log,
+            what="repair-wheel-command", extra={"wheel": str(wheel), "dest_dir": str(out)})
+    made = sorted(out.glob("*.whl"))
+    if len(made) != 1:
+        raise api.BuildError(f"repair-wheel-command left {len(made)} wheels in {{dest_dir}}, "
+                             "not one")
+    return made[0]
+
+
+def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_path: Path,
+            progress: Progress) -> Result:
+    """Every step for one identifier; never raises for a failure of the build itself."""
+    ident = str(options.identifier)
+    result = Result(ident, log=str(log_path))
+    with log_path.open("w", encoding="utf-8") as log, \
+            tempfile.TemporaryDirectory(prefix=f"crossenv-{ident}-") as tmp:
+        work = Path(tmp)
+
+        def step(name: str) -> None:
+            result.step = name
+            log.write(f"=== {name}\n")
+            log.flush()
+            progress.step(ident, name)
+
+        try:
+            step("provision")
+            sysroot = api.provision(options.identifier.debian_arch, options.identifier.python,
+                                    packages=options.sysroot_packages)
+            note = sysroot_note(options)
+            if note:
+                log.write(note + "\n")
+            step("create")
+            zig_glibc = options.policy.name if options.toolchain == "zig" else None
+            env = api.create(sysroot, toolchain=options.toolchain, glibc=zig_glibc,
+                             env_vars=options.env_vars)
+            log.write(f"environment {env}\n")
+            environ = {**os.environ, **options.environment}
+            path = f"{env / 'bin'}{os.pathsep}{environ.get('PATH', os.defpath)}"
+            native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
+            started = time.monotonic()
+            if options.before_build:
+                step("before-build")
+                _native(options.before_build, project=project, environ=native_env, log=log,
+                        what="before-build")
+            step("build")
+            built = api.build(env, project, work / "built", frontend=options.frontend.name,
+                              frontend_args=options.frontend.args,
+                              config_settings=options.config_settings, environ=environ,
+                              log=log)
+            step("repair")
+            wheel = _repair(options, built, env, work / "repaired", environ, project, log)
+            step("check")
+            api.check(wheel, env)
+            result.build_s = time.monotonic() - started
+            if options.test:
+                started = time.monotonic()
+                if options.before_test:
+                    step("before-test")
+                    _native(options.before_test, project=project, environ=native_env, log=log,
+                            what="before-test")
+                step("test")
+                api.test(env, wheel, api.TestSpec(
+                    options.test_command, options.test_requires, options.test_extras,
+                    options.test_sources, options.test_environment), project=project, log=log)
+                result.test_s = time.monotonic() - started
+            output_dir.mkdir(parents=True, exist_ok=True)
+            final = Path(shutil.copy2(wheel, output_dir / wheel.name))
+            result.wheel, result.result = final.name, "ok"
+            result.tag = "-".join(final.name[:-4].split("-")[-3:])
+        except CrossenvError as exc:
+            result.result, result.error = "failed", f"{result.step}: {exc}"
+        except Exception as exc:  # a bug: keep the traceback in the log, go on with the rest
+            log.write(traceback.format_exc())
+            result.result = "failed"
+            result.error = f"{result.step}: internal error {type(exc).__name__}: {exc}"
+        log.write(f"=== result: {result.result} {result.error}\n")
+    progress.finished(result)
+    return result
+
+
+def run_all(options: Sequence[IdentifierOptions], project: Path, output_dir: Path,
+            log_dir: Path, jobs: int, progress: Progress | None = None,
+            on_result: Callable[[Result], None] | None = None) -> list[Result]:
+    """Run every identifier, at most ``jobs`` at once; results in the given order."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    progress = progress or Progress(len(options))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(run_one, o, project, output_dir,
+                               log_dir / f"{o.identifier}.log", progress) for o in options]
+        results = [f.result() for f in futures]
+    for result in results:
+        if on_result:
+            on_result(result)
+    return results

@@ -1,0 +1,42 @@
+"""Turn a cibuildwheel ``test-command`` into a command for the host, under qemu.
+
+In cibuildwheel the test command runs in a venv on the machine the wheel is for, so
+``python`` and ``pytest`` are that venv's. Here that machine is emulated: ``python``
+(``python3``, ``pythonX.Y``) becomes the sysroot's python under qemu-user with the
+fresh test directory on its path, and ``pytest`` becomes ``python -m pytest``. Any
+other program is looked up in the sysroot (it is a host program as well); shell
+built-ins such as ``cd`` have no host equivalent and are refused with one line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import run as run_mod
+from .envsyntax import OptionError
+
+_PYTHON_RE = re.compile(r"python(3(\.\d+)?)?")
+_BUILTINS = {"cd", "export", "source", ".", "set", "unset", "if", "for"}
+
+
+def substitute(word: str, project: Path) -> str:
+    """``{project}`` and ``{package}`` (the same directory here) -> its absolute path."""
+    return word.replace("{project}", str(project)).replace("{package}", str(project))
+
+
+def host_argv(env: Path, command: Sequence[str], *, project: Path,
+              site: Path) -> tuple[list[str], dict[str, str]]:
+    """The qemu argv and environment for one test command."""
+    words = [substitute(w, project.absolute()) for w in command]
+    if not words:
+        raise OptionError("test-command has an empty command")
+    if words[0] in _BUILTINS:
+        raise OptionError(f"test-command: {words[0]!r} is a shell built-in with no host "
+                          "equivalent; use python -m pytest PATH ({project}/tests)")
+    if _PYTHON_RE.fullmatch(words[0]):
+        words[0] = "python"
+    elif words[0] in ("pytest", "py.test"):
+        words = ["python", "-m", "pytest", *words[1:]]
+    return run_mod.command(env, words, site=[site])
