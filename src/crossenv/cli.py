@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "repair": "crossenv.repair",
     "provision": "crossenv.provision",
     "run": "crossenv.run",
+    "buildwheel": "crossenv.buildwheel.command",
 }
 
 _EPILOG = """\
@@ -38,6 +39,8 @@ subcommands (crossenv SUBCOMMAND --help for their options):
   repair WHEEL...        retag linux_* wheels as manylinux, grafting libraries from the sysroot
   provision [DEST]       download a Debian host Python into a sysroot, without root
   run ENV -- CMD...      run a command for the host under qemu-user
+  buildwheel [PROJECT]   cibuildwheel's configuration, cross-built: manylinux wheels for
+                         aarch64, armv7l, ppc64le, s390x ..., tested under qemu
 
 examples:
   crossenv /opt/sysroot/usr/bin/python3.11 venv
