@@ -47,7 +47,7 @@ def build_arch() -> str:
     """The build machine's Debian architecture."""
     machine = platform.machine()
     try:
-        return provision.debian_arch(machine).name  # the one table of Debian names
+        return provision.debian_arch(machine).debian or ""  # the one table (crossenv.arches)
     except ProvisionError:
         raise ProvisionError(f"cannot provide a build Python for a {machine} build machine; "
                              "pass --build-python with a Python of the host's X.Y") from None

@@ -20,26 +20,9 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import sysconfigdata, validate
+from . import arches, sysconfigdata, validate
 from .errors import HostError
 
-# GNU cpu (first field of HOST_GNU_TYPE) -> what ``uname -m`` prints on that host.
-_GNU_CPU_TO_MACHINE = {
-    "i386": "i686",
-    "i486": "i686",
-    "i586": "i686",
-    "i686": "i686",
-    "powerpc64le": "ppc64le",
-    "powerpc64": "ppc64",
-    "powerpc": "ppc",
-    "mips64el": "mips64",
-    "mipsel": "mips",
-    "mipsisa64r6el": "mips64",
-}
-_BIG_ENDIAN_MACHINES = {
-    "s390x", "s390", "ppc64", "ppc", "mips", "mips64", "aarch64_be", "armeb", "armv7b",
-    "sparc", "sparc64", "m68k", "hppa",
-}
 _MACHDEP_TO_SYSTEM = {
     "linux": "Linux", "darwin": "Darwin", "freebsd": "FreeBSD", "android": "Android",
     "ios": "iOS", "emscripten": "Emscripten", "wasi": "WASI",
@@ -47,21 +30,10 @@ _MACHDEP_TO_SYSTEM = {
 
 
 def gnu_cpu_to_machine(host_gnu_type: str) -> str:
-    """Return the ``uname -m`` value of a GNU triplet such as ``arm-unknown-linux-gnueabihf``."""
-    cpu = host_gnu_type.split("-", 1)[0]
-    if cpu.startswith("arm") and not cpu.startswith("armeb") and cpu != "arm64":
-        # Debian's armhf is ARMv7 with the hard-float ABI (its python is built on
-        # arm64 machines, hence HOST_GNU_TYPE armv8l-...); armel is ARMv5TE.
-        return "armv7l" if host_gnu_type.endswith("gnueabihf") else "armv5tel"
-    return _GNU_CPU_TO_MACHINE.get(cpu, cpu)
-
-
-def normalize_triplet(host_gnu_type: str) -> str:
-    """Drop the vendor field: ``aarch64-unknown-linux-gnu`` -> ``aarch64-linux-gnu``."""
-    parts = host_gnu_type.split("-")
-    if len(parts) == 4:
-        return "-".join((parts[0], parts[2], parts[3]))
-    return host_gnu_type
+    """Return the ``uname -m`` value of a GNU triplet such as ``arm-unknown-linux-gnueabihf``
+    (the cpu field itself for an architecture crossenv.arches does not know)."""
+    found = arches.find_triplet(host_gnu_type)
+    return found.machine if found is not None else host_gnu_type.split("-", 1)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +70,12 @@ class HostDescription:
     @property
     def triplet(self) -> str:
         """The GNU triplet without a vendor, as cross toolchains are usually named."""
-        return normalize_triplet(self.host_gnu_type)
+        return arches.normalize_triplet(self.host_gnu_type)
+
+    @property
+    def arch(self) -> arches.Arch | None:
+        """The host's row of the architecture table (None for one it does not know)."""
+        return arches.for_host(self.machine, self.host_gnu_type)
 
     @property
     def version_str(self) -> str:
@@ -189,9 +166,10 @@ def from_config_vars(
     machdep = validate.name(_str(config_vars, "MACHDEP", "linux"), validate.MACHDEP, "MACHDEP")
     system = _MACHDEP_TO_SYSTEM.get(machdep, machdep.capitalize())
     machine = validate.machine(machine or gnu_cpu_to_machine(host_gnu_type))
-    byteorder = "big" if machine in _BIG_ENDIAN_MACHINES else "little"
+    row = arches.for_host(machine, host_gnu_type)
+    byteorder = row.byteorder if row else arches.byteorder(machine)
     pointer_size = validate.pointer_size(config_vars.get("SIZEOF_VOID_P")) or (
-        8 if "64" in machine or machine == "s390x" else 4)
+        row.pointer_size if row else arches.pointer_size(machine))
     soabi = _str(config_vars, "SOABI")
     if soabi:
         validate.name(soabi, validate.SOABI, "SOABI")
@@ -429,8 +407,9 @@ def from_build_details(path: Path, *, sysroot: Path | None = None,
         "LDCXXSHARED": "c++ -shared", "CCSHARED": "-fPIC", "CFLAGS": "", "LDFLAGS": "",
         "OPT": "-DNDEBUG -g -O2 -Wall", "ARFLAGS": "rcs",
     }
-    if arch.startswith(("x86_64", "aarch64", "ppc64", "s390x", "riscv64")):
-        config_vars["SIZEOF_VOID_P"] = 8
+    row = arches.for_host(machine or arch, gnu)
+    if row is not None:
+        config_vars["SIZEOF_VOID_P"] = row.pointer_size
     actual = str(path.parent)  # build-details.json lives in the stdlib dir
     prefix_guess = Path(actual).parent.parent if Path(actual).name.startswith("python") else None
     return from_config_vars(config_vars, actual_prefix=str(prefix_guess) if prefix_guess else None,

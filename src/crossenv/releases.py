@@ -13,6 +13,7 @@ import dataclasses
 import re
 import sys
 
+from .arches import debian_ports
 from .errors import ProvisionError
 
 
@@ -42,17 +43,19 @@ class Release:
 
 
 _COMMON = ("libc6-dev", "libyaml-dev", "zlib1g-dev", "libffi-dev")
-_OLD_PORTS = ("amd64", "arm64", "armel", "armhf", "i386", "mips64el", "ppc64el", "s390x")
-_NEW_PORTS = ("amd64", "arm64", "armel", "armhf", "i386", "ppc64el", "riscv64", "s390x")
 
 #: Oldest first: a Python shipped by two releases is taken from the older (stable) one.
 RELEASES: tuple[Release, ...] = (
     # bullseye is past its LTS: the archive's -security pool lacks files its index names.
-    Release("bullseye", ("3.9",), "2.31", (*_COMMON, "libstdc++-10-dev"), _OLD_PORTS,
+    Release("bullseye", ("3.9",), "2.31", (*_COMMON, "libstdc++-10-dev"),
+            debian_ports("bullseye"),
             pockets=("-updates",)),
-    Release("bookworm", ("3.11",), "2.36", (*_COMMON, "libstdc++-12-dev"), _OLD_PORTS),
-    Release("trixie", ("3.13",), "2.41", (*_COMMON, "libstdc++-14-dev"), _NEW_PORTS),
-    Release("sid", ("3.14", "3.13"), "2.43", (*_COMMON, "libstdc++-15-dev"), _NEW_PORTS,
+    Release("bookworm", ("3.11",), "2.36", (*_COMMON, "libstdc++-12-dev"),
+            debian_ports("bookworm")),
+    Release("trixie", ("3.13",), "2.41", (*_COMMON, "libstdc++-14-dev"),
+            debian_ports("trixie")),
+    Release("sid", ("3.14", "3.13"), "2.43", (*_COMMON, "libstdc++-15-dev"),
+            debian_ports("sid"),
             pockets=()),
 )
 _BY_SUITE = {r.suite: r for r in RELEASES}

@@ -38,8 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import check, envfile, wheelfile
-from .elfarch import ARCHES
+from . import arches, check, envfile, wheelfile
 from .elfinfo import ElfUnreadable, origin_relative, read_elf, stray_search_paths
 from .errors import CrossenvError
 from .policy import parse_platform
@@ -183,9 +182,10 @@ def repair_wheel(wheel: Path, *, out_dir: Path, sysroot: Path, multiarch: str | 
     if arch is None:
         raise RepairError(f"{wheel}: not a Linux platform wheel (expected a linux_<arch> tag)")
     if multiarch is None:
-        if arch not in ARCHES:
+        row = arches.find_machine(arch)
+        if row is None:
             raise RepairError(f"unknown multiarch for {arch}; pass --env or a known arch")
-        multiarch = ARCHES[arch].multiarch
+        multiarch = row.multiarch
     sysroot = Path(sysroot).absolute()
     if not sysroot.is_dir():
         raise RepairError(f"--sysroot {sysroot} is not a directory")

@@ -1,4 +1,4 @@
-"""Run code on the host machine: its's own python under qemu-user.
+"""Run code on the host machine: its own python under qemu-user.
 
 Cross-built wheels are only proven by running them. ``crossenv run ENV`` installs
 wheels (and their dependencies, chosen with the host's tags by cross-pip) into
@@ -16,9 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import envfile
+from . import arches, envfile
 from .errors import CrossenvError
-from .provision import find_qemu
 
 
 class TargetError(CrossenvError):
@@ -45,17 +44,27 @@ def _host_python(meta: envfile.EnvMetadata) -> tuple[Path, Path]:
     return Path(sysroot), python
 
 
-def _qemu(option: str | None, machine: str) -> str:
-    """``--qemu`` as given (a name on PATH or a path), else the one for *machine*."""
+def host_arch(meta: envfile.EnvMetadata) -> arches.Arch | None:
+    """The env's host row of crossenv.arches, from its ``uname -m`` and GNU triplet."""
+    machine = envfile.host_str(meta, "machine")
+    return arches.for_host(machine, envfile.host_str(meta, "host_gnu_type")) if machine else None
+
+
+def _qemu(option: str | None, arch: arches.Arch | None, machine: str) -> str:
+    """``--qemu`` as given (a name on PATH or a path), else the one for the host's *arch*."""
+    example = f"{arch.qemu}-static" if arch else "qemu-aarch64-static"
     if option:
         found = shutil.which(option)
         if found is None or os.path.isdir(found):
             raise TargetError(f"--qemu {option}: no such executable; pass the qemu-user "
-                              f"binary (e.g. {find_qemu(machine) or 'qemu-aarch64-static'})")
+                              f"binary (e.g. {example})")
         return found
-    qemu = find_qemu(machine) if machine else None
+    if arch is None:
+        raise TargetError(f"no qemu-user known for the {machine or 'unknown'} host; pass "
+                          "the qemu-user binary with --qemu")
+    qemu = arches.which_qemu(arch)
     if not qemu:
-        raise TargetError(f"no qemu-user for {machine or 'the host'} found; install "
+        raise TargetError(f"no {arch.qemu}(-static) found for the {machine} host; install "
                           "qemu-user-static (Debian: apt-get install qemu-user-static)")
     return qemu
 
@@ -65,7 +74,7 @@ def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
     """The argv and environment that run *args* under qemu (``python`` = the host python)."""
     meta = envfile.read(env)
     sysroot, python = _host_python(meta)
-    qemu = _qemu(qemu, envfile.host_str(meta, "machine"))
+    qemu = _qemu(qemu, host_arch(meta), envfile.host_str(meta, "machine"))
     argv = list(args) or ["python"]
     if argv[0] in ("python", "python3", python.name):
         argv[0] = str(python)

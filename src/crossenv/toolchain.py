@@ -205,7 +205,7 @@ def probe(chain: Toolchain, host: HostDescription) -> str | None:
         except (OSError, ELFError) as exc:
             return (f"{shlex.join(chain.cc)} -c wrote no ELF object ({exc}); pass a --cc "
                     f"for {host.triplet}")
-    expected = elfarch.expected(host.machine)
+    expected = host.arch.elf if host.arch is not None else None
     if expected is not None and not expected.matches(facts):
         return (f"{shlex.join(chain.cc)} builds {facts.describe()} code but the host is "
                 f"{host.machine} ({expected.describe()}); pass a --cc for {host.triplet}")

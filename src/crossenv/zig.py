@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -34,27 +33,6 @@ from .host import HostDescription
 from .model import Toolchain
 
 logger = logging.getLogger("crossenv")
-
-#: GNU cpu (HOST_GNU_TYPE's first field) -> zig's cpu name
-_ZIG_CPU = {
-    "aarch64": "aarch64",
-    "arm": "arm",
-    "i386": "x86",
-    "i486": "x86",
-    "i586": "x86",
-    "i686": "x86",
-    "x86_64": "x86_64",
-    "s390x": "s390x",
-    "powerpc64le": "powerpc64le",
-    "powerpc64": "powerpc64",
-    "riscv64": "riscv64",
-    "loongarch64": "loongarch64",
-}
-#: the oldest glibc zig has headers for, per cpu (default 2.17). ppc64le's ABI arrived
-#: in glibc 2.19 (manylinux2014's 2.17 ppc64le is a CentOS backport zig does not ship),
-#: riscv64 in 2.27, loongarch64 in 2.36.
-_MIN_GLIBC = {"powerpc64le": (2, 19), "riscv64": (2, 27), "loongarch64": (2, 36)}
-
 
 def zig_executable() -> str:
     """Absolute path of the ``zig`` binary: the ziglang package's, else ``zig`` on PATH."""
@@ -75,23 +53,20 @@ def zig_target(host: HostDescription, glibc: tuple[int, int] | None) -> str:
     """zig's ``-target`` for the host: ``aarch64-linux-gnu.2.17``, ``arm-linux-gnueabihf``."""
     if host.system != "Linux":
         raise ToolchainError(f"--toolchain zig supports Linux hosts; this host is {host.system}")
-    fields = host.triplet.split("-")
-    cpu = _ZIG_CPU.get(fields[0])
-    if cpu is None and re.fullmatch(r"arm(v[5-8]l?)?", fields[0]):
-        cpu = "arm"  # Debian's armhf python says armv8l (built on arm64 machines)
-    if cpu is None:
+    row = host.arch
+    if row is None or row.zig_target is None:
         raise ToolchainError(f"zig has no target for {host.triplet}; use --toolchain gnu")
+    fields = host.triplet.split("-")
     abi = fields[-1] if len(fields) >= 3 else "gnu"
+    cpu = row.zig_target.split("-", 1)[0]
     if abi.startswith("musl"):
         return f"{cpu}-linux-{abi}"
     if not abi.startswith("gnu"):
         raise ToolchainError(f"zig has no target for the {abi!r} ABI of {host.triplet}")
-    if cpu == "arm" and abi == "gnu":
-        abi = "gnueabihf"
-    target = f"{cpu}-linux-{abi}"
+    target = row.zig_target
     if glibc is None:
         return target
-    oldest = _MIN_GLIBC.get(cpu, (2, 17) if cpu not in ("x86", "x86_64") else (2, 5))
+    oldest = row.zig_min_glibc
     if glibc < oldest:
         raise ToolchainError(
             f"zig has no glibc older than {oldest[0]}.{oldest[1]} for {host.triplet}; "

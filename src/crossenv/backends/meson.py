@@ -24,57 +24,29 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Union
 
-from .. import quoting
+from .. import arches, quoting
 from ..host import HostDescription
 from ..model import Layout, Options, Toolchain
 
 FILE_NAME = "meson-cross.ini"
 ENV_VAR = "CROSSENV_MESON_CROSS_FILE"
 
-# uname -m -> meson cpu_family (https://mesonbuild.com/Reference-tables.html)
-_CPU_FAMILY = {
-    "i386": "x86", "i486": "x86", "i586": "x86", "i686": "x86",
-    "armv5tel": "arm", "armv6l": "arm", "armv7l": "arm", "armv8l": "arm", "arm": "arm",
-    "ppc64le": "ppc64", "ppc64": "ppc64", "ppc": "ppc", "ppcle": "ppc",
-    "mips64": "mips64", "mips": "mips", "aarch64_be": "aarch64",
-    "riscv64": "riscv64", "riscv32": "riscv32", "loongarch64": "loongarch64",
-    "s390x": "s390x", "s390": "s390", "sparc64": "sparc64", "m68k": "m68k",
-    "x86_64": "x86_64", "aarch64": "aarch64", "hppa": "parisc",
-}
-
-# uname -m -> qemu-user program suffix (qemu-<suffix>[-static])
-_QEMU = {
-    "i386": "i386", "i486": "i386", "i586": "i386", "i686": "i386",
-    "armv5tel": "arm", "armv6l": "arm", "armv7l": "arm", "armv8l": "arm",
-    "ppc64le": "ppc64le", "ppc64": "ppc64", "ppc": "ppc", "mips64": "mips64el",
-    "mips": "mipsel", "aarch64_be": "aarch64_be",
-}
-
-# Fallback when the compiler cannot be asked: numpy's names for the *glibc* ABI.
-_LONGDOUBLE_BY_MACHINE = {
-    "aarch64": "IEEE_QUAD_LE", "riscv64": "IEEE_QUAD_LE", "loongarch64": "IEEE_QUAD_LE",
-    "mips64": "IEEE_QUAD_LE", "s390x": "IEEE_QUAD_BE",
-    # Debian 12's ppc64el still uses IBM double-double (gcc defines __LONG_DOUBLE_IBM128__).
-    "ppc64le": "IBM_DOUBLE_DOUBLE_LE", "ppc64": "IBM_DOUBLE_DOUBLE_BE",
-    "x86_64": "INTEL_EXTENDED_16_BYTES_LE", "i686": "INTEL_EXTENDED_12_BYTES_LE",
-    "armv7l": "IEEE_DOUBLE_LE", "armv6l": "IEEE_DOUBLE_LE", "armv5tel": "IEEE_DOUBLE_LE",
-    "mips": "IEEE_DOUBLE_LE",
-}
-
 Value = Union[str, bool, Sequence[str]]
 
 
 def cpu_family(host: HostDescription) -> str:
-    machine = host.machine
-    if machine.startswith("arm") and machine not in _CPU_FAMILY:
-        return "arm"
-    return _CPU_FAMILY.get(machine, machine)
+    """meson's cpu_family of the host (crossenv.arches; the machine for unknown ones)."""
+    row = host.arch
+    if row is None:
+        return "arm" if host.machine.startswith("arm") else host.machine
+    return row.meson_cpu_family
 
 
 def build_machine() -> dict[str, Value]:
     """This machine, as meson names it (detected natively, at creation time)."""
     machine = os.uname().machine
-    family = _CPU_FAMILY.get(machine, machine)
+    row = arches.find_machine(machine)
+    family = row.meson_cpu_family if row else machine
     return {"system": sys.platform.rstrip("0123456789") or "linux", "cpu_family": family,
             "cpu": machine, "endian": sys.byteorder}
 
@@ -92,12 +64,10 @@ def qemu_command(host: HostDescription) -> list[str] | None:
         root = candidate if (candidate / "lib").is_dir() else None
     if root is None:
         return None
-    arch = _QEMU.get(host.machine, host.machine)
-    for name in (f"qemu-{arch}-static", f"qemu-{arch}"):
-        found = shutil.which(name)
-        if found:
-            return [found, "-L", str(root)]
-    return None
+    row = host.arch
+    found = arches.which_qemu(row) if row else (
+        shutil.which(f"qemu-{host.machine}-static") or shutil.which(f"qemu-{host.machine}"))
+    return [found, "-L", str(root)] if found else None
 
 
 @functools.lru_cache(maxsize=32)
@@ -120,7 +90,7 @@ def longdouble_format(host: HostDescription, chain: Toolchain | None = None) -> 
 
     Asked from the cross compiler's predefined macros when possible (they are
     the ABI the extension is built for: e.g. IBM double-double on Debian's
-    ppc64el, IEEE binary128 on Fedora's); a table by machine otherwise.
+    ppc64el, IEEE binary128 on Fedora's); crossenv.arches' glibc ABI otherwise.
     """
     macros = _compiler_macros(tuple(chain.cc)) if chain is not None and chain.cc else {}
     digits = macros.get("__LDBL_MANT_DIG__")
@@ -138,7 +108,8 @@ def longdouble_format(host: HostDescription, chain: Toolchain | None = None) -> 
         if big:
             return f"MOTOROLA_EXTENDED_{size}_BYTES_BE"
         return f"INTEL_EXTENDED_{size}_BYTES_LE"
-    return _LONGDOUBLE_BY_MACHINE.get(host.machine)
+    row = host.arch
+    return row.longdouble if row else None
 
 
 def pkg_config_libdirs(host: HostDescription) -> list[str]:
