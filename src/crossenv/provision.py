@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from . import releases
+from . import arches, releases
 from .apt import SKIPPED_DEPENDENCIES, Apt, os_codename  # noqa: F401 (re-exported)
+from .arches import Arch, UnknownArchError
 from .errors import ProvisionError
 from .releases import Release
 
@@ -40,34 +41,6 @@ _MANIFEST_FORMAT = 1
 # What building common extension modules needs comes from the release's row in
 # crossenv.releases; this is the list for the default host (the Python crossenv runs on).
 DEFAULT_PACKAGES: tuple[str, ...] = releases.default_packages(releases.choose("amd64"))
-
-
-@dataclasses.dataclass(frozen=True)
-class DebianArch:
-    """One Debian architecture: its name, its multiarch triplet and its qemu-user name."""
-
-    name: str
-    multiarch: str
-    qemu: str
-
-
-ARCHES: dict[str, DebianArch] = {
-    a.name: a
-    for a in (
-        DebianArch("amd64", "x86_64-linux-gnu", "qemu-x86_64"),
-        DebianArch("arm64", "aarch64-linux-gnu", "qemu-aarch64"),
-        DebianArch("armhf", "arm-linux-gnueabihf", "qemu-arm"),
-        DebianArch("armel", "arm-linux-gnueabi", "qemu-arm"),
-        DebianArch("i386", "i386-linux-gnu", "qemu-i386"),
-        DebianArch("s390x", "s390x-linux-gnu", "qemu-s390x"),
-        DebianArch("ppc64el", "powerpc64le-linux-gnu", "qemu-ppc64le"),
-        DebianArch("riscv64", "riscv64-linux-gnu", "qemu-riscv64"),
-        DebianArch("mips64el", "mips64el-linux-gnuabi64", "qemu-mips64el"),
-    )
-}
-# Names people type for the same thing (``uname -m`` and GNU cpu spellings).
-_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armhf", "ppc64le": "ppc64el",
-            "i686": "i386", "x86": "i386", "riscv64gc": "riscv64"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,15 +56,18 @@ class Sysroot:
     @property
     def qemu(self) -> str:
         """The qemu-user binary name for this sysroot's architecture."""
-        return ARCHES[self.arch].qemu
+        return arches.by_debian(self.arch).qemu
 
 
-def debian_arch(arch: str) -> DebianArch:
-    """Look up a Debian architecture, also accepting ``uname -m`` spellings."""
-    found = ARCHES.get(_ALIASES.get(arch, arch))
-    if found is None:
-        raise ProvisionError(
-            f"unknown architecture {arch!r}; use one of: {', '.join(sorted(ARCHES))}")
+def debian_arch(arch: str) -> Arch:
+    """Look up a Debian architecture, also accepting ``uname -m`` and GNU spellings."""
+    try:
+        found = arches.lookup(arch)
+    except UnknownArchError as exc:
+        raise ProvisionError(str(exc)) from None
+    if found.debian is None:
+        raise ProvisionError(f"{arch} has no Debian port; use one of: "
+                             f"{', '.join(sorted(arches.debian_names()))}")
     return found
 
 
@@ -101,17 +77,20 @@ def multiarch_of(arch: str) -> str:
 
 
 def qemu_name(arch: str) -> str:
-    """Return the qemu-user binary name (``qemu-aarch64``) of a Debian architecture."""
-    return debian_arch(arch).qemu
+    """Return the qemu-user binary name (``qemu-aarch64``) of any architecture name."""
+    try:
+        return arches.lookup(arch).qemu
+    except UnknownArchError as exc:
+        raise ProvisionError(str(exc)) from None
 
 
 def find_qemu(arch: str) -> str | None:
-    """Return the path of a qemu-user binary for ``arch``, preferring the static build.
-
-    binfmt_misc is not assumed: callers run ``QEMU -L SYSROOT PROGRAM`` explicitly.
-    """
-    name = qemu_name(arch)
-    return shutil.which(f"{name}-static") or shutil.which(name)
+    """Return the path of a qemu-user binary for ``arch`` (a Debian, ``uname -m`` or GNU
+    name), preferring the static build; binfmt_misc is not assumed."""
+    try:
+        return arches.which_qemu(arches.lookup(arch))
+    except UnknownArchError as exc:
+        raise ProvisionError(str(exc)) from None
 
 
 def default_dest(arch: str, release: Release | None = None, python: str | None = None) -> Path:
@@ -121,7 +100,7 @@ def default_dest(arch: str, release: Release | None = None, python: str | None =
     """
     from .cache import user_cache
 
-    name = debian_arch(arch).name
+    name = debian_arch(arch).debian or ""
     release = release or releases.choose(name, python)
     version = releases.host_python(release, python)
     extra = "" if version == release.python else f"-python{version}"
@@ -237,8 +216,8 @@ def _covers(manifest: dict[str, Any] | None, arch: str, suite: str,
     return isinstance(installed, dict) and all(p in installed for p in requested)
 
 
-def _existing(dest: Path, info: DebianArch, release: Release, version: str) -> Sysroot:
-    return Sysroot(dest, info.name, info.multiarch, _find_python(dest, version),
+def _existing(dest: Path, info: Arch, release: Release, version: str) -> Sysroot:
+    return Sysroot(dest, info.debian or "", info.multiarch, _find_python(dest, version),
                    release=release.suite)
 
 
@@ -261,9 +240,10 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
     Without ``python`` it is the Python crossenv runs on when a release ships it.
     """
     info = debian_arch(arch)
-    chosen = releases.choose(info.name, python, release)
+    name = info.debian or ""
+    chosen = releases.choose(name, python, release)
     version = releases.host_python(chosen, python)
-    dest = Path(dest) if dest is not None else default_dest(info.name, chosen, version)
+    dest = Path(dest) if dest is not None else default_dest(name, chosen, version)
     requested = [*releases.default_packages(chosen, version), *packages]
 
     def finish(root: Path) -> dict[str, Any]:
@@ -274,7 +254,7 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
     return _existing(dest, info, chosen, version)
 
 
-def build_tree(info: DebianArch, release: Release, dest: Path, requested: Sequence[str],
+def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str],
                finish: Callable[[Path], dict[str, Any]], *, refresh: bool = False) -> None:
     """Unpack ``requested`` and its dependencies for ``info`` from ``release`` at ``dest``.
 
@@ -287,12 +267,13 @@ def build_tree(info: DebianArch, release: Release, dest: Path, requested: Sequen
     from filelock import FileLock
 
     requested = list(dict.fromkeys(requested))
-    if not refresh and _covers(_load_manifest(dest), info.name, release.suite, requested):
+    name = info.debian or ""
+    if not refresh and _covers(_load_manifest(dest), name, release.suite, requested):
         return
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest.parent / f".{dest.name}.lock")):
         old = _load_manifest(dest)
-        if not refresh and _covers(old, info.name, release.suite, requested):
+        if not refresh and _covers(old, name, release.suite, requested):
             return  # another worker built it while we waited
         _refuse_foreign(dest)
         if old is not None and old.get("release", old.get("codename")) == release.suite:
@@ -301,7 +282,7 @@ def build_tree(info: DebianArch, release: Release, dest: Path, requested: Sequen
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
             work = Path(tmp)
             root = work / "root"
-            apt = Apt(info.name, work / "apt", release)
+            apt = Apt(name, work / "apt", release)
             skipped_lists = apt.update()
             debs = apt.download(apt.closure(requested), work / "debs")
             root.mkdir()
@@ -310,7 +291,7 @@ def build_tree(info: DebianArch, release: Release, dest: Path, requested: Sequen
             merge_usr(root)
             relativize_symlinks(root)
             manifest = {
-                "format": _MANIFEST_FORMAT, "arch": info.name, "multiarch": info.multiarch,
+                "format": _MANIFEST_FORMAT, "arch": name, "multiarch": info.multiarch,
                 "release": release.suite, "codename": os_codename(), "requested": requested,
                 **finish(root),
                 "packages": dict(sorted(deb_name_version(d) for d in debs)),
@@ -337,7 +318,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Build a Debian sysroot for ARCH without root, from apt's configured "
                     "sources. Prints the host python's path as the last line.")
     add = parser.add_argument
-    add("--arch", default="arm64", help=f"Debian architecture: {', '.join(ARCHES)}")
+    add("--arch", default="arm64", help=f"Debian architecture: {', '.join(arches.debian_names())}")
     shipped = ", ".join(f"{r.suite}: {'/'.join(r.pythons)}" for r in releases.RELEASES)
     add("--python", type=releases.parse_python, metavar="X.Y",
         help=f"the host CPython version; picks the Debian release that ships it ({shipped}; "
