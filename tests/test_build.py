@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, Target, run, shared_build, unpack_wheels
-from crossenv import elfarch
+from crossenv import arches, elfarch
 
 pytestmark = pytest.mark.integration
 
 EXT_SUFFIX = ".cpython-311-aarch64-linux-gnu.so"
-AARCH64 = elfarch.expected("aarch64")
+AARCH64 = arches.by_machine("aarch64").elf
 
 # package -> (extension module files expected, code run on the target)
 PACKAGES = {

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import recorded_sysconfigdata, require, run
-from crossenv import elfarch, host, provision, toolchain
+from crossenv import arches, elfarch, host, provision, toolchain
 from crossenv.backends import cargo
 
 TRIPLES = {
@@ -83,7 +83,7 @@ def test_linker_script_links_for_the_host(tmp_path: Path, arm64_sysroot: provisi
     run([chain.cc[0], "-c", tmp_path / "main.c", "-o", tmp_path / "main.o"])
     run([linker, tmp_path / "main.o", "-lm", "-o", tmp_path / "main"])
     facts = elfarch.read(tmp_path / "main")
-    assert facts == elfarch.expected("aarch64")
+    assert facts == arches.by_machine("aarch64").elf
 
 
 def test_rust_std_for_foreign_targets_is_reported() -> None:

@@ -16,13 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import Target, recorded_sysconfigdata, require, run, unpack_wheels
-from crossenv import elfarch, host, toolchain
+from crossenv import arches, elfarch, host, toolchain
 from crossenv.backends import cmake
 
 GCC = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf", "s390x": "s390x-linux-gnu"}
-MACHINE = {"arm64": "aarch64", "armhf": "armv7l", "s390x": "s390x"}
-
-
 def _cmake() -> str:
     found = shutil.which("cmake") or str(Path(sys.executable).parent / "cmake")
     require(Path(found).exists(), "cmake is needed (pip install cmake)")
@@ -92,7 +89,7 @@ def test_cmake_builds_with_described_toolchain(arch: str, tmp_path: Path) -> Non
     assert f"SOABI={host.describe(recorded_sysconfigdata(arch)).soabi}" in proc.stdout
     run([cmake_exe, "--build", build], env=env)
     facts = elfarch.read(build / "libt.so")
-    expected = elfarch.expected(MACHINE[arch])
+    expected = arches.by_debian(arch).elf
     assert expected is not None and expected.matches(facts), facts.describe()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import recorded_sysconfigdata, require, run
-from crossenv import elfarch, host, toolchain
+from crossenv import arches, elfarch, host, toolchain
 from crossenv.backends import meson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
@@ -181,5 +181,5 @@ def test_meson_setup_with_described_cross_file(arch: str, tmp_path: Path) -> Non
     run([meson_exe, "setup", "--cross-file", cross, tmp_path / "build", src])
     run([meson_exe, "compile", "-C", tmp_path / "build"])
     facts = elfarch.read(tmp_path / "build" / "libt.so")
-    expected = elfarch.expected(EXPECTED[arch][1])
+    expected = arches.by_debian(arch).elf
     assert expected is not None and expected.matches(facts), facts.describe()

@@ -36,12 +36,12 @@ HOSTDATA = Path(__file__).parent / "data" / "hostdata"
 def test_arch_tables(arch: str, multiarch: str, qemu: str) -> None:
     assert provision.multiarch_of(arch) == multiarch
     assert provision.qemu_name(arch) == qemu
-    assert provision.debian_arch(arch).name == arch
+    assert provision.debian_arch(arch).debian == arch
 
 
 def test_uname_spellings_are_accepted() -> None:
-    assert provision.debian_arch("aarch64").name == "arm64"
-    assert provision.debian_arch("ppc64le").name == "ppc64el"
+    assert provision.debian_arch("aarch64").debian == "arm64"
+    assert provision.debian_arch("ppc64le").debian == "ppc64el"
 
 
 @pytest.mark.parametrize("call", [

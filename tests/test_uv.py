@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import Target, crossenv_cmd, load_runtime, require, run, unpack_wheels
-from crossenv import elfarch
+from crossenv import arches, elfarch
 from crossenv.backends import uvbase
 
 _crossenv_uv = load_runtime("_crossenv_uv")
@@ -144,7 +144,7 @@ def _assert_host_wheel(env: Path, wheel: Path, name: str, target: Target, tmp: P
     code, expected, module = CODE[name]
     with zipfile.ZipFile(wheel) as archive:
         facts = elfarch.read_stream(io.BytesIO(archive.read(module + EXT_SUFFIX)))
-    assert facts == elfarch.expected("aarch64"), facts.describe()
+    assert facts == arches.by_machine("aarch64").elf, facts.describe()
     run([*crossenv_cmd(), "check", "--env", env, wheel])
     site = unpack_wheels([wheel], tmp / "site")
     assert target.python("-c", code, path=[site]).stdout.strip() == expected
@@ -194,7 +194,7 @@ def test_uv_pip_install_sdist(uv: str, uv_env: Path, uv_environ: dict[str, str],
     site = uv_env / "cross" / "lib" / "python3.11" / "site-packages"
     for name in SDISTS:
         module = site / (CODE[name][2] + EXT_SUFFIX)
-        assert elfarch.read(module) == elfarch.expected("aarch64"), module
+        assert elfarch.read(module) == arches.by_machine("aarch64").elf, module
     _uv(uv, uv_environ, "pip", "uninstall", "--python", uv_env / "cross" / "bin" / "python",
         *SDISTS)
 
