@@ -23,6 +23,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerDefSection
 
+from . import arches
 from .host import HostDescription
 from .model import Layout, Options, Toolchain
 
@@ -30,16 +31,7 @@ from .model import Layout, Options, Toolchain
 WHEEL_PLATFORM_VAR = "CROSSENV_WHEEL_PLATFORM"
 
 _LEGACY = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
-_LEGACY_ARCHES = {
-    "manylinux1": {"x86_64", "i686"},
-    "manylinux2010": {"x86_64", "i686"},
-    "manylinux2014": {"x86_64", "i686", "aarch64", "armv7l", "ppc64", "ppc64le", "s390x"},
-}
-
-
-def tag_arch(machine: str) -> str:
-    """The architecture part of a platform tag for a ``uname -m`` value."""
-    return {"i386": "i686", "i586": "i686", "armv8l": "armv7l"}.get(machine, machine)
+tag_arch = arches.tag_arch  # the architecture part of a platform tag for a ``uname -m`` value
 
 
 def _libc_candidates(host: HostDescription) -> list[Path]:
@@ -142,12 +134,12 @@ def parse_manylinux(value: str) -> tuple[int, int]:
 
 def manylinux_ladder(glibc: tuple[int, int], arch: str) -> list[str]:
     """Every manylinux tag a host with *glibc* accepts, best first (as packaging orders them)."""
-    lowest = 5 if arch in ("x86_64", "i686") else 17
+    lowest = arches.manylinux_oldest(arch)[1]
     tags: list[str] = []
     for minor in range(glibc[1], lowest - 1, -1):
         tags.append(f"manylinux_{glibc[0]}_{minor}_{arch}")
         alias = _LEGACY.get((glibc[0], minor))
-        if alias and arch in _LEGACY_ARCHES[alias]:
+        if alias and arches.has_legacy_manylinux(alias, arch):
             tags.append(f"{alias}_{arch}")
     return tags
 
@@ -240,12 +232,12 @@ def wheel_platform_tag(host: HostDescription, toolchain: Toolchain,
     if glibc is None or host.system != "Linux":
         return None
     arch = tag_arch(machine or host.machine)
-    lowest = 5 if arch in ("x86_64", "i686") else 17
+    lowest = arches.manylinux_oldest(arch)[1]
     if glibc < (2, lowest):
         return None
     tags = [f"manylinux_{glibc[0]}_{glibc[1]}_{arch}"]
     alias = _LEGACY.get(glibc)
-    if alias and arch in _LEGACY_ARCHES[alias]:
+    if alias and arches.has_legacy_manylinux(alias, arch):
         tags.append(f"{alias}_{arch}")
     return ".".join(tags)
 

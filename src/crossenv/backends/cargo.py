@@ -25,12 +25,6 @@ from .meson import pkg_config_libdirs, qemu_command
 
 CONFIG_NAME = "pyo3-config.txt"
 
-_RUST_CPU = {
-    "aarch64": "aarch64", "s390x": "s390x", "ppc64le": "powerpc64le", "ppc64": "powerpc64",
-    "i686": "i686", "i586": "i586", "i386": "i686", "x86_64": "x86_64",
-    "riscv64": "riscv64gc", "loongarch64": "loongarch64", "mips64": "mips64el",
-    "mips": "mipsel",
-}
 _BUILD_FLAGS = ("Py_DEBUG", "Py_REF_DEBUG", "Py_TRACE_REFS", "COUNT_ALLOCS", "Py_GIL_DISABLED")
 
 
@@ -40,17 +34,9 @@ def rust_target(host: HostDescription) -> str:
     env = gnu.rsplit("-", 1)[-1] if "-" in gnu else "gnu"
     if host.system != "Linux":
         raise ValueError(f"no Rust target known for {host.platform}")
-    machine = host.machine
-    if machine.startswith("arm"):
-        if env.endswith("hf") and machine in ("armv7l", "armv8l"):
-            return f"armv7-unknown-linux-{env}"
-        if env.endswith("hf"):
-            return f"arm-unknown-linux-{env}"
-        return f"armv5te-unknown-linux-{env}"
-    cpu = _RUST_CPU.get(machine, machine)
-    if env.startswith("gnu") and cpu.startswith("mips64"):
-        env = "gnuabi64"
-    return f"{cpu}-unknown-linux-{env}"
+    row = host.arch
+    target = row.rust_target_for(host.machine, env) if row else None
+    return target or f"{host.machine}-unknown-linux-{env}"
 
 
 def _env_key(target: str) -> str:
