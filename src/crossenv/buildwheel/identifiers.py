@@ -11,17 +11,13 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .. import releases
+from .. import arches, releases
 from ..errors import CrossenvError
 
-#: cibuildwheel's Linux architecture names -> Debian's.
+#: cibuildwheel's Linux architecture names (``uname -m``) -> Debian's (crossenv.arches).
 ARCHS: dict[str, str] = {
-    "aarch64": "arm64",
-    "armv7l": "armhf",
-    "ppc64le": "ppc64el",
-    "s390x": "s390x",
-    "i686": "i386",
-    "riscv64": "riscv64",
+    machine: arches.by_machine(machine).debian or machine
+    for machine in ("aarch64", "armv7l", "ppc64le", "s390x", "i686", "riscv64")
 }
 #: ``--archs auto``: the foreign architectures cibuildwheel users build most (and which
 #: Debian's cross gcc covers for every release).
