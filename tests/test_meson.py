@@ -7,6 +7,7 @@ was built: a file meson accepts but that builds for the wrong machine fails.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import types
@@ -91,69 +92,81 @@ def test_literal_quoting() -> None:
     assert meson._literal(True) == "true"
 
 
-# -- the mesonpy hook ------------------------------------------------------------------------
+# -- the mesonpy hook, on the real meson-python ---------------------------------------------
 
-def _fake_mesonpy(seen: dict[str, object]) -> types.ModuleType:
-    module = types.ModuleType("mesonpy")
+@pytest.fixture
+def mesonpy_module(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """The test venv's real ``mesonpy``, patched by the hook for this test only."""
+    import mesonpy  # the test extra installs meson-python
 
-    class Project:
-        def __init__(self, source_dir: object, build_dir: object,
-                     meson_args: object = None, editable_verbose: object = None) -> None:
-            seen["meson_args"] = meson_args
-
-    def _get_meson_command(meson: str | None = None) -> list[str]:
-        return [sys.executable, "/src/vendored-meson/meson.py"]
-
-    module.Project = Project  # type: ignore[attr-defined]
-    module._get_meson_command = _get_meson_command  # type: ignore[attr-defined]
-    return module
+    # meson and ninja of the test venv (its bin/ need not be on PATH)
+    bindir = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", os.pathsep.join([bindir, os.environ.get("PATH", "")]))
+    monkeypatch.setattr(mesonpy.Project, "__init__", mesonpy.Project.__init__)
+    monkeypatch.setattr(mesonpy.Project, "_crossenv_patched", False, raising=False)
+    assert _crossenv_meson.patch_mesonpy(mesonpy) is None
+    assert _crossenv_meson.patch_mesonpy(mesonpy) is None  # idempotent
+    return mesonpy
 
 
-def test_hook_adds_cross_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _meson_project(root: Path, pyproject_extra: str = "") -> Path:
+    src = root / "src"
+    src.mkdir(parents=True)
+    (src / "pyproject.toml").write_text(
+        "[build-system]\nrequires = ['meson-python']\nbuild-backend = 'mesonpy'\n"
+        "[project]\nname = 't'\nversion = '1'\n" + pyproject_extra)
+    (src / "meson.build").write_text("project('t', 'c', version: '1')\n")
+    return src
+
+
+def _configured(build: Path) -> tuple[str, list[str]]:
+    """What meson itself recorded: the host cpu and the cross files it was given."""
+    import ast
+    import configparser
+    import json
+
+    machines = json.loads((build / "meson-info" / "intro-machines.json").read_text())
+    recorded = configparser.ConfigParser()
+    recorded.read(build / "meson-private" / "cmd_line.txt")
+    cross = recorded.get("properties", "cross_file", fallback="[]")
+    return machines["host"]["cpu"], ast.literal_eval(cross)  # meson writes a list literal
+
+
+@pytest.fixture
+def arm64_cross_file(tmp_path: Path) -> Path:
+    require(shutil.which("aarch64-linux-gnu-gcc"), "gcc-aarch64-linux-gnu is needed")
     cross = tmp_path / "cross.ini"
-    cross.write_text("[host_machine]\n")
-    monkeypatch.setenv("CROSSENV_MESON_CROSS_FILE", str(cross))
-    seen: dict[str, object] = {}
-    module = _fake_mesonpy(seen)
-    _crossenv_meson.patch_mesonpy(module)
-    module.Project(tmp_path, tmp_path / "build", {"setup": ["-Dfoo=1"]})
-    assert seen["meson_args"] == {"setup": ["--cross-file", str(cross), "-Dfoo=1"]}
-    _crossenv_meson.patch_mesonpy(module)  # idempotent
-    module.Project(tmp_path, tmp_path / "build")
-    assert seen["meson_args"] == {"setup": ["--cross-file", str(cross)]}
+    cross.write_text(meson.render(_host("arm64"), _chain("arm64"), python=None))
+    return cross
 
 
-def test_hook_respects_a_users_cross_file(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    cross = tmp_path / "cross.ini"
-    cross.write_text("")
-    monkeypatch.setenv("CROSSENV_MESON_CROSS_FILE", str(cross))
-    seen: dict[str, object] = {}
-    module = _fake_mesonpy(seen)
-    _crossenv_meson.patch_mesonpy(module)
-    module.Project(tmp_path, tmp_path / "b", {"setup": ["--cross-file=mine.ini"]})
-    assert seen["meson_args"] == {"setup": ["--cross-file=mine.ini"]}
-    (tmp_path / "pyproject.toml").write_text(
-        "[tool.meson-python.args]\nsetup = ['--cross-file', 'x.ini']\n")
-    module.Project(tmp_path, tmp_path / "b")
-    assert seen["meson_args"] is None
+def test_hook_adds_cross_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              mesonpy_module: types.ModuleType, arm64_cross_file: Path) -> None:
+    """meson-python's Project passes meson_args["setup"] to ``meson setup``: the build
+    directory meson configures is the host's."""
+    monkeypatch.setenv("CROSSENV_MESON_CROSS_FILE", str(arm64_cross_file))
+    src = _meson_project(tmp_path)
+    mesonpy_module.Project(src, tmp_path / "build", {"setup": ["-Dbuildtype=release"]})
+    cpu, cross_files = _configured(tmp_path / "build")
+    assert cpu == "aarch64"
+    assert cross_files == [str(arm64_cross_file)]
+
+
+def test_hook_respects_a_users_cross_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          mesonpy_module: types.ModuleType,
+                                          arm64_cross_file: Path) -> None:
+    mine = tmp_path / "mine.ini"
+    mine.write_text(arm64_cross_file.read_text())
+    monkeypatch.setenv("CROSSENV_MESON_CROSS_FILE", str(arm64_cross_file))
+    src = _meson_project(tmp_path, f"[tool.meson-python.args]\nsetup = ['--cross-file={mine}']\n")
+    mesonpy_module.Project(src, tmp_path / "b1")
+    assert _configured(tmp_path / "b1")[1] == [str(mine)]
+    mesonpy_module.Project(src, tmp_path / "b2", {"setup": [f"--cross-file={mine}"]})
+    assert _configured(tmp_path / "b2")[1] == [str(mine), str(mine)]  # both of the user's
+    plain = _meson_project(tmp_path / "plain")
     monkeypatch.setenv("CROSSENV_MESON_CROSS_FILE", "")
-    module.Project(tmp_path, tmp_path / "b", None)
-    assert seen["meson_args"] is None
-
-
-def test_hook_runs_vendored_meson_natively(monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
-    """numpy's vendored meson.py is started with sys.executable; under cross-python that
-    would make meson detect the host as the build machine."""
-    config = types.ModuleType("_crossenv_config")
-    native = tmp_path / "python"
-    native.write_text("")
-    config.BUILD_PYTHON = str(native)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "_crossenv_config", config)
-    module = _fake_mesonpy({})
-    _crossenv_meson.patch_mesonpy(module)
-    assert module._get_meson_command() == [str(native), "/src/vendored-meson/meson.py"]
+    mesonpy_module.Project(plain, tmp_path / "b3")
+    assert _configured(tmp_path / "b3") == (os.uname().machine, [])
 
 
 # -- real meson ------------------------------------------------------------------------------

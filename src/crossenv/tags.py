@@ -244,6 +244,30 @@ def wheel_platform_tag(host: HostDescription, toolchain: Toolchain,
 
 def write(directory: Path, layout: Layout, host: HostDescription, toolchain: Toolchain,
           options: Options) -> dict[str, str]:
-    """Backend glue generator (see :mod:`crossenv.backends`): export the built-wheel tag."""
+    """Backend glue generator (see :mod:`crossenv.backends`): export the built-wheel tag
+    and the pip cache of this host description."""
     tag = wheel_platform_tag(host, toolchain, options.machine)
-    return {WHEEL_PLATFORM_VAR: tag} if tag else {}
+    env = {WHEEL_PLATFORM_VAR: tag} if tag else {}
+    return {**env, "PIP_CACHE_DIR": str(pip_cache_dir(options, tag))}
+
+
+def pip_cache_key(options: Options, wheel_tag: str | None) -> str:
+    """A directory name for what decides which built wheels an env may reuse.
+
+    pip keys its wheel cache on the sdist and the interpreter only, and every
+    cross env runs the same build interpreter: a ``linux_aarch64`` wheel gcc built
+    against Debian 12's glibc must not be reused by an env for an older sysroot,
+    nor by a zig env that promises manylinux2014.
+    """
+    import hashlib
+
+    facts = repr((list(options.platform_tags), list(options.libc or ()) or None, wheel_tag))
+    return "crossenv-" + hashlib.sha224(facts.encode()).hexdigest()[:16]
+
+
+def pip_cache_dir(options: Options, wheel_tag: str | None) -> Path:
+    """``PIP_CACHE_DIR`` cross-python exports if unset (pip documents the variable):
+    one cache per host description, shared by the envs that describe the same host."""
+    from .cache import user_cache
+
+    return user_cache("pip") / pip_cache_key(options, wheel_tag)

@@ -19,20 +19,17 @@ from typing import Any
 from ..host import HostDescription
 from ..model import Layout, Options, Toolchain
 
-#: module name -> "runtime_module:function" (runtime modules live in crossenv/runtime/)
+#: module name -> "runtime_module:function" (runtime modules live in crossenv/runtime/).
+#: Each one is listed, with why it exists and what would replace it, in the "Patches"
+#: section of docs/how-it-works.rst (tests/test_contracts.py checks the two agree), and
+#: each has a contract test there against the real third-party module.
 IMPORT_HOOKS: dict[str, str] = {
+    # pypa/build: run the PEP 517 hooks with cross-python (public ProjectBuilder(runner=))
     "build": "_crossenv_frontends:patch_build",
-    # wheel tags: packaging's manylinux/musllinux probes look at the build machine
-    "packaging._manylinux": "_crossenv_tags:patch_manylinux",
-    "packaging._musllinux": "_crossenv_tags:patch_musllinux",
-    "pip._vendor.packaging._manylinux": "_crossenv_tags:patch_manylinux",
-    "pip._vendor.packaging._musllinux": "_crossenv_tags:patch_musllinux",
-    # pip's wheel cache ignores the platform: keep wheels per host description
-    "pip._internal.cache": "_crossenv_tags:patch_pip_cache",
-    # built wheels: manylinux tag when the toolchain guarantees it (CROSSENV_WHEEL_PLATFORM)
+    # built wheels: manylinux tag when the toolchain guarantees it (CROSSENV_WHEEL_PLATFORM);
+    # wheel.bdist_wheel is the command old setuptools (< 70.1) registers
     "setuptools.command.bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
     "wheel.bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
-    "wheel._bdist_wheel": "_crossenv_tags:patch_bdist_wheel",
     # build backends: meson-python gets the cross file; numpy reports the host's headers
     "mesonpy": "_crossenv_meson:patch_mesonpy",
     "numpy": "_crossenv_hostreqs:patch_numpy",

@@ -36,9 +36,12 @@ def _cross_runner(runner, python_executable):
 
 
 def patch_build(module):
+    """``build.ProjectBuilder(source_dir, python_executable, runner)``: a cross runner."""
     builder = getattr(module, "ProjectBuilder", None)
-    if builder is None or getattr(builder, "_crossenv_patched", False):
-        return
+    if builder is None:
+        return "ProjectBuilder", "pypa/build has no ProjectBuilder class"
+    if getattr(builder, "_crossenv_patched", False):
+        return None
     original = builder.__init__
 
     def __init__(self, source_dir, python_executable=sys.executable, runner=None, *args, **kw):
@@ -52,3 +55,4 @@ def patch_build(module):
 
     builder.__init__ = __init__
     builder._crossenv_patched = True
+    return None

@@ -143,19 +143,23 @@ class _DirectoryList:
         obj.__dict__[self.key] = None if value is None else _HostDirs(value, self.what)
 
 
-def _patch_class(cls):
-    if cls is None or cls.__dict__.get("_crossenv_hostpaths") or not load_settings():
-        return
-    for name, what in (("include_dirs", "include"), ("library_dirs", "library")):
-        setattr(cls, name, _DirectoryList(name, what, getattr(cls, name, None)))
+def _patch_class(module, name):
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type):
+        return name, f"no {name} class"
+    if cls.__dict__.get("_crossenv_hostpaths") or not load_settings():
+        return None
+    for attribute, what in (("include_dirs", "include"), ("library_dirs", "library")):
+        setattr(cls, attribute, _DirectoryList(attribute, what, getattr(cls, attribute, None)))
     cls._crossenv_hostpaths = True
+    return None
 
 
 def patch_ccompiler(module):
     """``distutils.ccompiler`` (and setuptools' copy): patch ``CCompiler``."""
-    _patch_class(getattr(module, "CCompiler", None))
+    return _patch_class(module, "CCompiler")
 
 
 def patch_compiler_base(module):
     """setuptools >= 75's ``distutils.compilers.C.base``: patch ``Compiler``."""
-    _patch_class(getattr(module, "Compiler", None))
+    return _patch_class(module, "Compiler")

@@ -118,8 +118,10 @@ def _host_numpy_include(module):
 
 def patch_numpy(module):
     """Replace ``get_include`` wherever numpy exposes it (``numpy-config`` imports it)."""
-    if getattr(module, "_crossenv_patched", False) or not hasattr(module, "get_include"):
-        return
+    if getattr(module, "_crossenv_patched", False):
+        return None
+    if not callable(getattr(module, "get_include", None)):
+        return "get_include", "numpy has no get_include()"
     module._crossenv_patched = True
     cache = []
 
@@ -135,3 +137,4 @@ def patch_numpy(module):
         sub = sys.modules.get(name)
         if sub is not None and getattr(sub, "get_include", None) is original:
             sub.get_include = get_include
+    return None

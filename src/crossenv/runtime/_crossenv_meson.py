@@ -1,52 +1,37 @@
 """meson-python in a cross environment: add crossenv's cross file to ``meson setup``.
 
-meson-python (``mesonpy.Project``) takes a ``meson_args`` mapping of
-``{"setup": [...], ...}``; this hook adds ``--cross-file`` from
+meson-python documents ``-Csetup-args=--cross-file=...`` as *the* way to cross
+compile, but only as a config setting a front-end passes per build (pip's
+``--config-settings``, build's ``-C``), and there is no variable that adds it
+for every build: a ``PIP_CONFIG_SETTINGS`` would reach every other backend too
+(scikit-build-core refuses unknown settings). So ``mesonpy.Project`` is wrapped:
+its ``meson_args`` mapping (``{"setup": [...], ...}``, the same lists the
+``setup-args`` setting fills) gets ``--cross-file`` from
 ``CROSSENV_MESON_CROSS_FILE`` unless the build already passes one (a user's own
-cross file wins) or the variable is empty. Only the public ``Project(source_dir,
-build_dir, meson_args=...)`` parameters are used, so meson-python upgrades keep
-working.
+cross file wins) or the variable is empty.
+
+A vendored ``meson.py`` (numpy's) is started by meson-python with
+``sys.executable``; the shim re-executes ``cross-python .../meson.py`` with the
+native build python (see ``_crossenv_shim``), so nothing of meson-python's
+private ``_get_meson_command`` is touched.
 """
 
 import os
-import sys
 
 
 def _has_cross_file(args):
     return any(arg == "--cross-file" or arg.startswith("--cross-file=") for arg in args)
 
 
-def _native_meson(get_meson_command):
-    """Run a vendored ``meson.py`` (numpy's) with the native build python.
-
-    meson-python starts a ``.py`` meson with ``sys.executable``; under cross-python
-    meson would detect the *build* machine as the host (``platform.machine()`` is
-    the host's there). Installed meson already runs natively through its shebang.
-    """
-
-    def wrapper(*args, **kwargs):
-        cmd = get_meson_command(*args, **kwargs)
-        try:
-            import _crossenv_config
-        except ImportError:
-            return cmd
-        native = getattr(_crossenv_config, "BUILD_PYTHON", None)
-        if cmd and cmd[0] == sys.executable and native and os.path.exists(native):
-            cmd = [native, *cmd[1:]]
-        return cmd
-
-    return wrapper
-
-
 def patch_mesonpy(module):
-    get_command = getattr(module, "_get_meson_command", None)
-    if get_command is not None and not getattr(get_command, "_crossenv_patched", False):
-        module._get_meson_command = _native_meson(get_command)
-        module._get_meson_command._crossenv_patched = True
+    """``mesonpy.Project(source_dir, build_dir, meson_args=None, ...)``: add the cross file."""
     project = getattr(module, "Project", None)
-    if project is None or getattr(project, "_crossenv_patched", False):
-        return
-    original = project.__init__
+    original = getattr(project, "__init__", None)
+    code = getattr(original, "__code__", None)
+    if code is None or code.co_varnames[1:4] != ("source_dir", "build_dir", "meson_args"):
+        return "Project.__init__", "no Project(source_dir, build_dir, meson_args) to wrap"
+    if getattr(project, "_crossenv_patched", False):
+        return None
 
     def __init__(self, source_dir, build_dir, meson_args=None, *args, **kwargs):
         cross_file = os.environ.get("CROSSENV_MESON_CROSS_FILE", "")
@@ -59,6 +44,7 @@ def patch_mesonpy(module):
 
     project.__init__ = __init__
     project._crossenv_patched = True
+    return None
 
 
 def _pyproject_has_cross_file(source_dir):

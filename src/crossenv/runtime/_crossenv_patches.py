@@ -73,12 +73,25 @@ PATCHES = {
 }
 
 
+def cannot_patch(target, reason):
+    """The one line a patch whose target is missing prints: never a silent no-op."""
+    sys.stderr.write(f"crossenv: cannot patch {target} (upstream changed?): {reason}\n")
+    sys.stderr.flush()
+
+
 def _hook(spec):
-    """A patch that imports ``module:function`` from the runtime files only when needed."""
+    """A patch that imports ``module:function`` from the runtime files only when needed.
+
+    A hook returns None once it has patched (or found nothing to do), or
+    ``(attribute, reason)`` when the shape it relies on is not there.
+    """
 
     def run(module):
         name, _, func = spec.partition(":")
-        getattr(runtime_module(name), func)(module)
+        problem = getattr(runtime_module(name), func)(module)
+        if problem:
+            attribute, reason = problem
+            cannot_patch(f"{module.__name__}.{attribute}", reason)
 
     return run
 

@@ -29,6 +29,23 @@ def _build_env_install(argv):
     return any(name.startswith("pip-build-env-") for name in names)
 
 
+def _meson_script(argv):
+    """True for ``cross-python .../meson.py``: meson-python starts a vendored meson
+    (numpy's) with ``sys.executable``, and meson runs on the build machine."""
+    return len(argv) > 1 and os.path.basename(argv[1]) == "meson.py"
+
+
+def _pip_cache_dir(default):
+    """pip keys cached wheels on the sdist and interpreter only, and every cross env
+    runs the same interpreter: wheels are cached per host description. ``default``
+    (``.../pip/<key>``) is exported when ``PIP_CACHE_DIR`` is unset; a directory
+    of the user's own gets the ``<key>`` subdirectory."""
+    key = os.path.basename(default)
+    mine = os.environ.get("PIP_CACHE_DIR")
+    if mine and os.path.basename(os.path.normpath(mine)) != key:
+        os.environ["PIP_CACHE_DIR"] = os.path.join(mine, key)
+
+
 def _uname():
     real = _real_uname()
     return os.uname_result((_C.SYSTEM, real.nodename, real.release, real.version, _C.MACHINE))
@@ -86,9 +103,19 @@ def _activate():
             if os.environ.get(name) == value:
                 del os.environ[name]
         os.execv(_C.BUILD_PYTHON, [_C.BUILD_PYTHON, *argv[1:]])
+    if _meson_script(argv) and os.path.exists(_C.BUILD_PYTHON):
+        os.execv(_C.BUILD_PYTHON, [_C.BUILD_PYTHON, *argv[1:]])
     os.environ["PYTHON_CROSSENV"] = "1"
-    for name, value in getattr(_C, "BUILD_ENV", {}).items():
+    build_env = getattr(_C, "BUILD_ENV", {})
+    if "PIP_CACHE_DIR" in build_env:
+        _pip_cache_dir(build_env["PIP_CACHE_DIR"])
+    for name, value in build_env.items():
         os.environ.setdefault(name, value)
+    # tools builds must find first on PATH (maturin runs "cargo": ENV's Rust wrappers)
+    first = os.environ.get("CROSSENV_PREPEND_PATH")
+    path = os.environ.get("PATH", "")
+    if first and not path.startswith(first + os.pathsep):
+        os.environ["PATH"] = first + os.pathsep + path
     sys.cross_compiling = _Namespace(**_C.INFO)
     if _C.MULTIARCH:
         sys.implementation._multiarch = _C.MULTIARCH

@@ -45,8 +45,11 @@ def _fail(message):
 
 def patch_query(module):
     """uv's interpreter query (``-I``): report uv-base as the base executable."""
+    if not callable(getattr(module, "main", None)):
+        # the query reads sys._base_executable in main(), after this hook has run
+        return "main", "uv's interpreter query has no main() to run after this hook"
     if not sys.flags.isolated or not hasattr(sys, "cross_compiling"):
-        return
+        return None
     import _crossenv_config as config
 
     crossenv_dir = os.path.dirname(config.SYSCONFIGDATA)
@@ -58,6 +61,7 @@ def patch_query(module):
               f"build-machine wheels; use `{os.path.join(env, 'bin', 'cross-python')} -m build "
               "--wheel --installer uv`, or recreate the environment with this crossenv")
     sys._base_executable = executable
+    return None
 
 
 def _load(name, directory):
