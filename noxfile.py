@@ -30,6 +30,16 @@ def matrix(session: nox.Session) -> None:
 
 
 @nox.session
+def buildwheel(session: nox.Session) -> None:
+    """crossenv buildwheel's full acceptance run: tests/sources/cibw-project for aarch64,
+    armv7l, ppc64le and s390x on cp311 (bookworm) and cp313 (trixie), tested under qemu."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "0", "-s", "--durations=15"]
+    session.run("pytest", *args, "tests/test_buildwheel.py", "-k", "builds_tested",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_BUILDWHEEL_FULL": "1"})
+
+
+@nox.session
 def compat1x(session: nox.Session) -> None:
     """crossenv 1.x's own test suite (from its PyPI sdist) against this crossenv, on the
     aarch64 testbed: python tests/compat1x/run.py [--crossenv SPEC] [--raw] [-- PYTEST_ARGS]."""

@@ -131,8 +131,13 @@ def run(args: argparse.Namespace) -> int:
                     for i in chosen]
         _, natives = options.before_all_packages(
             str(reader.get("before-all", str(chosen[0])) or ""), _warn)
-        for note in dict.fromkeys(filter(None, map(runner.sysroot_note, resolved))):
-            print(f"crossenv buildwheel: note: {note}", file=sys.stderr)
+        notes: dict[str, list[str]] = {}
+        for one in resolved:
+            note = runner.sysroot_note(one)
+            if note:
+                notes.setdefault(note, []).append(str(one.identifier))
+        for note, names in notes.items():
+            print(f"crossenv buildwheel: note: {', '.join(names)}: {note}", file=sys.stderr)
         output_dir = (args.output_dir or Path(os.environ.get("CIBW_OUTPUT_DIR", "wheelhouse"))
                       ).absolute()
         if natives:

@@ -71,7 +71,7 @@ def sysroot_note(options: IdentifierOptions) -> str | None:
     release = releases.choose(ident.debian_arch, ident.python)
     glibc = tuple(int(p) for p in release.glibc.split("."))
     if options.toolchain == "gnu" and glibc > options.policy.glibc:
-        return (f"{ident}: the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
+        return (f"the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
                 f"newer than {options.policy.name} (glibc {options.policy.glibc[0]}."
                 f"{options.policy.glibc[1]}): the wheel is checked symbol by symbol against "
                 "the policy and fails if it needs more (toolchain = \"zig\" compiles against "
@@ -132,7 +132,7 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                                     packages=options.sysroot_packages)
             note = sysroot_note(options)
             if note:
-                log.write(note + "\n")
+                log.write(f"note: {note}\n")
             step("create")
             zig_glibc = options.policy.name if options.toolchain == "zig" else None
             env = api.create(sysroot, toolchain=options.toolchain, glibc=zig_glibc,
