@@ -206,3 +206,17 @@ def test_crossenv_run_armv6l_env(tmp_path: Path) -> None:
     out = run([*crossenv_cmd(), "run", env, "--", "python", "-c",
                "import struct, sys; print(struct.calcsize('P'), sys.byteorder)"])
     assert out.stdout.split() == ["4", "little"]
+
+
+def test_crossenv_run_armel_env(tmp_path: Path) -> None:
+    """armel's uname machine (armv5tel) is no Debian name: run finds qemu-arm from the row.
+    zig builds for it (Debian's armel cross gcc is not needed)."""
+    require(shutil.which("apt-get"), "apt-get is needed to provision an armel sysroot")
+    require(arches.which_qemu(ROWS["armel"]), "qemu-user-static (qemu-arm) is needed")
+    sysroot = provision.provision_debian("armel")
+    env = tmp_path / "env"
+    run([*crossenv_cmd(), "--without-pip", "--toolchain", "zig", sysroot.python, env])
+    assert envfile.read(env).host["machine"] == "armv5tel"
+    out = run([*crossenv_cmd(), "run", env, "--", "python", "-c",
+               "import sysconfig; print(sysconfig.get_config_var('MULTIARCH'))"])
+    assert out.stdout.strip() == ROWS["armel"].multiarch
