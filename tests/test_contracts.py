@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RUNTIME, load_runtime
+from conftest import RUNTIME, load_runtime, run
 from crossenv import backends
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "how-it-works.rst"
@@ -307,3 +307,14 @@ def test_sys_tags_reads_platform_tags(module_name: str, monkeypatch: pytest.Monk
         from pip._internal.utils.compatibility_tags import get_supported
 
         assert [str(tag) for tag in get_supported()] == tags
+
+
+@pytest.mark.integration
+def test_cross_python_warns_for_a_changed_module(aarch64_env: Path, tmp_path: Path) -> None:
+    """End to end, through the shim's finder: a ``mesonpy`` without ``Project``."""
+    (tmp_path / "mesonpy.py").write_text("VERSION = 'renamed everything'\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    proc = run([aarch64_env / "bin" / "cross-python", "-c", "import mesonpy"], env=env)
+    assert proc.stderr.splitlines() == [
+        "crossenv: cannot patch mesonpy.Project.__init__ (upstream changed?): "
+        "no Project(source_dir, build_dir, meson_args) to wrap"]

@@ -196,3 +196,18 @@ def test_meson_setup_with_described_cross_file(arch: str, tmp_path: Path) -> Non
     facts = elfarch.read(tmp_path / "build" / "libt.so")
     expected = arches.by_debian(arch).elf
     assert expected is not None and expected.matches(facts), facts.describe()
+
+
+@pytest.mark.integration
+def test_cross_python_runs_a_meson_py_natively(aarch64_env: Path, tmp_path: Path) -> None:
+    """meson-python starts a vendored ``meson.py`` with sys.executable (cross-python):
+    the shim re-executes it with the build python, so meson sees the real build machine."""
+    code = "import platform, sys\nprint(platform.machine(), hasattr(sys, 'cross_compiling'))\n"
+    script = tmp_path / "vendored-meson" / "meson.py"
+    script.parent.mkdir()
+    script.write_text(code)
+    other = script.with_name("other.py")
+    other.write_text(code)
+    cross = aarch64_env / "bin" / "cross-python"
+    assert run([cross, script, "setup"]).stdout.split() == [os.uname().machine, "False"]
+    assert run([cross, other]).stdout.split() == ["aarch64", "True"]
