@@ -1,12 +1,13 @@
 """Rust: target triples, the PyO3 config file, the linker script and cargo's variables.
 
-This machine's rustc has no std for foreign targets and crates cannot be
-downloaded, so no Rust crate is cross-built here; what cargo and PyO3 are given
-is checked instead, and the linker script links a real C program for the host.
+What cargo and PyO3 are given is checked here, the linker script links a real C
+program for the host, and the cargo/rustc wrappers an env gets without a usable rustc
+run; tests/test_rust.py cross-builds real PyO3 crates.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import recorded_sysconfigdata, require, run
-from crossenv import arches, elfarch, host, provision, toolchain
+from crossenv import arches, elfarch, host, provision, rust, toolchain
 from crossenv.backends import cargo
+from crossenv.model import Layout
 
 TRIPLES = {
     "arm64": "aarch64-unknown-linux-gnu",
@@ -95,3 +97,79 @@ def test_rust_std_for_foreign_targets_is_reported() -> None:
                           "aarch64-unknown-linux-gnu"], capture_output=True, text=True)
     installed = cargo.target_installed("aarch64-unknown-linux-gnu")
     assert installed == (out.returncode == 0 and Path(out.stdout.strip()).is_dir())
+
+
+def test_environment_names_the_sysroot_for_maturin(tmp_path: Path) -> None:
+    description = host.describe(recorded_sysconfigdata("arm64"), sysroot=tmp_path)
+    chain = toolchain.Toolchain(kind="gnu", triplet="aarch64-linux-gnu",
+                                cc=("aarch64-linux-gnu-gcc",), cxx=(), ar=("ar",))
+    env = cargo.environment(description, chain, config_file="/c/pyo3.txt", linker="/c/ld")
+    assert env["TARGET_SYSROOT"] == str(tmp_path)
+    # build scripts compile for the build machine: host flags only per target (cc crate)
+    assert not {"CC", "CXX", "CFLAGS", "LDFLAGS", "AR"} & set(env)
+
+
+def test_missing_rust_tool_prints_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           ) -> None:
+    """What cargo (run by maturin or setuptools-rust) meets without a usable toolchain."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    choice = rust.RustToolchain("missing", "aarch64-unknown-linux-gnu", debian_arch="arm64")
+    script = tmp_path / "cargo"
+    script.write_text(cargo.render_tool("cargo", choice))
+    script.chmod(0o755)
+    proc = subprocess.run([str(script), "build"], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [rust.missing_message("aarch64-unknown-linux-gnu",
+                                                             "arm64")]
+    assert "crossenv provision-rust --arch arm64" in proc.stderr
+    assert "rustup target add aarch64-unknown-linux-gnu" in proc.stderr
+
+
+def test_provisioned_rust_tool_runs_the_cached_one(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Provisioning after creation is picked up by an existing env's wrapper."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    choice = rust.RustToolchain("missing", "aarch64-unknown-linux-gnu", debian_arch="arm64")
+    script = tmp_path / "rustc"
+    script.write_text(cargo.render_tool("rustc", choice))
+    script.chmod(0o755)
+    cached = rust.std_dir("arm64") / "bin" / "rustc"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("#!/bin/sh\necho cached \"$@\"\n")
+    cached.chmod(0o755)
+    assert run([script, "-vV"]).stdout == "cached -vV\n"
+
+
+def test_write_tools_only_without_a_usable_path_rustc(tmp_path: Path) -> None:
+    layout = Layout(env=tmp_path / "env", cross=tmp_path / "env" / "cross")
+    found = rust.RustToolchain("path", "aarch64-unknown-linux-gnu", "/usr/bin/rustc")
+    assert cargo.write_tools(tmp_path, layout, found) == {}
+    assert not (tmp_path / cargo.RUST_BIN).exists()
+    provisioned = rust.RustToolchain("provisioned", "aarch64-unknown-linux-gnu", "/c/rustc",
+                                     "/c/cargo", "1.63.0", "arm64")
+    env = cargo.write_tools(tmp_path, layout, provisioned)
+    final = layout.crossenv_dir / cargo.RUST_BIN
+    assert env == {"CARGO": str(final / "cargo"), "RUSTC": str(final / "rustc"),
+                   "CROSSENV_PREPEND_PATH": str(final)}
+    assert os.access(tmp_path / cargo.RUST_BIN / "cargo", os.X_OK)
+
+
+def test_has_std_needs_the_rlib(tmp_path: Path) -> None:
+    assert not rust.has_std(tmp_path / "nowhere")
+    assert not rust.has_std(tmp_path)  # rustup prints the directory even without the std
+    (tmp_path / "libstd-0123abcd.rlib").write_bytes(b"")
+    assert rust.has_std(tmp_path)
+
+
+def test_path_rustc_without_the_hosts_std_is_not_used(tmp_path: Path) -> None:
+    fake = tmp_path / "rustc"
+    fake.write_text(f"#!/bin/sh\necho {tmp_path / 'empty'}\n")
+    fake.chmod(0o755)
+    assert rust.on_path("aarch64-unknown-linux-gnu", {"PATH": str(tmp_path)}) is None
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "libstd-1.rlib").write_bytes(b"")
+    fake.write_text(f"#!/bin/sh\n[ \"$1\" = -V ] && echo rustc 1.2.3 && exit\n"
+                    f"echo {tmp_path / 'empty'}\n")
+    found = rust.on_path("aarch64-unknown-linux-gnu", {"PATH": str(tmp_path)})
+    assert found is not None and (found.kind, found.version) == ("path", "1.2.3")

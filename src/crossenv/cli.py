@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "check": "crossenv.check",
     "repair": "crossenv.repair",
     "provision": "crossenv.provision",
+    "provision-rust": "crossenv.rust",
     "run": "crossenv.run",
     "buildwheel": "crossenv.buildwheel.command",
 }
@@ -38,6 +39,7 @@ subcommands (crossenv SUBCOMMAND --help for their options):
   check WHEEL...         check that cross-built wheels match their tags
   repair WHEEL...        retag linux_* wheels as manylinux, grafting libraries from the sysroot
   provision [DEST]       download a Debian host Python into a sysroot, without root
+  provision-rust         download Debian's rustc/cargo and a host's Rust std, without root
   run ENV -- CMD...      run a command for the host under qemu-user
   buildwheel [PROJECT]   cibuildwheel's configuration, cross-built: manylinux wheels for
                          aarch64, armv7l, ppc64le, s390x ..., tested under qemu

@@ -255,7 +255,8 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
 
 
 def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str],
-               finish: Callable[[Path], dict[str, Any]], *, refresh: bool = False) -> None:
+               finish: Callable[[Path], dict[str, Any]], *, refresh: bool = False,
+               skipped: Sequence[str] = SKIPPED_DEPENDENCIES) -> None:
     """Unpack ``requested`` and its dependencies for ``info`` from ``release`` at ``dest``.
 
     An existing tree at ``dest`` whose manifest lists every requested package is
@@ -263,6 +264,7 @@ def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str
     directory and renamed into place, under a lock shared with concurrent callers.
     ``finish(root)`` runs on the complete unpacked tree before its manifest is
     written (``dest`` is its final path) and returns fields for the manifest.
+    ``skipped`` (fnmatch patterns) are dependencies left out unless requested by name.
     """
     from filelock import FileLock
 
@@ -284,7 +286,7 @@ def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str
             root = work / "root"
             apt = Apt(name, work / "apt", release)
             skipped_lists = apt.update()
-            debs = apt.download(apt.closure(requested), work / "debs")
+            debs = apt.download(apt.closure(requested, skipped), work / "debs")
             root.mkdir()
             for deb in debs:
                 extract_deb(deb, root)
