@@ -63,7 +63,7 @@ def parse(spec: str, *, path: str | None = None, origin: str = "--compiler-launc
 
     *origin* names where *spec* came from in error messages.
     """
-    words = spec.split()
+    words = [word for word in spec.split(" ") if word]  # tabs and newlines are refused
     if not words:
         return ()
     for word in words:
@@ -219,7 +219,7 @@ def _count(value: object) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, dict):
-        counts = value.get("counts", value)
+        counts = value.get("counts")
         if isinstance(counts, dict):
             return sum(v for v in counts.values() if isinstance(v, int)
                        and not isinstance(v, bool))
@@ -236,10 +236,11 @@ def parse_sccache_stats(text: str) -> CacheStats:
     stats = data.get("stats", data) if isinstance(data, dict) else {}
     if not isinstance(stats, dict):
         stats = {}
-    counters = {str(k): _count(v) for k, v in stats.items()
-                if isinstance(v, (int, dict)) and not isinstance(v, bool)}
+    counters = {str(k): _count(v) for k, v in stats.items()  # not the durations
+                if (isinstance(v, int) and not isinstance(v, bool))
+                or (isinstance(v, dict) and isinstance(v.get("counts"), dict))}
     uncacheable = sum(_count(stats.get(k)) for k in
-                      ("non_cacheable_compilations", "not_cached", "compile_fails"))
+                      ("requests_not_compile", "requests_not_cacheable"))
     return CacheStats("sccache", _count(stats.get("cache_hits")),
                       _count(stats.get("cache_misses")), uncacheable, counters)
 
