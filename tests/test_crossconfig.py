@@ -86,8 +86,7 @@ def test_rendered_files_are_plain_literals() -> None:
 
 
 def test_machine_override_changes_platform() -> None:
-    desc = described("armhf")
+    desc = host_mod.describe(recorded_sysconfigdata("armhf"), machine="armv6l")
     config = crossconfig.render_runtime_config(
-        desc, sysconfigdata_file=Path("/x.py"), build_python=Path("/p"), env_dir=Path("/e"),
-        machine="armv6l")
+        desc, sysconfigdata_file=Path("/x.py"), build_python=Path("/p"), env_dir=Path("/e"))
     assert "HOST_PLATFORM = 'linux-armv6l'" in config

@@ -240,7 +240,6 @@ def run_create(args: argparse.Namespace) -> int:
         with_cross_pip=not (args.without_pip or args.without_cross_pip),
         config_vars=dict(args.config_var),
         env_vars=args.env,
-        machine=args.machine,
         platform_tags=tags,
         libc=libc,
         prompt=args.prompt,

@@ -223,8 +223,8 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
     (stage.cross_site / "_crossenv_config.py").write_text(
         crossconfig.render_runtime_config(
             host, sysconfigdata_file=final.crossenv_dir / data_name,
-            build_python=final.build_python, env_dir=final.env, machine=options.machine,
-            libc=options.libc, platform_tags=list(options.platform_tags),
+            build_python=final.build_python, env_dir=final.env, libc=options.libc,
+            platform_tags=list(options.platform_tags),
             build_env=build_env, import_hooks=backends.IMPORT_HOOKS),
         encoding="utf-8")
     _precompile(stage.cross_site / "_crossenv_shim.py", stage.cross_site / "_crossenv_config.py",
@@ -236,8 +236,6 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
 def _metadata(final: Layout, host: HostDescription, chain: Toolchain,
               options: Options) -> dict[str, Any]:
     host_json = host.to_json()
-    if options.machine:
-        host_json["machine"] = options.machine
     host_json["platform_tags"] = list(options.platform_tags)
     return {
         "crossenv_version": __version__,

@@ -8,7 +8,6 @@ shim needs at start-up, kept tiny because every start imports it).
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -118,15 +117,15 @@ def render_runtime_config(
     sysconfigdata_file: Path,
     build_python: Path,
     env_dir: Path,
-    machine: str | None = None,
     libc: tuple[str, str] | None = None,
     platform_tags: list[str] | None = None,
     build_env: Mapping[str, str] | None = None,
     import_hooks: Mapping[str, str] | None = None,
 ) -> str:
-    """The ``_crossenv_config`` module: plain literals only, read at every start."""
-    machine = machine or host.machine
-    platform = re.sub(rf"-{re.escape(host.machine)}$", f"-{machine}", host.platform)
+    """The ``_crossenv_config`` module: plain literals only, read at every start.
+
+    ``--machine`` is already in *host* (applied once, when the host was described)."""
+    machine, platform = host.machine, host.platform
     info = {
         "tool": "crossenv",
         "version": __version__,

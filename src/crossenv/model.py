@@ -8,6 +8,7 @@ creation can all import it without importing each other.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +29,16 @@ class Toolchain:
     #: extra -I/-L flags the sysconfigdata adds to CFLAGS/LDFLAGS (zig: no sysroot libc)
     cflags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ()
+
+    @property
+    def glibc(self) -> tuple[int, int] | None:
+        """The glibc version the toolchain promises to link against, derived once here:
+        zig's ``-target aarch64-linux-gnu.2.17`` (its stubs stop at that version). None
+        for compilers that link the sysroot's own, newer glibc."""
+        if self.kind != "zig":
+            return None
+        match = re.search(r"-gnu[a-z0-9]*\.(\d+)\.(\d+)$", self.triplet)
+        return (int(match.group(1)), int(match.group(2))) if match else None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -50,7 +61,6 @@ class Options:
     with_cross_pip: bool = True
     config_vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
     env_vars: Sequence[tuple[str, str, str]] = ()  # (name, operator, value)
-    machine: str | None = None
     platform_tags: Sequence[str] = ()
     libc: tuple[str, str] | None = None
     prompt: str | None = None

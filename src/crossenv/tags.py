@@ -162,10 +162,7 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 
 def zig_glibc(toolchain: Toolchain | None) -> tuple[int, int] | None:
     """The glibc version a zig toolchain links against (``aarch64-linux-gnu.2.17``)."""
-    if toolchain is None or toolchain.kind != "zig":
-        return None
-    match = re.search(r"-gnu[a-z]*\.(\d+)\.(\d+)", toolchain.triplet)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    return toolchain.glibc if toolchain is not None else None
 
 
 def platform_tags_for(
@@ -176,7 +173,6 @@ def platform_tags_for(
     extra: Sequence[str] = (),
     no_manylinux: bool = False,
     toolchain: Toolchain | None = None,
-    machine: str | None = None,
 ) -> tuple[tuple[str, str] | None, list[str]]:
     """Return ``(libc_ver answer, platform tags best first)`` for the host.
 
@@ -188,7 +184,7 @@ def platform_tags_for(
     adds to the defaults). With zig, ``platform.libc_ver()`` reports the glibc zig
     links against, so builds probing it do not use newer features.
     """
-    arch = tag_arch(machine or host.machine)
+    arch = tag_arch(host.machine)
     user = [t for tag in (*platform_tags, *extra) for t in _expand_user_tag(tag, arch)]
     if host.system != "Linux":
         return None, _dedupe(user)
@@ -220,8 +216,7 @@ def platform_tags_for(
     return libc, _dedupe(tags)
 
 
-def wheel_platform_tag(host: HostDescription, toolchain: Toolchain,
-                       machine: str | None = None) -> str | None:
+def wheel_platform_tag(host: HostDescription, toolchain: Toolchain) -> str | None:
     """The compressed platform tag built wheels get, or None to keep ``linux_<arch>``.
 
     Only zig with an explicit glibc guarantees the symbol versions an extension
@@ -231,7 +226,7 @@ def wheel_platform_tag(host: HostDescription, toolchain: Toolchain,
     glibc = zig_glibc(toolchain)
     if glibc is None or host.system != "Linux":
         return None
-    arch = tag_arch(machine or host.machine)
+    arch = tag_arch(host.machine)
     lowest = arches.manylinux_oldest(arch)[1]
     if glibc < (2, lowest):
         return None
@@ -246,7 +241,7 @@ def write(directory: Path, layout: Layout, host: HostDescription, toolchain: Too
           options: Options) -> dict[str, str]:
     """Backend glue generator (see :mod:`crossenv.backends`): export the built-wheel tag
     and the pip cache of this host description."""
-    tag = wheel_platform_tag(host, toolchain, options.machine)
+    tag = wheel_platform_tag(host, toolchain)
     env = {WHEEL_PLATFORM_VAR: tag} if tag else {}
     return {**env, "PIP_CACHE_DIR": str(pip_cache_dir(options, tag))}
 
