@@ -50,7 +50,10 @@ def test_archs_values() -> None:
     assert identifiers.parse_archs("auto") == ["aarch64", "armv7l", "ppc64le", "s390x"]
     assert identifiers.parse_archs("aarch64, s390x aarch64") == ["aarch64", "s390x"]
     assert set(identifiers.parse_archs("all")) == set(identifiers.ARCHS)
-    with pytest.raises(identifiers.SelectionError, match="x86_64"):
+    warned: list[str] = []
+    assert identifiers.parse_archs("x86_64 aarch64", warned.append) == ["aarch64"]
+    assert warned and "x86_64 left out" in warned[0]
+    with pytest.raises(identifiers.SelectionError, match="names no architecture"):
         identifiers.parse_archs("x86_64")
     with pytest.raises(identifiers.SelectionError, match="unknown archs value 'arm'"):
         identifiers.parse_archs("arm")
@@ -159,6 +162,16 @@ def test_before_all_package_lines() -> None:
     assert other == [["bash", "ci/prepare.sh"]]
     assert len(warned) == 1 and "yum install -y libffi-devel" in warned[0]
     assert "sysroot-packages" in warned[0]
+    # multidict's: one alternative per distribution, the Debian one is taken
+    warned.clear()
+    packages, other = options.before_all_packages(
+        "yum install -y libffi-devel || apk add --upgrade libffi-dev || "
+        "apt-get install libffi-dev", warned.append)
+    assert (packages, other, warned) == (["libffi-dev"], [], [])
+    with pytest.raises(OptionError, match="only between package installs"):
+        options.before_all_packages("make || true", warned.append)
+    with pytest.raises(OptionError, match="only understood in before-all"):
+        options.split_commands("pytest || true")
 
 
 # --- option sources and precedence ----------------------------------------------------------

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -148,6 +149,20 @@ def _frontend_argv(env: Path, frontend: str, args: Sequence[str], project: Path,
     return [*argv, *args, *[f"-C{k}={v}" for k, v in settings], str(project)]
 
 
+def _find_uv(environ: Mapping[str, str]) -> Path:
+    """uv on PATH, else the one installed beside the interpreter running crossenv."""
+    found = shutil.which("uv", path=environ.get("PATH"))
+    if found is None:
+        found = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if found is None:
+        try:
+            from uv import find_uv_bin  # the uv package's own locator
+            found = find_uv_bin()
+        except (ImportError, FileNotFoundError):
+            raise BuildError("build-frontend build[uv] needs uv: pip install uv") from None
+    return Path(found)
+
+
 def build(env: Path, project: Path, out_dir: Path, *, frontend: str = "pip",
           frontend_args: Sequence[str] = (), config_settings: Sequence[tuple[str, str]] = (),
           environ: Mapping[str, str] | None = None, log: TextIO | None = None) -> Path:
@@ -159,8 +174,9 @@ def build(env: Path, project: Path, out_dir: Path, *, frontend: str = "pip",
     """
     environ = dict(os.environ if environ is None else environ)
     if frontend in ("build", "build[uv]"):
-        if frontend == "build[uv]" and shutil.which("uv", path=environ.get("PATH")) is None:
-            raise BuildError("build-frontend build[uv] needs uv on PATH: pip install uv")
+        if frontend == "build[uv]":
+            uv = _find_uv(environ)
+            environ["PATH"] = os.pathsep.join([str(uv.parent), environ.get("PATH", "")])
         if _run([env / "bin" / "cross-pip", "install", "--quiet", "build>=1"], log=log,
                 env=environ) != 0:
             raise BuildError("cannot install pypa/build into the cross environment")

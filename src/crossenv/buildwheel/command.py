@@ -94,7 +94,7 @@ def select(reader: config.Reader, project_table: dict[str, Any],
                 f"--only {only}: no Debian release ships Python {wanted.python} for "
                 f"{wanted.arch}; see --print-build-identifiers")
         return [wanted]
-    archs = identifiers.parse_archs(str(reader.get("archs")))
+    archs = identifiers.parse_archs(str(reader.get("archs")), _warn)
     requires = project_table.get("requires-python")
     build_selector = selector.BuildSelector(
         str(reader.get("build") or "*"), str(reader.get("skip") or ""),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from .. import arches, releases
 from ..errors import CrossenvError
@@ -76,8 +77,12 @@ def available() -> list[Identifier]:
     return sorted(found, key=lambda i: (i.minor, list(ARCHS).index(i.arch)))
 
 
-def parse_archs(value: str) -> list[str]:
-    """cibuildwheel's ``archs`` (space or comma separated; ``auto``, ``all``, ``native``)."""
+def parse_archs(value: str, warn: Callable[[str], None] | None = None) -> list[str]:
+    """cibuildwheel's ``archs`` (space or comma separated; ``auto``, ``all``, ``native``).
+
+    ``x86_64``/``native`` (the build machine) are left out with a warning, so a project's
+    own list (``["x86_64", "aarch64", ...]``) still works; unknown names are errors.
+    """
     chosen: list[str] = []
     for word in re.split(r"[\s,]+", value.strip()):
         if not word:
@@ -88,10 +93,12 @@ def parse_archs(value: str) -> list[str]:
             chosen.append(word)
         elif word in UNSUPPORTED_ARCHS or word == "native":
             why = UNSUPPORTED_ARCHS.get(word, UNSUPPORTED_ARCHS["x86_64"])
-            raise SelectionError(f"archs {word}: {why}; choose among {', '.join(ARCHS)}")
+            if warn is not None:
+                warn(f"archs {word} left out: {why}")
         else:
             raise SelectionError(f"unknown archs value {word!r}; use auto, all or some of: "
                                  f"{', '.join(ARCHS)}")
     if not chosen:
-        raise SelectionError("archs is empty; give auto, all or some of: " + ", ".join(ARCHS))
+        raise SelectionError(f"archs {value!r} names no architecture crossenv cross-builds; "
+                             "give auto, all or some of: " + ", ".join(ARCHS))
     return list(dict.fromkeys(chosen))

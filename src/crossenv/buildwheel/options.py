@@ -73,54 +73,82 @@ def parse_frontend(value: object) -> Frontend:
     return Frontend(name, tuple(args))
 
 
-def split_commands(text: str) -> list[list[str]]:
-    """A command string as cibuildwheel writes it (``a && b``, ``;``, new lines)
-    -> argv lists. Shell features beyond that (pipes, redirection) are refused."""
-    commands: list[list[str]] = []
+def split_chains(text: str) -> list[list[list[str]]]:
+    """A command string -> commands (``&&``, ``;``, new lines), each a list of ``||``
+    alternatives, each an argv. Pipes and redirection are refused."""
+    commands: list[list[list[str]]] = []
     for line in text.splitlines():
         lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
         lexer.whitespace_split = True
-        current: list[str] = []
+        alternatives: list[list[str]] = [[]]
         for token in lexer:
-            if token in ("&&", ";"):
-                if current:
-                    commands.append(current)
-                current = []
+            if token in ("&&", ";", "||"):
+                if token == "||":
+                    alternatives.append([])
+                    continue
+                if any(alternatives):
+                    commands.append([a for a in alternatives if a])
+                alternatives = [[]]
             elif token and set(token) <= set(";&|<>"):
                 raise OptionError(f"command {line!r}: {token!r} is not supported; use "
                                   "commands joined with && (or put them in a script)")
             else:
-                current.append(token)
-        if current:
-            commands.append(current)
+                alternatives[-1].append(token)
+        if any(alternatives):
+            commands.append([a for a in alternatives if a])
     return commands
+
+
+def split_commands(text: str) -> list[list[str]]:
+    """A command string as cibuildwheel writes it (``a && b``, ``;``, new lines)
+    -> argv lists; ``||`` is refused here (only ``before-all`` understands it)."""
+    chains = split_chains(text)
+    for chain in chains:
+        if len(chain) > 1:
+            raise OptionError(f"command {' || '.join(map(shlex.join, chain))!r}: '||' is "
+                              "only understood in before-all; put it in a script")
+    return [chain[0] for chain in chains]
+
+
+def _apt_packages(argv: list[str]) -> list[str] | None:
+    """The packages of an ``apt-get install`` argv; [] for ``apt-get update``; None else."""
+    match = _INSTALL_RE.match(shlex.join(argv))
+    if not match or match[1] not in ("apt-get", "apt"):
+        return None
+    words = shlex.split(match[2])
+    if words[:1] == ["update"]:
+        return []
+    if words[:1] == ["install"]:
+        return [w for w in words[1:] if not w.startswith("-")]
+    return None
 
 
 def before_all_packages(text: str, warn: Callable[[str], None]) -> tuple[list[str],
                                                                           list[list[str]]]:
     """Split ``before-all`` into Debian packages for the sysroot and other commands.
 
-    ``apt-get install X`` lines name Debian packages: they go into the sysroot.
-    ``yum``/``dnf``/``apk`` lines install into cibuildwheel's container: their names are
-    not Debian's, so they are reported (use ``sysroot-packages``) and not run.
+    ``apt-get install X`` lines name Debian packages: they go into the sysroot, also
+    as one alternative of ``yum install ... || apt-get install ...``. ``yum``/``dnf``/
+    ``apk`` alone install into cibuildwheel's container: their names are not Debian's,
+    so they are reported (use ``sysroot-packages``) and not run.
     """
     packages: list[str] = []
     other: list[list[str]] = []
-    for argv in split_commands(text):
-        match = _INSTALL_RE.match(shlex.join(argv))
-        if not match:
-            other.append(argv)
+    for chain in split_chains(text):
+        apt = [found for argv in chain if (found := _apt_packages(argv)) is not None]
+        if apt:
+            packages += apt[0]
             continue
-        manager, words = match[1], shlex.split(match[2])
-        if manager in ("apt-get", "apt"):
-            if words and words[0] == "update":
-                continue
-            if words and words[0] == "install":
-                packages += [w for w in words[1:] if not w.startswith("-")]
-                continue
-        warn(f"before-all: {shlex.join(argv)!r} is for cibuildwheel's container and is not "
-             "run; name the Debian packages the host needs in [tool.crossenv.buildwheel] "
-             "sysroot-packages")
+        if all(_INSTALL_RE.match(shlex.join(argv)) for argv in chain):
+            shown = " || ".join(map(shlex.join, chain))
+            warn(f"before-all: {shown!r} is for cibuildwheel's container and is not run; "
+                 "name the Debian packages the host needs in [tool.crossenv.buildwheel] "
+                 "sysroot-packages")
+            continue
+        if len(chain) > 1:
+            raise OptionError(f"before-all: {' || '.join(map(shlex.join, chain))!r}: '||' "
+                              "is understood only between package installs; use a script")
+        other.append(chain[0])
     return packages, other
 
 

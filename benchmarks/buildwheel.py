@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Benchmark ``crossenv buildwheel`` against the same builds fully emulated.
+
+One project (tests/sources/cibw-project: a C and a Cython extension), cp311, four
+architectures (aarch64, armv7l, ppc64le, s390x), measured in one run on one machine:
+
+* **crossenv**: ``crossenv buildwheel PROJECT --archs ... -j 1`` with tests off
+  (``CIBW_TEST_COMMAND=""``), environments already cached (a warm-up run creates them;
+  its time is reported too). Each identifier's ``build_s`` in the JSON report covers
+  build with isolation (Cython and setuptools installed natively from PyPI), auditwheel
+  repair and ``crossenv check``.
+* **emulated** (the baseline): what a cibuildwheel run under qemu does, without the
+  container: the Debian sysroot's own ``gcc`` and ``python3.11`` run under qemu-user
+  and build the wheel with setuptools' PEP 517 backend in-process (Debian's
+  python3-setuptools, cython3, python3-wheel; no isolation, so no pip download or
+  build-venv creation is counted against the baseline: it is, if anything, flattered).
+  binfmt_misc is not mounted here (and must not be registered), so an emulated program
+  that execs another foreign program would fail: ``gcc -B WRAPPERS/`` finds small
+  ``/bin/sh`` scripts for ``cc1``, ``as``, ``collect2`` and ``ld`` that call
+  ``qemu-ARCH-static -L SYSROOT`` on the real tool, and ``CC`` names such a script
+  for ``gcc`` itself. gcc is added to a separate sysroot with crossenv's extra-package
+  machinery (``crossenv.api.provision(..., packages=[...])``).
+
+Both sides run one identifier at a time. The ratio is emulated seconds / crossenv
+seconds, per architecture and in total (goal: at least 10x). Provisioning is not timed.
+
+Usage::
+
+    python benchmarks/buildwheel.py [--archs aarch64,armv7l,ppc64le,s390x] [--output r.json]
+
+A script, not a test: it asserts nothing; it prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from crossenv import api, arches  # noqa: E402
+from crossenv.buildwheel.identifiers import ARCHS  # noqa: E402
+from crossenv.provision import find_qemu  # noqa: E402
+
+PROJECT = ROOT / "tests" / "sources" / "cibw-project"
+GOAL = 10.0
+PYTHON = "3.11"
+EMULATED_PACKAGES = ["gcc-12", "binutils", "python3-setuptools", "python3-wheel", "cython3"]
+
+
+def _crossenv(project: Path, archs: list[str], out: Path) -> tuple[float, dict[str, float]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
+    env.update({"CIBW_BUILD": f"cp{PYTHON.replace('.', '')}-*", "CIBW_TEST_COMMAND": ""})
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "crossenv", "buildwheel", str(project),
+                           "--archs", ",".join(archs), "-j", "1", "--output-dir", str(out)],
+                          env=env, capture_output=True, text=True)
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"crossenv buildwheel failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    report = json.loads((out / "buildwheel-report.json").read_text())
+    return wall, {r["identifier"].split("_", 1)[1]: r["build_s"] for r in report["identifiers"]}
+
+
+def _wrapper(path: Path, qemu: str, sysroot: Path, program: Path, *extra: str) -> None:
+    words = " ".join([qemu, "-L", str(sysroot), str(program), *extra])
+    path.write_text(f'#!/bin/sh\nexec {words} "$@"\n')
+    path.chmod(0o755)
+
+
+def _emulated(project: Path, arch: str, work: Path) -> tuple[float, str]:
+    debian = ARCHS[arch]
+    triplet = arches.lookup(debian).multiarch
+    sysroot = api.provision(debian, PYTHON, packages=EMULATED_PACKAGES).root
+    qemu = find_qemu(debian)
+    if qemu is None:
+        sys.exit(f"qemu-user-static for {arch} is needed")
+    gcc_dir = sysroot / "usr" / "lib" / "gcc" / triplet / "12"
+    wrappers = work / f"wrappers-{arch}"
+    wrappers.mkdir()
+    _wrapper(wrappers / "cc1", qemu, sysroot, gcc_dir / "cc1")
+    _wrapper(wrappers / "collect2", qemu, sysroot, gcc_dir / "collect2")
+    _wrapper(wrappers / "as", qemu, sysroot, sysroot / "usr" / "bin" / f"{triplet}-as")
+    _wrapper(wrappers / "ld", qemu, sysroot, sysroot / "usr" / "bin" / f"{triplet}-ld.bfd")
+    _wrapper(wrappers / "gcc", qemu, sysroot, sysroot / "usr" / "bin" / f"{triplet}-gcc-12",
+             f"-B{wrappers}/")
+    tree = work / f"project-{arch}"
+    shutil.copytree(project, tree)
+    out = work / f"out-{arch}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CC", "LD"))}
+    env.update(CC=str(wrappers / "gcc"), COMPILER_PATH=str(wrappers))
+    code = ("import sys; from setuptools import build_meta as b; "
+            "print(b.build_wheel(sys.argv[1]))")
+    start = time.monotonic()
+    proc = subprocess.run([qemu, "-L", str(sysroot), str(sysroot / "usr/bin/python3.11"), "-c",
+                           code, str(out)], cwd=tree, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"emulated build for {arch} failed:\n{proc.stdout[-3000:]}\n"
+                 f"{proc.stderr[-3000:]}")
+    return seconds, proc.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archs", default="aarch64,armv7l,ppc64le,s390x")
+    parser.add_argument("--output", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args()
+    archs = args.archs.split(",")
+    with tempfile.TemporaryDirectory(prefix="crossenv-bench-bw-") as tmp:
+        work = Path(tmp)
+        cold, _ = _crossenv(PROJECT, archs, work / "warmup")
+        wall, crossenv_s = _crossenv(PROJECT, archs, work / "wheelhouse")
+        emulated: dict[str, float] = {}
+        wheels: dict[str, str] = {}
+        for arch in archs:
+            emulated[arch], wheels[arch] = _emulated(PROJECT, arch, work)
+    rows = [(a, crossenv_s[a], emulated[a], emulated[a] / crossenv_s[a]) for a in archs]
+    total_c, total_e = sum(crossenv_s.values()), sum(emulated.values())
+    print(f"{'arch':<10} {'crossenv s':>11} {'emulated s':>11} {'ratio':>7}")
+    for arch, c, e, r in rows:
+        print(f"{arch:<10} {c:>11.1f} {e:>11.1f} {r:>6.1f}x")
+    ratio = total_e / total_c
+    print(f"{'total':<10} {total_c:>11.1f} {total_e:>11.1f} {ratio:>6.1f}x  "
+          f"(goal >= {GOAL:.0f}x: {'met' if ratio >= GOAL else 'NOT met'})")
+    print(f"crossenv buildwheel wall time: {wall:.1f} s warm, {cold:.1f} s first run "
+          "(environments created)")
+    if args.output:
+        args.output.write_text(json.dumps({
+            "python": PYTHON, "archs": archs, "crossenv_build_s": crossenv_s,
+            "emulated_build_s": emulated, "ratio": ratio, "goal": GOAL,
+            "crossenv_wall_warm_s": wall, "crossenv_wall_first_s": cold,
+            "emulated_wheels": wheels}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
