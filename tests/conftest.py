@@ -22,12 +22,14 @@ from pathlib import Path
 import filelock
 import pytest
 
-from crossenv import provision
+from crossenv import arches, provision
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parent.parent
 HOSTDATA = Path(__file__).parent / "data" / "hostdata"
-DEBIAN_ARCHES = ("arm64", "armhf", "s390x", "ppc64el", "i386")
+#: the Debian architectures with a recorded host (tests/data/hostdata/<arch>)
+DEBIAN_ARCHES = tuple(a.debian for a in arches.ARCHES
+                      if a.debian and (HOSTDATA / a.debian).is_dir())
 
 
 def require(condition: object, reason: str) -> None:

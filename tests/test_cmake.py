@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, recorded_sysconfigdata, require, run, unpack_wheels
+from conftest import DEBIAN_ARCHES, Target, recorded_sysconfigdata, require, run, unpack_wheels
 from crossenv import arches, elfarch, host, toolchain
 from crossenv.backends import cmake
 
-GCC = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf", "s390x": "s390x-linux-gnu"}
+GCC = {arch: arches.by_debian(arch).triplet for arch in DEBIAN_ARCHES}
 def _cmake() -> str:
     found = shutil.which("cmake") or str(Path(sys.executable).parent / "cmake")
     require(Path(found).exists(), "cmake is needed (pip install cmake)")

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import recorded_sysconfigdata, require, run
+from conftest import DEBIAN_ARCHES, recorded_sysconfigdata, require, run
 from crossenv import arches, elfarch, host, toolchain
 from crossenv.backends import meson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
 import _crossenv_meson
 
-GCC = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf",
-       "s390x": "s390x-linux-gnu", "ppc64el": "powerpc64le-linux-gnu", "i386": "i686-linux-gnu"}
+GCC = {arch: arches.by_debian(arch).triplet for arch in DEBIAN_ARCHES}
 EXPECTED = {
     "arm64": ("aarch64", "aarch64", "little", "IEEE_QUAD_LE"),
     "armhf": ("arm", "armv7l", "little", "IEEE_DOUBLE_LE"),

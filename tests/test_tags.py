@@ -31,12 +31,10 @@ from conftest import (
     run,
     unpack_wheels,
 )
-from crossenv import backends, host, provision, tags
+from crossenv import arches, backends, host, provision, tags
 from crossenv.model import Toolchain
 
 RUNTIME = Path(tags.__file__).parent / "runtime"
-ARCH_OF = {"arm64": "aarch64", "armhf": "armv7l", "s390x": "s390x", "ppc64el": "ppc64le",
-           "i386": "i686"}
 
 
 def recorded(debian_arch: str, sysroot: Path | None = None) -> host.HostDescription:
@@ -309,10 +307,10 @@ def test_arm64_env_tags_reach_packaging_and_pip(aarch64_env: Path) -> None:
 @pytest.mark.parametrize("debian_arch", ["armhf", "s390x", "ppc64el"])
 def test_other_arch_env_tags(debian_arch: str, tmp_path: Path) -> None:
     require(shutil.which("apt-get"), f"apt-get is needed to provision a {debian_arch} sysroot")
-    machine = ARCH_OF[debian_arch]
-    described = recorded(debian_arch)
-    require(shutil.which(f"{described.multiarch}-gcc"),
-            f"gcc-{described.multiarch} is needed to cross-compile for {debian_arch}")
+    machine = arches.by_debian(debian_arch).machine
+    triplet = arches.by_debian(debian_arch).triplet
+    require(shutil.which(f"{triplet}-gcc"),
+            f"gcc-{triplet} is needed to cross-compile for {debian_arch}")
     sysroot = provision.provision_debian(debian_arch)
     env = tmp_path / debian_arch
     run([*crossenv_cmd(), sysroot.python, env])
