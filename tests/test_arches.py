@@ -16,11 +16,13 @@ from elftools.elf.elffile import ELFFile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT, crossenv_cmd, require, run
-from crossenv import arches, elfarch, envfile, provision
+from conftest import ROOT, crossenv_cmd, mips64el_sysconfigdata, require, run
+from crossenv import arches, elfarch, envfile, host, provision
 from crossenv import run as run_mod
 from crossenv.arches import ARCHES, Arch
+from crossenv.backends import meson
 from crossenv.errors import CrossenvError
+from crossenv.model import Toolchain
 
 ROWS = {a.debian or a.machine: a for a in ARCHES}
 _CI_PACKAGES = set((ROOT / ".ci" / "apt-packages.txt").read_text().split())
@@ -220,3 +222,17 @@ def test_crossenv_run_armel_env(tmp_path: Path) -> None:
     out = run([*crossenv_cmd(), "run", env, "--", "python", "-c",
                "import sysconfig; print(sysconfig.get_config_var('MULTIARCH'))"])
     assert out.stdout.strip() == ROWS["armel"].multiarch
+
+
+def test_mips64el_host_is_little_endian(tmp_path: Path) -> None:
+    """uname says mips64 for both byte orders; the old host table called it big-endian
+    (and meson's cross file said so) while Debian's mips64el is little-endian."""
+    described = host.describe(mips64el_sysconfigdata(tmp_path))
+    assert described.machine == "mips64" and described.arch is ROWS["mips64el"]
+    assert described.byteorder == "little"
+    chain = Toolchain(kind="gnu", triplet=described.triplet, cc=(), cxx=(), ar=("ar",))
+    machine = meson.sections(described, chain, python=None)["host_machine"]
+    assert machine == {"system": "linux", "cpu_family": "mips64", "cpu": "mips64",
+                       "endian": "little"}
+    wrapper = meson.qemu_command(described)  # None without qemu or a libc to run with
+    assert wrapper is None or Path(wrapper[0]).name.startswith("qemu-mips64el")
