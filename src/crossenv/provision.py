@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import arches, releases
-from .apt import SKIPPED_DEPENDENCIES, Apt, os_codename  # noqa: F401 (re-exported)
+from .apt import SKIPPED_DEPENDENCIES, Apt, os_codename
 from .arches import Arch, UnknownArchError
 from .errors import ProvisionError
 from .releases import Release
@@ -320,7 +320,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Build a Debian sysroot for ARCH without root, from apt's configured "
                     "sources. Prints the host python's path as the last line.")
     add = parser.add_argument
-    add("--arch", default="arm64", help=f"Debian architecture: {', '.join(arches.debian_names())}")
+    ports = sorted({a for r in releases.RELEASES for a in r.architectures})
+    add("--arch", default="arm64", help=f"Debian architecture: {', '.join(ports)}")
     shipped = ", ".join(f"{r.suite}: {'/'.join(r.pythons)}" for r in releases.RELEASES)
     add("--python", type=releases.parse_python, metavar="X.Y",
         help=f"the host CPython version; picks the Debian release that ships it ({shipped}; "
