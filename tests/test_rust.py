@@ -11,6 +11,8 @@ per architecture.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -71,16 +73,25 @@ def _sysroot(arch: str) -> provision.Sysroot:
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory, cargo_home: Path) -> dict[str, Path]:
-    """``{arch}/{backend}`` -> the wheel cross-pip built (both backends, both arches)."""
-    built: dict[str, Path] = {}
+def rust_envs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """An env per architecture, made after provisioning Debian's Rust for it."""
+    envs = {}
     for arch, (machine, _) in ARCHES.items():
         require(shutil.which(f"{provision.multiarch_of(arch)}-gcc"),
                 f"the {arch} cross gcc is needed")
         sysroot = _sysroot(arch)
         rust.provision_rust(arch)
-        env = tmp_path_factory.mktemp("envs") / machine
-        run([*crossenv_cmd(), sysroot.python, env])
+        envs[arch] = tmp_path_factory.mktemp("envs") / machine
+        run([*crossenv_cmd(), sysroot.python, envs[arch]])
+    return envs
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory, cargo_home: Path,
+           rust_envs: dict[str, Path]) -> dict[str, Path]:
+    """``{arch}/{backend}`` -> the wheel cross-pip built (both backends, both arches)."""
+    built: dict[str, Path] = {}
+    for arch, env in rust_envs.items():
         target_dir = tmp_path_factory.mktemp(f"cargo-target-{arch}")
         for backend in BACKENDS:
             out = tmp_path_factory.mktemp(f"wheels-{arch}-{backend}")
@@ -88,14 +99,28 @@ def wheels(tmp_path_factory: pytest.TempPathFactory, cargo_home: Path) -> dict[s
                        "CARGO_TARGET_DIR": str(target_dir),
                        # speed only: the crate is tiny, pyo3 unoptimized is plenty
                        "CARGO_PROFILE_RELEASE_OPT_LEVEL": "1"}
-            run([env / "bin" / "cross-pip", "wheel", "--no-deps", "-w", out,
-                 SOURCES / backend], env=environ, timeout=900)
+            source = shutil.copytree(SOURCES / backend, out.parent / f"src-{arch}-{backend}")
+            run([env / "bin" / "cross-pip", "wheel", "--no-deps", "-w", out, source],
+                env=environ, timeout=900)
             (wheel,) = out.glob("*.whl")
             built[f"{arch}/{backend}"] = wheel
     return built
 
 
 CASES = [f"{arch}/{backend}" for arch in ARCHES for backend in BACKENDS]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_env_records_its_rust_toolchain(arch: str, rust_envs: dict[str, Path]) -> None:
+    """crossenv.json and ``describe --format rust`` say which rustc builds for the host."""
+    recorded = json.loads((rust_envs[arch] / "crossenv.json").read_text())["rust"]
+    expected = rust.find(recorded["target"], arch)
+    assert recorded == expected.to_json()
+    assert recorded["kind"] in ("path", "provisioned")
+    line = run([*crossenv_cmd(), "describe", rust_envs[arch], "--format", "rust"]).stdout
+    assert line == (f"rustc {recorded['version']} ({recorded['kind']}: {recorded['rustc']}) "
+                    f"for {recorded['target']}\n")
 
 
 @pytest.mark.integration
@@ -129,13 +154,46 @@ def test_no_rust_toolchain_fails_with_one_line(tmp_path: Path,
     environ = {**os.environ, "PATH": bare, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env = tmp_path / "env"
     run([*crossenv_cmd(), arm64_sysroot.python, env], env=environ)
+    source = shutil.copytree(SOURCES / "pyo3-maturin", tmp_path / "src")
     proc = subprocess.run([str(env / "bin" / "cross-pip"), "wheel", "--no-deps", "-w",
-                           str(tmp_path / "out"), str(SOURCES / "pyo3-maturin")],
+                           str(tmp_path / "out"), str(source)],
                           env=environ, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines()
              if "crossenv: no Rust standard library" in ln]
     expected = rust.missing_message("aarch64-unknown-linux-gnu", "arm64")
     assert lines and set(lines) == {expected}, proc.stdout + proc.stderr
+    described = run([*crossenv_cmd(), "describe", env, "--format", "rust"], env=environ)
+    assert described.stdout == expected + "\n"
+    assert json.loads((env / "crossenv.json").read_text())["rust"]["kind"] == "missing"
     assert "provision-rust --arch arm64" in expected
     assert not list((tmp_path / "out").glob("*.whl"))
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_zig_env_gives_manylinux2014_wheels(tmp_path: Path, cargo_home: Path,
+                                             arm64_sysroot: provision.Sysroot,
+                                             aarch64_target: Target) -> None:
+    """With ``--toolchain zig --manylinux 2_17`` cargo links with zig cc against glibc
+    2.17, so maturin's own manylinux2014 check (it reads TARGET_SYSROOT) passes."""
+    require(importlib.util.find_spec("ziglang"), "the ziglang package is needed")
+    rust.provision_rust("arm64")
+    env = tmp_path / "env"
+    run([*crossenv_cmd(), "--toolchain", "zig", "--manylinux", "2_17", arm64_sysroot.python,
+         env])
+    source = shutil.copytree(SOURCES / "pyo3-maturin", tmp_path / "src")
+    environ = {**os.environ, "CARGO_HOME": str(cargo_home),
+               "CARGO_TARGET_DIR": str(tmp_path / "target"),
+               "CARGO_PROFILE_RELEASE_OPT_LEVEL": "1",
+               "MATURIN_PEP517_ARGS": "--compatibility manylinux2014"}
+    run([env / "bin" / "cross-pip", "wheel", "--no-deps", "-w", tmp_path / "out", source],
+        env=environ, timeout=900)
+    (wheel,) = (tmp_path / "out").glob("*.whl")
+    assert wheel.name == ("pyo3_hello-0.1.0-cp311-cp311-"
+                          "manylinux_2_17_aarch64.manylinux2014_aarch64.whl")
+    run([*crossenv_cmd(), "check", "--env", env, wheel])
+    site = unpack_wheels([wheel], tmp_path / "site")
+    proc = aarch64_target.python("-c", "import pyo3_hello as m; print(m.add(40, 2))",
+                                 path=[site])
+    assert proc.stdout.strip() == "42"

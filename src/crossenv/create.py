@@ -250,7 +250,18 @@ def _metadata(final: Layout, host: HostDescription, chain: Toolchain,
         "env_vars": [list(item) for item in options.env_vars],
         "host_requirements": list(options.host_requirements),
         "compiler_launcher": list(options.compiler_launcher) or None,
+        "rust": _rust(host),
     }
+
+
+def _rust(host: HostDescription) -> dict[str, Any] | None:
+    """Which rustc builds for the host (crossenv.rust), as the cargo generator chose."""
+    from .backends import cargo
+
+    try:
+        return cargo.rust_choice(host).to_json()
+    except ValueError:  # no Rust target for this host
+        return None
 
 
 def _host_key(host_json: Any) -> tuple[Any, ...] | None:

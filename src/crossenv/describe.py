@@ -17,21 +17,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import envfile
+from . import envfile, rust
 from . import host as host_mod
 from . import toolchain as toolchain_mod
 from .backends import cargo, cmake, meson
 from .errors import CrossenvError, ToolchainError
 
-FORMATS = ("meson", "cmake", "pyo3", "env", "json", "build-details")
+FORMATS = ("meson", "cmake", "pyo3", "env", "json", "build-details", "rust")
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "describe", help="print the host description or a generated build file",
         description="Print a meson cross file, CMake toolchain file, PyO3 config, the "
-        "environment variables cross-python exports, the host description (json) or a "
-        "PEP 739 build-details.json for an ENV or a host python.")
+        "environment variables cross-python exports, the host description (json), a "
+        "PEP 739 build-details.json or the Rust toolchain builds use (rust: PATH's rustc "
+        "with the host's std, the one crossenv provision-rust made, or the fix) for an ENV "
+        "or a host python.")
     parser.add_argument("HOST_OR_ENV", help="a crossenv ENV, or the host python3.X, its "
                         "prefix, its _sysconfigdata_*.py or a build-details.json")
     parser.add_argument("--format", choices=FORMATS, default="json")
@@ -94,6 +96,17 @@ def _render_env(values: dict[str, str]) -> str:
     return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in values.items())
 
 
+def _render_rust(choice: Any) -> str:
+    """One line: which rustc builds for the host (PATH's, provisioned) or the fix."""
+    if not isinstance(choice, dict):
+        return "no Rust toolchain recorded (no Rust target for this host, or an env made " \
+               "before crossenv recorded it)\n"
+    if choice.get("kind") == "missing":
+        return rust.missing_message(str(choice.get("target")), choice.get("debian_arch")) + "\n"
+    return (f"rustc {choice.get('version')} ({choice.get('kind')}: {choice.get('rustc')}) "
+            f"for {choice.get('target')}\n")
+
+
 def describe_env(env: Path, fmt: str) -> str:
     """Print a file generated when *env* was created."""
     meta = envfile.read(env)
@@ -112,6 +125,8 @@ def describe_env(env: Path, fmt: str) -> str:
         return _render_env(_env_vars_of(meta))
     if fmt == "json":
         return json.dumps(meta.host, indent=2) + "\n"
+    if fmt == "rust":
+        return _render_rust(meta.raw.get("rust"))
     source = envfile.host_str(meta, "sysconfigdata_path")
     if not source:
         raise CrossenvError(f"{env} records no host sysconfigdata; describe the host "
@@ -167,6 +182,11 @@ def describe_host(host: host_mod.HostDescription, fmt: str, *, python: str | Non
         return texts[cmake.FILE_NAME]
     if fmt == "pyo3":
         return texts[cargo.CONFIG_NAME]
+    if fmt == "rust":
+        try:
+            return _render_rust(cargo.rust_choice(host).to_json())
+        except ValueError:
+            return _render_rust(None)
     if fmt == "env":
         return _render_env(env)
     if fmt == "json":

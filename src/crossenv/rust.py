@@ -59,12 +59,6 @@ class RustToolchain:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def describe(self) -> str:
-        """One line for people: which toolchain, or what to do."""
-        if self.kind == "missing":
-            return missing_message(self.target, self.debian_arch)
-        return f"rustc {self.version} ({self.kind}: {self.rustc}) for {self.target}"
-
 
 def missing_message(target: str, arch: str | None) -> str:
     """The one line a Rust build prints when no toolchain has the host's std."""
