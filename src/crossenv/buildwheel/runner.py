@@ -83,7 +83,8 @@ def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[s
             log: TextIO, what: str, extra: dict[str, str] | None = None) -> None:
     for command in commands:
         argv = [substitute(w, project) for w in command]
-        argv = [w.format(**extra) if extra and "{" in w else w for w in argv]
+        for name, value in (extra or {}).items():
+            argv = [w.replace("{" + name + "}", value) for w in argv]
         if api._run(argv, log=log, cwd=project, env=environ) != 0:
             raise api.BuildError(f"{what} failed: {shlex.join(argv)}")
 
@@ -170,7 +171,7 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             output_dir.mkdir(parents=True, exist_ok=True)
             final = Path(shutil.copy2(wheel, output_dir / wheel.name))
             result.wheel, result.result = final.name, "ok"
-            result.tag = "-".join(final.name[:-4].split("-")[-3:])
+            result.tag = final.name[:-4].split("-")[-1]  # the platform tag(s)
         except CrossenvError as exc:
             result.result, result.error = "failed", f"{result.step}: {exc}"
         except Exception as exc:  # a bug: keep the traceback in the log, go on with the rest
