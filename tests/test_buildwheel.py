@@ -234,6 +234,29 @@ def test_sources_and_precedence(tmp_path: Path) -> None:
     assert reader.get("archs") == "riscv64"  # the command line beats everything
 
 
+_layer = st.one_of(st.none(), st.sampled_from(["aarch64", "s390x", "ppc64le", "armv7l"]))
+
+
+@given(st.fixed_dictionaries({"cli": _layer, "env_linux": _layer, "env": _layer,
+                              "config_linux": _layer, "config": _layer,
+                              "pyproject_linux": _layer, "pyproject": _layer}))
+def test_the_strongest_source_that_sets_an_option_wins(layers: dict[str, str | None]) -> None:
+    def tables(prefix: str) -> dict[str, object]:
+        top = {"archs": layers[prefix]} if layers[prefix] else {}
+        linux = {"archs": layers[f"{prefix}_linux"]} if layers[f"{prefix}_linux"] else {}
+        return {"tool": {"cibuildwheel": {**top, "linux": linux}}}
+
+    environ = {name: value for name, value in (("CIBW_ARCHS_LINUX", layers["env_linux"]),
+                                               ("CIBW_ARCHS", layers["env"])) if value}
+    sources = [config.load_source(tables("config"), "ci.toml", lambda m: None),
+               config.load_source(tables("pyproject"), "pyproject.toml", lambda m: None)]
+    reader = config.Reader(sources, environ, {"archs": layers["cli"]})
+    order = ["cli", "env_linux", "env", "config_linux", "config", "pyproject_linux",
+             "pyproject"]
+    expected = next((layers[k] for k in order if layers[k]), "auto")
+    assert reader.get("archs") == expected
+
+
 def test_every_key_that_does_not_apply_is_named(tmp_path: Path) -> None:
     _, warned = _reader(tmp_path, PYPROJECT, {"CIBW_CONTAINER_ENGINE": "docker",
                                               "CIBW_BULID": "typo", "CIBW_TEST_COMMAND": "x",

@@ -262,7 +262,7 @@ def test(env: Path, wheel: Path, spec: TestSpec, *, project: Path,
         target = f"{wheel}[{','.join(spec.extras)}]" if spec.extras else str(wheel)
         pip = [env / "bin" / "cross-pip", "install", "--quiet", "--only-binary", ":all:",
                "--target", site, target, *spec.requires]
-        if _run(pip, log=log) != 0:
+        if _run(pip, log=log, cwd=Path(project)) != 0:  # "-r requirements/test.txt"
             raise TestError(f"cross-pip could not install {wheel.name} and the test "
                             f"requirements ({' '.join(spec.requires) or 'none'}) for the host")
         for command in spec.commands:
