@@ -269,7 +269,7 @@ def test_repair_bad_options(scratch: Path) -> None:
 
 def test_check_bad_target(scratch: Path) -> None:
     expect_error(scratch, ["check", "--target", "x" * 100_000, str(plain_wheel(scratch))],
-                 contains="--target")
+                 contains="--platform")
 
 
 def test_usage_errors_are_one_line(scratch: Path) -> None:
@@ -343,8 +343,8 @@ def test_run_missing_program_and_wheel(scratch: Path, aarch64_env: Path,
 
 
 def test_check_empty_target(scratch: Path) -> None:
-    expect_error(scratch, ["check", "--target", "", str(plain_wheel(scratch))],
-                 contains="--target")
+    expect_error(scratch, ["check", "--platform", "", str(plain_wheel(scratch))],
+                 contains="--platform")
 
 
 @pytest.mark.parametrize("option", [["--sysroot", "/"], ["--cc", "gcc"],
