@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import nox
@@ -9,6 +11,29 @@ import nox
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 ROOT = Path(__file__).parent
+UNIT_PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+
+
+def _pyenv_versions() -> None:
+    """pyenv's shims answer only for the selected versions (python3.9 -> "command not
+    found" while 3.11 is global): select every installed one, the current first, so nox
+    finds each python3.X. Without pyenv nox looks on PATH as usual; a missing interpreter
+    is skipped with a warning, and is an error in CI (nox's --error-on-missing-interpreters
+    is on when CI is set)."""
+    try:  # pyenv's shim that started nox already set PYENV_VERSION to the current one
+        names = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True,
+                               text=True, check=True).stdout.split()
+        current = os.environ.get("PYENV_VERSION") or subprocess.run(
+            ["pyenv", "version-name"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return
+    selected = current.split(":")
+    more = [n for n in names if n[:1].isdigit() and "/" not in n and n not in selected]
+    if more:
+        os.environ["PYENV_VERSION"] = ":".join([*selected, *more])
+
+
+_pyenv_versions()
 
 
 @nox.session
@@ -17,6 +42,32 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test,repair,zig]")
     args = session.posargs or ["-n", "2", "--durations=15"]
     session.run("pytest", *args, env={"CROSSENV_TEST_SESSION": "nox"})
+
+
+@nox.session(python=UNIT_PYTHONS)
+def unit(session: nox.Session) -> None:
+    """The tests that need no cross toolchain (not marked integration), on every supported
+    Python: the code and the runtime shim must work on each."""
+    session.install("-e", ".[test]")
+    args = session.posargs or ["-n", "2"]
+    session.run("pytest", "-m", "not integration", *args,
+                env={"CROSSENV_TEST_SESSION": "nox"})
+
+
+@nox.session(python="3.11")  # the arm64 sysroot's python is 3.11: the build python must match
+@nox.parametrize("end", [nox.param("oldest", id="oldest"), nox.param("newest", id="newest")])
+def compat(session: nox.Session, end: str) -> None:
+    """The core cross builds (setuptools C + Cython, meson-python, scikit-build-core through
+    cross-pip, pypa/build and uv) with the oldest (tests/compat-oldest.txt) or the newest
+    pip, setuptools, meson-python, scikit-build-core, build, packaging and virtualenv."""
+    session.install("-e", ".[test]")
+    if end == "oldest":
+        session.install("-c", "tests/compat-oldest.txt", "virtualenv", "packaging")
+    else:
+        session.install("--upgrade", "virtualenv", "packaging")
+    args = session.posargs or ["-n", "2", "-s", "--durations=0"]
+    session.run("pytest", "-m", "compat", *args, "tests/test_compat_versions.py",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_COMPAT_END": end})
 
 
 @nox.session
