@@ -27,7 +27,7 @@ from typing import Any
 
 import filelock
 
-from . import __version__, backends, crossconfig, envfile, scripts, staging
+from . import __version__, backends, crossconfig, envfile, scripts, staging, versions
 from .cache import user_cache
 from .errors import EnvironmentCreationError
 from .host import HostDescription
@@ -285,6 +285,8 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     spelling of one ENV takes the same lock and records the same paths.
     """
     options = options or Options()
+    for line in versions.unsupported():  # installed with --no-deps, or pinned back
+        print(f"crossenv: warning: {line}", file=sys.stderr)
     given = Path(env)
     env = Path(os.path.realpath(given))
     cross_prefix = (Path(os.path.realpath(options.cross_prefix))
