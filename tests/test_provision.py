@@ -169,7 +169,7 @@ class _FakeApt:
     def update(self) -> list[str]:
         return []
 
-    def closure(self, requested: list[str]) -> list[str]:
+    def closure(self, requested: list[str], skipped: object = ()) -> list[str]:
         return sorted(requested)
 
     def download(self, packages: list[str], into: Path) -> list[Path]:
