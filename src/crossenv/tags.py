@@ -239,7 +239,7 @@ def wheel_platform_tag(host: HostDescription, toolchain: Toolchain) -> str | Non
 
 def write(directory: Path, layout: Layout, host: HostDescription, toolchain: Toolchain,
           options: Options) -> dict[str, str]:
-    """Backend glue generator (see :mod:`crossenv.backends`): export the built-wheel tag
+    """Backend generator (see :mod:`crossenv.backends`): export the built-wheel tag
     and the pip cache of this host description."""
     tag = wheel_platform_tag(host, toolchain)
     env = {WHEEL_PLATFORM_VAR: tag} if tag else {}

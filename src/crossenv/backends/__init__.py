@@ -1,4 +1,4 @@
-"""Backend glue: what each build system needs to target the host, in one place.
+"""Backends: what each build system needs to target the host, in one place.
 
 Two seams connect build systems to a cross environment:
 

@@ -18,7 +18,7 @@ programs under qemu and everything else (scripts, native tools) directly, and so
 is harmless should it reach a native build.
 
 Native builds of build requirements never see either variable: the runtime shim
-removes the glue's variables before it hands pip's build-environment install to
+removes the backends' variables before it hands pip's build-environment install to
 the build python.
 """
 
@@ -160,7 +160,7 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
         env[SITE_VAR] = site
     emulator = cmake.render_emulator(host)
     if emulator is not None:
-        # The same file (same text) as the CMake glue's: whichever writes first.
+        # The same file (same text) as the CMake backend's: whichever writes first.
         path = directory / cmake.EMULATOR_NAME
         path.write_text(emulator, encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
