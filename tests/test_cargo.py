@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import recorded_sysconfigdata, require, run
+from conftest import crossenv_cmd, recorded_sysconfigdata, require, run
 from crossenv import arches, elfarch, host, provision, rust, toolchain
 from crossenv.backends import cargo
 from crossenv.model import Layout
@@ -173,3 +173,14 @@ def test_path_rustc_without_the_hosts_std_is_not_used(tmp_path: Path) -> None:
                     f"echo {tmp_path / 'empty'}\n")
     found = rust.on_path("aarch64-unknown-linux-gnu", {"PATH": str(tmp_path)})
     assert found is not None and (found.kind, found.version) == ("path", "1.2.3")
+
+
+def test_provision_rust_unknown_arch_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run([*crossenv_cmd(), "provision-rust", "--arch", "sparc"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("crossenv: error: unknown architecture 'sparc'")
+    assert len(proc.stderr.splitlines()) == 1
+    assert not (tmp_path / "crossenv" / "rust").exists() or not any(
+        (tmp_path / "crossenv" / "rust").iterdir())
