@@ -28,7 +28,8 @@ def _pyenv_versions() -> None:
     except (OSError, subprocess.CalledProcessError):
         return
     selected = current.split(":")
-    more = [n for n in names if n[:1].isdigit() and "/" not in n and n not in selected]
+    wanted = tuple(f"{v}." for v in UNIT_PYTHONS)  # not 3.7: tests expect it to be absent
+    more = [n for n in names if n.startswith(wanted) and "/" not in n and n not in selected]
     if more:
         os.environ["PYENV_VERSION"] = ":".join([*selected, *more])
 

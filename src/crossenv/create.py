@@ -145,6 +145,8 @@ def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
     except SystemExit as exc:  # virtualenv reports errors by exiting
         raise EnvironmentCreationError(
             f"virtualenv could not create {path} (status {exc.code})") from None
+    except RuntimeError as exc:  # virtualenv >= 21 raises this for a Python it cannot seed
+        raise EnvironmentCreationError(f"virtualenv could not create {path}: {exc}") from None
 
 
 def _seed_like(build: Path, cross: Path, site: Callable[[Path], Path]) -> None:

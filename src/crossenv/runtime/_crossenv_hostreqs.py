@@ -17,6 +17,7 @@ project's ``[tool.crossenv] host-requirements``; else the native numpy's own
 version, so the headers match what the build resolved.
 """
 
+import importlib
 import os
 import re
 import subprocess
@@ -32,10 +33,7 @@ def _canonical(name):
 def declared():
     """Requirement strings from the environment variable and ./pyproject.toml."""
     specs = os.environ.get("CROSSENV_HOST_REQUIREMENTS", "").split()
-    try:
-        import tomllib
-    except ImportError:
-        tomllib = None
+    tomllib = _toml_reader()
     if tomllib is not None and os.path.isfile("pyproject.toml"):
         try:
             with open("pyproject.toml", "rb") as fh:
@@ -44,6 +42,17 @@ def declared():
         except (OSError, ValueError):
             pass
     return specs
+
+
+def _toml_reader():
+    """tomllib (3.11+), else tomli: Python 3.9/3.10 build environments have it through
+    pytest, meson-python or pip's vendored copy, which every cross env has."""
+    for name in ("tomllib", "tomli", "pip._vendor.tomli"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
 
 
 def requirement_for(name, native_version):

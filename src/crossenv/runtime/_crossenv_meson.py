@@ -50,8 +50,11 @@ def patch_mesonpy(module):
 def _pyproject_has_cross_file(source_dir):
     try:
         import tomllib
-    except ImportError:  # Python < 3.11: meson-python vendors no reader we can rely on
-        return False
+    except ImportError:  # Python < 3.11: meson-python requires tomli there
+        try:
+            import tomli as tomllib
+        except ImportError:
+            return False
     try:
         with open(os.path.join(os.fspath(source_dir), "pyproject.toml"), "rb") as fh:
             data = tomllib.load(fh)
