@@ -118,10 +118,14 @@ def compiler_word(launcher: Sequence[str], compiler: str, *,
         return compiler
     name = _name(compiler)
     found = shutil.which(name, path=path)
-    if found is None or not os.path.samefile(found, shutil.which(compiler, path=path)
-                                             or compiler):
+    try:
+        same = found is not None and os.path.samefile(
+            found, shutil.which(compiler, path=path) or compiler)
+    except OSError:  # the recorded compiler is gone
+        same = False
+    if not same:
         raise LauncherError(
-            f"{_name(launcher[0])} runs the compiler by name on its workers, but {name} on "
+            f"{kind(launcher)} runs the compiler by name on its workers, but {name} on "
             f"PATH is {'missing' if found is None else found}, not {compiler}; put "
             f"{os.path.dirname(compiler) or 'its directory'} first on PATH or pass --cc "
             "with a compiler found on PATH")
@@ -131,7 +135,7 @@ def compiler_word(launcher: Sequence[str], compiler: str, *,
 def check(launcher: Sequence[str], toolchain_kind: str, compiler: str) -> None:
     """Refuse combinations that cannot work, before anything is created."""
     if is_remote(launcher) and toolchain_kind == "zig":
-        raise LauncherError(f"{_name(launcher[0])} cannot distribute 'zig cc' compiles "
+        raise LauncherError(f"{kind(launcher)} cannot distribute 'zig cc' compiles "
                             "(its workers run a compiler, not zig); use ccache or sccache, "
                             "or --toolchain gnu")
     compiler_word(launcher, compiler)
