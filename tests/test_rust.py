@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, crossenv_cmd, require, run, unpack_wheels
+from conftest import Target, crossenv_cmd, require, run, shared_build, unpack_wheels
 from crossenv import provision, rust
 from crossenv.apt import Apt
 from crossenv.cache import user_cache
@@ -72,42 +72,58 @@ def _sysroot(arch: str) -> provision.Sysroot:
     return provision.provision_debian(arch)
 
 
-@pytest.fixture(scope="module")
-def rust_envs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """An env per architecture, made after provisioning Debian's Rust for it."""
-    envs = {}
+def _build_all(directory: Path, cargo_home: Path) -> None:
+    """An env per architecture (made after provisioning Debian's Rust for it) and the
+    wheels of both backends, built by its cross-pip with build isolation on."""
     for arch, (machine, _) in ARCHES.items():
         require(shutil.which(f"{provision.multiarch_of(arch)}-gcc"),
                 f"the {arch} cross gcc is needed")
-        sysroot = _sysroot(arch)
         rust.provision_rust(arch)
-        envs[arch] = tmp_path_factory.mktemp("envs") / machine
-        run([*crossenv_cmd(), sysroot.python, envs[arch]])
-    return envs
+        env = directory / "envs" / machine
+        run([*crossenv_cmd(), _sysroot(arch).python, env])
+        for backend in BACKENDS:
+            out = directory / "wheels" / f"{arch}-{backend}"
+            source = shutil.copytree(SOURCES / backend, directory / "src" / f"{arch}-{backend}")
+            environ = {**os.environ, "CARGO_HOME": str(cargo_home),
+                       # shared by the two backends: pyo3 is compiled once per architecture
+                       "CARGO_TARGET_DIR": str(directory / "target" / arch),
+                       # speed only: the tests call two tiny functions
+                       "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0"}
+            run([env / "bin" / "cross-pip", "wheel", "--no-deps", "-w", out, source],
+                env=environ, timeout=900)
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory, cargo_home: Path,
-           rust_envs: dict[str, Path]) -> dict[str, Path]:
+def built(tmp_path_factory: pytest.TempPathFactory, cargo_home: Path) -> Path:
+    """The envs and wheels, built once per test run (shared by the xdist workers)."""
+    return shared_build(tmp_path_factory, "rust-pyo3",
+                        lambda directory: _build_all(directory, cargo_home))
+
+
+@pytest.fixture(scope="module")
+def rust_envs(built: Path) -> dict[str, Path]:
+    return {arch: built / "envs" / machine for arch, (machine, _) in ARCHES.items()}
+
+
+@pytest.fixture(scope="module")
+def wheels(built: Path) -> dict[str, Path]:
     """``{arch}/{backend}`` -> the wheel cross-pip built (both backends, both arches)."""
-    built: dict[str, Path] = {}
-    for arch, env in rust_envs.items():
-        target_dir = tmp_path_factory.mktemp(f"cargo-target-{arch}")
+    found = {}
+    for arch in ARCHES:
         for backend in BACKENDS:
-            out = tmp_path_factory.mktemp(f"wheels-{arch}-{backend}")
-            environ = {**os.environ, "CARGO_HOME": str(cargo_home),
-                       "CARGO_TARGET_DIR": str(target_dir),
-                       # speed only: the crate is tiny, pyo3 unoptimized is plenty
-                       "CARGO_PROFILE_RELEASE_OPT_LEVEL": "1"}
-            source = shutil.copytree(SOURCES / backend, out.parent / f"src-{arch}-{backend}")
-            run([env / "bin" / "cross-pip", "wheel", "--no-deps", "-w", out, source],
-                env=environ, timeout=900)
-            (wheel,) = out.glob("*.whl")
-            built[f"{arch}/{backend}"] = wheel
-    return built
+            (wheel,) = (built / "wheels" / f"{arch}-{backend}").glob("*.whl")
+            found[f"{arch}/{backend}"] = wheel
+    return found
 
 
-CASES = [f"{arch}/{backend}" for arch in ARCHES for backend in BACKENDS]
+# maturin (0.14.17 and 1.0.1 tried) names an armv7 extension .cpython-311-armv7l-linux-
+# gnueabihf.so, not the host's EXT_SUFFIX (arm-linux-gnueabihf), whatever crossenv exports;
+# crossenv check reports it and the host's python would not import it. Strict: a fixed
+# maturin turns this into a failure to notice.
+MATURIN_ARMV7 = pytest.mark.xfail(strict=True, reason="maturin's own armv7l EXT_SUFFIX")
+CASES = [pytest.param(f"{arch}/{backend}", marks=[MATURIN_ARMV7]
+                      if (arch, backend) == ("armhf", "pyo3-maturin") else [])
+         for arch in ARCHES for backend in BACKENDS]
 
 
 @pytest.mark.integration
@@ -176,7 +192,10 @@ def test_zig_env_gives_manylinux2014_wheels(tmp_path: Path, cargo_home: Path,
                                              arm64_sysroot: provision.Sysroot,
                                              aarch64_target: Target) -> None:
     """With ``--toolchain zig --manylinux 2_17`` cargo links with zig cc against glibc
-    2.17, so maturin's own manylinux2014 check (it reads TARGET_SYSROOT) passes."""
+    2.17, so the wheel is manylinux2014. maturin's PEP 517 backend always passes
+    ``--compatibility off`` (a second one is refused), so cross-pip's wheel is
+    ``linux_aarch64`` and ``crossenv repair`` (auditwheel on the sysroot) gives the tag,
+    which a gcc-linked wheel (glibc 2.36 symbols) could not get."""
     require(importlib.util.find_spec("ziglang"), "the ziglang package is needed")
     rust.provision_rust("arm64")
     env = tmp_path / "env"
@@ -185,13 +204,16 @@ def test_zig_env_gives_manylinux2014_wheels(tmp_path: Path, cargo_home: Path,
     source = shutil.copytree(SOURCES / "pyo3-maturin", tmp_path / "src")
     environ = {**os.environ, "CARGO_HOME": str(cargo_home),
                "CARGO_TARGET_DIR": str(tmp_path / "target"),
-               "CARGO_PROFILE_RELEASE_OPT_LEVEL": "1",
-               "MATURIN_PEP517_ARGS": "--compatibility manylinux2014"}
+               "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0"}
     run([env / "bin" / "cross-pip", "wheel", "--no-deps", "-w", tmp_path / "out", source],
         env=environ, timeout=900)
-    (wheel,) = (tmp_path / "out").glob("*.whl")
-    assert wheel.name == ("pyo3_hello-0.1.0-cp311-cp311-"
-                          "manylinux_2_17_aarch64.manylinux2014_aarch64.whl")
+    (built,) = (tmp_path / "out").glob("*.whl")
+    run([*crossenv_cmd(), "repair", "--env", env, "--plat", "manylinux_2_17_aarch64", "-w",
+         tmp_path / "repaired", built])
+    (wheel,) = (tmp_path / "repaired").glob("*.whl")
+    assert wheel.name.startswith("pyo3_hello-0.1.0-cp311-cp311-")
+    platforms = set(wheel.name[:-len(".whl")].split("-")[-1].split("."))
+    assert platforms == {"manylinux_2_17_aarch64", "manylinux2014_aarch64"}
     run([*crossenv_cmd(), "check", "--env", env, wheel])
     site = unpack_wheels([wheel], tmp_path / "site")
     proc = aarch64_target.python("-c", "import pyo3_hello as m; print(m.add(40, 2))",
