@@ -17,13 +17,13 @@ import importlib.metadata
 from packaging.version import InvalidVersion, Version
 
 OLDEST = {
-    "pip": "22.2",
-    "setuptools": "61.0",
-    "meson-python": "0.13.0",
+    "pip": "22.0.4",
+    "setuptools": "61.0.0",
+    "meson-python": "0.15.0",
     "scikit-build-core": "0.5.0",
     "build": "1.0.0",
     "packaging": "22.0",
-    "virtualenv": "20.24.0",
+    "virtualenv": "20.33.0",
 }
 SELF = ("virtualenv", "packaging")  # crossenv's own dependencies, checked at creation
 
