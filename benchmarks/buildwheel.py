@@ -71,6 +71,11 @@ def _crossenv(project: Path, archs: list[str], out: Path) -> tuple[float, dict[s
     return wall, {r["identifier"].split("_", 1)[1]: r["build_s"] for r in report["identifiers"]}
 
 
+def _fresh(tree: Path, dest: Path) -> Path:
+    shutil.copytree(tree, dest)
+    return dest
+
+
 def _wrapper(path: Path, qemu: str, sysroot: Path, program: Path, *extra: str) -> None:
     words = " ".join([qemu, "-L", str(sysroot), str(program), *extra])
     path.write_text(f'#!/bin/sh\nexec {words} "$@"\n')
@@ -113,17 +118,29 @@ def _emulated(project: Path, arch: str, work: Path) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--archs", default="aarch64,armv7l,ppc64le,s390x")
+    parser.add_argument("--project", type=Path, default=PROJECT,
+                        help="a project directory or sdist (default: tests/sources/"
+                        "cibw-project); its extension must build with Debian's setuptools")
     parser.add_argument("--output", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
     archs = args.archs.split(",")
     with tempfile.TemporaryDirectory(prefix="crossenv-bench-bw-") as tmp:
         work = Path(tmp)
-        cold, _ = _crossenv(PROJECT, archs, work / "warmup")
-        wall, crossenv_s = _crossenv(PROJECT, archs, work / "wheelhouse")
+        project = args.project.absolute()
+        if project.is_file():  # an sdist: crossenv takes it as it is, emulation a tree
+            shutil.unpack_archive(project, work / "sdist")
+            (tree,) = (work / "sdist").iterdir()
+        else:  # a copy per run: pip builds in the tree, and a stale build/ skips compiling
+            tree = work / "tree"
+            shutil.copytree(project, tree, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+        sources = [project if project.is_file() else None] * 2
+        copies = [src or _fresh(tree, work / f"crossenv-{n}") for n, src in enumerate(sources)]
+        cold, _ = _crossenv(copies[0], archs, work / "warmup")
+        wall, crossenv_s = _crossenv(copies[1], archs, work / "wheelhouse")
         emulated: dict[str, float] = {}
         wheels: dict[str, str] = {}
         for arch in archs:
-            emulated[arch], wheels[arch] = _emulated(PROJECT, arch, work)
+            emulated[arch], wheels[arch] = _emulated(tree, arch, work)
     rows = [(a, crossenv_s[a], emulated[a], emulated[a] / crossenv_s[a]) for a in archs]
     total_c, total_e = sum(crossenv_s.values()), sum(emulated.values())
     print(f"{'arch':<10} {'crossenv s':>11} {'emulated s':>11} {'ratio':>7}")
@@ -136,7 +153,8 @@ def main() -> None:
           "(environments created)")
     if args.output:
         args.output.write_text(json.dumps({
-            "python": PYTHON, "archs": archs, "crossenv_build_s": crossenv_s,
+            "project": str(args.project), "python": PYTHON, "archs": archs,
+            "crossenv_build_s": crossenv_s,
             "emulated_build_s": emulated, "ratio": ratio, "goal": GOAL,
             "crossenv_wall_warm_s": wall, "crossenv_wall_first_s": cold,
             "emulated_wheels": wheels}, indent=2) + "\n")
