@@ -246,7 +246,7 @@ def test_core_cross_build(compat_env: Path, compat_environ: dict[str, str],
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         for module in modules:
-            # scikit-build-core 0.5.0 names it module.so (no SOABI suffix): still importable
+            # scikit-build-core (0.5.0 and 1.1.2 alike) names it module.so here: importable too
             member = next((module + s for s in (EXT_SUFFIX, ".so") if module + s in names),
                           None)
             assert member is not None, f"{wheel.name} has no {module}{EXT_SUFFIX}: {names}"
