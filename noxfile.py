@@ -92,6 +92,16 @@ def buildwheel(session: nox.Session) -> None:
 
 
 @nox.session
+def rust(session: nox.Session) -> None:
+    """The full Rust run: maturin and setuptools-rust wheels for aarch64 and armhf, and the
+    zig env's manylinux2014 wheel, all imported under qemu (the default run builds three)."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "0", "-s", "--durations=10"]
+    session.run("pytest", *args, "tests/test_rust.py",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_RUST_FULL": "1"})
+
+
+@nox.session
 def compat1x(session: nox.Session) -> None:
     """crossenv 1.x's own test suite (from its PyPI sdist) against this crossenv, on the
     aarch64 testbed: python tests/compat1x/run.py [--crossenv SPEC] [--raw] [-- PYTEST_ARGS]."""

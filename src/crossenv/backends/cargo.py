@@ -4,8 +4,10 @@ Both backends run cargo; cargo takes the target from ``CARGO_BUILD_TARGET`` and
 the linker from ``CARGO_TARGET_<TRIPLE>_LINKER``. The linker must be one
 program, so it is a small script running the cross gcc with ``--sysroot``
 (nothing global such as ``LIBRARY_PATH`` that would leak into native links).
-PyO3 is told everything about the host interpreter by a ``PYO3_CONFIG_FILE``
-generated from the host description, so it never runs or guesses a python.
+PyO3 and maturin learn the host interpreter from cross-python and
+``PYO3_CROSS_LIB_DIR``; a ``PYO3_CONFIG_FILE`` generated from the host description
+is written for plain cargo builds (``crossenv describe --format env`` exports it) but
+not exported in ENV, where maturin would derive a wrong armv7 extension suffix from it.
 ``cc``-crate builds (C parts of -sys crates) get per-target ``CC_<triple>`` etc.
 """
 
@@ -137,6 +139,12 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     env = environment(host, chain, config_file=str(layout.crossenv_dir / CONFIG_NAME),
                       linker=str(layout.crossenv_dir / linker_name),
                       compiler_launcher=options.compiler_launcher)
+    # Not exported in ENV: maturin reads a PYO3_CONFIG_FILE itself and then makes up the
+    # extension suffix (0.14-1.7 name an armv7 module .cpython-3X-armv7l-linux-gnueabihf.so,
+    # not the host's EXT_SUFFIX); pyo3 0.17 refuses the ext_suffix key that would fix it.
+    # Without it maturin and setuptools-rust ask cross-python / PYO3_CROSS_LIB_DIR, which
+    # give the host's EXT_SUFFIX. The file stays for plain cargo builds (and describe).
+    del env["PYO3_CONFIG_FILE"]
     env.update(write_tools(directory, layout, rust_choice(host)))
     return env
 
