@@ -214,10 +214,6 @@ def run_create(args: argparse.Namespace) -> int:
                              sysconfigdata_file=args.sysconfigdata_file, machine=args.machine,
                              trust_host_flags=args.trust_host_flags,
                              overridden=dict(args.config_var))
-    build_python = build_python_for(host.version_str, args.build_python)
-    logger.info("build python %s (%s)", build_python.executable, build_python.origin)
-    major, minor = build_python.version.split(".")
-    host_mod.check_version(host, (int(major), int(minor)))
     glibc = next((m for m in args.manylinux), None)
     chain = toolchain_mod.find(
         host, kind=args.toolchain, cc=args.cc, cxx=args.cxx, ar=args.ar,
@@ -232,6 +228,11 @@ def run_create(args: argparse.Namespace) -> int:
                                        no_manylinux=args.no_manylinux, toolchain=chain)
     except ValueError as exc:
         raise CrossenvError(f"{exc}; see crossenv --help for the tag options") from None
+    # last of the checks: finding (or provisioning) another build python has side effects
+    build_python = build_python_for(host.version_str, args.build_python)
+    logger.info("build python %s (%s)", build_python.executable, build_python.origin)
+    major, minor = build_python.version.split(".")
+    host_mod.check_version(host, (int(major), int(minor)))
     options = Options(
         clear=args.clear,
         cross_prefix=Path(args.cross_prefix) if args.cross_prefix else None,
