@@ -184,3 +184,26 @@ def test_provision_rust_unknown_arch_is_one_line(tmp_path: Path) -> None:
     assert len(proc.stderr.splitlines()) == 1
     assert not (tmp_path / "crossenv" / "rust").exists() or not any(
         (tmp_path / "crossenv" / "rust").iterdir())
+
+
+@pytest.mark.integration
+def test_pyo3_reads_crossenvs_sysconfigdata_not_the_sysroots(aarch64_env: Path) -> None:
+    """PyO3 and maturin execute the _sysconfigdata*.py in PYO3_CROSS_LIB_DIR: it must be
+    crossenv's rendered file (literals from validated values), never the sysroot's own."""
+    crossenv_dir = aarch64_env / "cross" / "crossenv"
+    code = "import os; print(os.environ['PYO3_CROSS_LIB_DIR'], 'PYO3_CONFIG_FILE' in os.environ)"
+    out = run([aarch64_env / "bin" / "cross-python", "-c", code]).stdout.split()
+    assert out == [str(crossenv_dir / cargo.LIB_DIR), "False"]
+    (data,) = (crossenv_dir / cargo.LIB_DIR).glob("_sysconfigdata*.py")
+    assert data.resolve() == (crossenv_dir / "_crossenv_sysconfigdata.py").resolve()
+    text = data.read_text()
+    assert "EXT_SUFFIX" in text and "aarch64-linux-gnu" in text
+
+
+def test_lib_dir_name_comes_from_the_host_but_stays_inside(tmp_path: Path) -> None:
+    description = host.describe(recorded_sysconfigdata("arm64"))
+    link = cargo.write_lib_dir(tmp_path, description)
+    assert link.parent == tmp_path / cargo.LIB_DIR
+    assert link.name == f"{description.sysconfigdata_name}.py"
+    assert os.readlink(link) == "../_crossenv_sysconfigdata.py"
+    assert cargo.write_lib_dir(tmp_path, description) == link  # re-creation replaces it

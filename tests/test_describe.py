@@ -65,7 +65,7 @@ def test_unknown_host_is_an_error(tmp_path: Path) -> None:
 
 
 def test_formats_are_the_documented_ones() -> None:
-    assert describe.FORMATS == ("meson", "cmake", "pyo3", "env", "json", "build-details")
+    assert describe.FORMATS == ("meson", "cmake", "pyo3", "env", "json", "build-details", "rust")
 
 
 @pytest.mark.integration

@@ -78,8 +78,12 @@ def render_linker(chain: Toolchain) -> str:
 
 
 def environment(host: HostDescription, chain: Toolchain, *, config_file: str,
-                linker: str, compiler_launcher: Sequence[str] = ()) -> dict[str, str]:
-    """The variables cargo, PyO3, maturin, setuptools-rust and the cc crate read."""
+                linker: str, compiler_launcher: Sequence[str] = (),
+                lib_dir: str | None = None) -> dict[str, str]:
+    """The variables cargo, PyO3, maturin, setuptools-rust and the cc crate read.
+
+    *lib_dir* is crossenv's own PYO3_CROSS_LIB_DIR (see :func:`write_lib_dir`); without
+    it the host's directory is named (``crossenv describe`` of an older env)."""
     target = rust_target(host)
     key = _env_key(target)
     low = target.replace("-", "_")
@@ -97,6 +101,8 @@ def environment(host: HostDescription, chain: Toolchain, *, config_file: str,
         env["PYO3_CROSS_LIB_DIR"] = str(host.sysconfigdata_path.parent)
     elif host.libpython_dir is not None:
         env["PYO3_CROSS_LIB_DIR"] = str(host.libpython_dir)
+    if lib_dir is not None:
+        env["PYO3_CROSS_LIB_DIR"] = lib_dir
     if host.sysroot is not None:
         env["TARGET_SYSROOT"] = str(host.sysroot)  # maturin's auditwheel step reads it
         env[f"PKG_CONFIG_SYSROOT_DIR_{low}"] = str(host.sysroot)
@@ -136,9 +142,11 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     validate.inside(directory, CONFIG_NAME).write_text(config_text, encoding="utf-8")
     path.write_text(linker_text, encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    write_lib_dir(directory, host)
     env = environment(host, chain, config_file=str(layout.crossenv_dir / CONFIG_NAME),
                       linker=str(layout.crossenv_dir / linker_name),
-                      compiler_launcher=options.compiler_launcher)
+                      compiler_launcher=options.compiler_launcher,
+                      lib_dir=str(layout.crossenv_dir / LIB_DIR))
     # Not exported in ENV: maturin reads a PYO3_CONFIG_FILE itself and then makes up the
     # extension suffix (0.14-1.7 name an armv7 module .cpython-3X-armv7l-linux-gnueabihf.so,
     # not the host's EXT_SUFFIX); pyo3 0.17 refuses the ext_suffix key that would fix it.
@@ -147,6 +155,27 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     del env["PYO3_CONFIG_FILE"]
     env.update(write_tools(directory, layout, rust_choice(host)))
     return env
+
+
+#: PYO3_CROSS_LIB_DIR: PyO3 and maturin *execute* the ``_sysconfigdata*.py`` they find
+#: there (with the build python). The sysroot's own file is somebody else's code, so they
+#: are pointed at crossenv's rendered one instead: literals only, from validated values.
+LIB_DIR = "pyo3-lib"
+
+
+def write_lib_dir(directory: Path, host: HostDescription) -> Path:
+    """``pyo3-lib/_sysconfigdata_*.py``: a relative link to ``_crossenv_sysconfigdata.py``
+    (written beside it later in the same creation)."""
+    lib = validate.inside(directory, LIB_DIR)
+    lib.mkdir(exist_ok=True)
+    name = host.sysconfigdata_name
+    if not name.startswith("_sysconfigdata"):  # PyO3 looks for this prefix only
+        name = "_sysconfigdata__crossenv"
+    link = validate.inside(lib, f"{name}.py")
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path("..") / "_crossenv_sysconfigdata.py")
+    return link
 
 
 def rust_choice(host: HostDescription) -> rust.RustToolchain:
