@@ -195,6 +195,7 @@ def test_debian_releases_list_only_table_rows() -> None:
 
 # -- crossenv run, for real, on an env whose uname machine is not a Debian name ---------
 
+@pytest.mark.integration
 def test_crossenv_run_armv6l_env(tmp_path: Path) -> None:
     """An armhf sysroot described as ``--machine armv6l`` (Raspberry Pi OS): qemu-arm is
     found from the table row, and the host python really runs."""
@@ -210,6 +211,7 @@ def test_crossenv_run_armv6l_env(tmp_path: Path) -> None:
     assert out.stdout.split() == ["4", "little"]
 
 
+@pytest.mark.integration
 def test_crossenv_run_armel_env(tmp_path: Path) -> None:
     """armel's uname machine (armv5tel) is no Debian name: run finds qemu-arm from the row.
     zig builds for it (Debian's armel cross gcc is not needed)."""

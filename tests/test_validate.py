@@ -306,9 +306,12 @@ def test_writers_check_paths_even_for_unvalidated_descriptions(tmp_path: Path) -
     stage = tmp_path / "stage" / "crossenv"
     stage.mkdir(parents=True)
     layout = Layout(env=tmp_path / "stage", cross=tmp_path / "stage")
-    evil = dataclasses.replace(good, host_gnu_type="aarch64-unknown-linux-../../../../x")
+    evil = dataclasses.replace(good, sysconfigdata_name="_sysconfigdata_../../../../x")
     with pytest.raises(HostError, match="refusing to write"):
         cargo.write(stage, layout, evil, _chain(good.sysroot or tmp_path), Options())
+    # the Rust target (and so the linker's file name) comes from crossenv.arches, not the host
+    evil = dataclasses.replace(good, host_gnu_type="aarch64-unknown-linux-../../../../x")
+    assert cargo.rust_target(evil) == "aarch64-unknown-linux-gnu"
     evil = dataclasses.replace(good, multiarch="../../../../..",
                                platinclude_dir=tmp_path / "sysroot/usr/include/x/python3.11")
     with pytest.raises(HostError, match="refusing to write"):

@@ -136,13 +136,13 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
         target = rust_target(host)
     except ValueError:
         return {}
+    write_lib_dir(directory, host)
     config_text, linker_text = render_pyo3_config(host), render_linker(chain)
     linker_name = f"{target}-linker"  # from host data: kept inside ENV by validate.inside
     path = validate.inside(directory, linker_name)
     validate.inside(directory, CONFIG_NAME).write_text(config_text, encoding="utf-8")
     path.write_text(linker_text, encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    write_lib_dir(directory, host)
     env = environment(host, chain, config_file=str(layout.crossenv_dir / CONFIG_NAME),
                       linker=str(layout.crossenv_dir / linker_name),
                       compiler_launcher=options.compiler_launcher,
@@ -167,11 +167,11 @@ def write_lib_dir(directory: Path, host: HostDescription) -> Path:
     """``pyo3-lib/_sysconfigdata_*.py``: a relative link to ``_crossenv_sysconfigdata.py``
     (written beside it later in the same creation)."""
     lib = validate.inside(directory, LIB_DIR)
-    lib.mkdir(exist_ok=True)
     name = host.sysconfigdata_name
     if not name.startswith("_sysconfigdata"):  # PyO3 looks for this prefix only
         name = "_sysconfigdata__crossenv"
-    link = validate.inside(lib, f"{name}.py")
+    link = validate.inside(lib, f"{name}.py")  # from host data: checked before any write
+    lib.mkdir(exist_ok=True)
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(Path("..") / "_crossenv_sysconfigdata.py")
