@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from crossenv import provision
+from crossenv import provision, releases
 from crossenv.errors import CrossenvError, ProvisionError
 
 HOSTDATA = Path(__file__).parent / "data" / "hostdata"
@@ -198,20 +198,23 @@ def fake_debian(monkeypatch: pytest.MonkeyPatch) -> type[_FakeApt]:
 
 
 def test_provision_writes_manifest_and_reuses_it(tmp_path: Path, fake_debian) -> None:  # type: ignore[no-untyped-def]
+    """The fake apt ships python3.11, so the test names that version (without it provisioning
+    picks the running Python's)."""
     dest = tmp_path / "sysroot"
-    sysroot = provision.provision_debian("armhf", dest)
+    sysroot = provision.provision_debian("armhf", dest, python="3.11")
     assert sysroot == provision.Sysroot(dest, "armhf", "arm-linux-gnueabihf",
                                         dest / "usr" / "bin" / "python3.11")
     assert os.readlink(dest / "usr" / "bin" / "python3") == "python3.11"
     manifest = json.loads((dest / provision.MANIFEST_NAME).read_text())
-    assert set(provision.DEFAULT_PACKAGES) <= set(manifest["packages"])
+    wanted = releases.default_packages(releases.choose("armhf", "3.11"), "3.11")
+    assert "python3.11" in wanted and set(wanted) <= set(manifest["packages"])
 
-    assert provision.provision_debian("armhf", dest) == sysroot
+    assert provision.provision_debian("armhf", dest, python="3.11") == sysroot
     assert len(fake_debian.calls) == 1  # reused: nothing downloaded
 
-    provision.provision_debian("armhf", dest, ["libbz2-dev"])  # not covered: rebuilt
+    provision.provision_debian("armhf", dest, ["libbz2-dev"], python="3.11")  # not covered: rebuilt
     assert len(fake_debian.calls) == 2 and "libbz2-dev" in fake_debian.calls[1]
-    provision.provision_debian("armhf", dest, refresh=True)
+    provision.provision_debian("armhf", dest, python="3.11", refresh=True)
     assert len(fake_debian.calls) == 3 and "libbz2-dev" in fake_debian.calls[2]  # kept
     assert sorted(p.name for p in tmp_path.iterdir()) == [".sysroot.lock", "sysroot"]
 

@@ -76,6 +76,14 @@ def discover(version: str) -> Path | None:
     from virtualenv.app_data import make_app_data
     from virtualenv.discovery.builtin import get_interpreter
 
+    # virtualenv warns when its cache is unusable and falls back to a temporary one: harmless
+    # for a lookup, and printed before crossenv's own one-line error it breaks that contract.
+    # Its warnings show with -v.
+    chatty = [logging.getLogger(name) for name in ("virtualenv", "python_discovery")]
+    levels = [logger.level for logger in chatty]
+    if not _log.isEnabledFor(logging.INFO):
+        for logger in chatty:
+            logger.setLevel(logging.ERROR)
     try:
         # virtualenv's own cache of interpreter facts: later runs need not start each one.
         app_data = make_app_data(None, read_only=False, env=os.environ)
@@ -83,6 +91,9 @@ def discover(version: str) -> Path | None:
     except Exception as exc:  # a broken candidate must not stop provisioning
         _log.info("interpreter discovery failed: %s", exc)
         return None
+    finally:
+        for logger, level in zip(chatty, levels):
+            logger.setLevel(level)
     if info is None or getattr(info, "free_threaded", False):
         return None
     found = Path(info.system_executable or info.executable)
