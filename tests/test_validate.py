@@ -167,6 +167,8 @@ def test_trust_host_flags_creates_a_real_env(tmp_path: Path, arm64_sysroot: Any,
     ("build_time_vars = {'VERSION': " + "[" * 10000 + "]" * 10000 + "}", "syntax error"),
     ("build_time_vars = {'VERSION': " + "-" * 100000 + "1}", "nested"),
     ("build_time_vars = {'VERSION': 1" + "+1" * 50000 + "}", "nested"),
+    ("build_time_vars = 1" + "+1" * 50000, "nested"),  # the same message on 3.9 .. 3.13
+    ("build_time_vars = {'VERSION': 1" + "+1" * 50 + "}", "not a plain literal"),
     ("build_time_vars = {['VERSION']: '3.11'}", "not a dict of names"),
     ("build_time_vars = {'VERSION': {[1]: 2}}", "not a plain literal"),
     ("build_time_vars = {'VERSION': '3.11', 'X': 1e999}", "not a finite number"),

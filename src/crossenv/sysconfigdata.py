@@ -35,6 +35,27 @@ def _constant(node: ast.expr) -> object:
     raise ValueError("not a literal")
 
 
+# Deeper than this is refused as nesting. ast.parse itself raises RecursionError on deep
+# input from 3.11 on, while 3.9/3.10 parse a long ``1+1+...`` chain into a deep tree: the
+# depth check gives the same message on every version.
+_MAX_DEPTH = 100
+
+
+def _too_deep(node: ast.AST) -> bool:
+    """Whether ``node`` nests deeper than ``_MAX_DEPTH`` (walked without recursion)."""
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(current))
+    return False
+
+
+def _nested(origin: str) -> HostError:
+    return HostError(f"{origin} is nested too deeply to be a sysconfigdata file; {_HOW}")
+
+
 def _values(node: ast.expr, origin: str) -> ConfigVars:
     if not isinstance(node, ast.Dict):
         raise HostError(f"{origin}: build_time_vars is not a dict of names; {_HOW}")
@@ -47,6 +68,8 @@ def _values(node: ast.expr, origin: str) -> ConfigVars:
         try:
             value = _constant(value_node)
         except ValueError:
+            if _too_deep(value_node):
+                raise _nested(origin) from None
             raise HostError(f"{origin}: build_time_vars is not a plain literal "
                             f"({validate.shown(key, 40)} is not a string or number); "
                             f"{_HOW}") from None
@@ -63,8 +86,7 @@ def parse(text: str, *, origin: str = "<sysconfigdata>") -> ConfigVars:
             f"{origin} is not a valid sysconfigdata file (syntax error on line {exc.lineno}); "
             f"{_HOW}") from None
     except (RecursionError, MemoryError, ValueError):
-        raise HostError(f"{origin} is nested too deeply to be a sysconfigdata file; "
-                        f"{_HOW}") from None
+        raise _nested(origin) from None
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
@@ -75,6 +97,8 @@ def parse(text: str, *, origin: str = "<sysconfigdata>") -> ConfigVars:
             if isinstance(node.value, (ast.List, ast.Tuple, ast.Set, ast.Constant)):
                 raise HostError(f"{origin}: build_time_vars is not a dict of names; {_HOW}")
             if not isinstance(node.value, ast.Dict):
+                if _too_deep(node.value):
+                    raise _nested(origin)
                 raise HostError(f"{origin}: build_time_vars is not a plain literal; {_HOW}")
             return _values(node.value, origin)
     raise HostError(f"{origin} has no build_time_vars; {_HOW}")
