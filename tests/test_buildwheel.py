@@ -415,3 +415,87 @@ def test_a_build_machine_binary_fails_the_run(tmp_path: Path) -> None:
     output, row = _failing_run(tmp_path, {"CIBWDEMO_WRONG_ARCH": "1"})
     assert row["step"] in ("repair", "check"), output
     assert "_wrong.so" in row["error"] or "x86" in row["error"].lower(), row["error"]
+
+
+# --- compiler launcher and cache counters -------------------------------------------------
+
+
+def test_launcher_precedence_cli_env_pyproject(tmp_path: Path) -> None:
+    from crossenv import launcher
+    ccache = shutil.which("ccache")
+    require(ccache, "ccache is needed (.ci/apt-packages.txt)")
+    true = shutil.which("true")
+    env_ = shutil.which("env")
+    assert ccache and true and env_
+    (tmp_path / "pyproject.toml").write_text('[tool.crossenv]\ncompiler-launcher = "ccache"\n')
+    path = {"PATH": os.environ["PATH"]}
+    resolve = options.resolve_launcher
+    assert resolve(None, path, tmp_path) == (ccache,)  # the project's own choice
+    assert resolve(None, {**path, launcher.ENV_VAR: true}, tmp_path) == (true,)
+    assert resolve(None, {**path, launcher.ENV_VAR: ""}, tmp_path) == ()  # set empty: none
+    assert resolve(env_, {**path, launcher.ENV_VAR: true}, tmp_path) == (env_,)
+    assert resolve("", {**path, launcher.ENV_VAR: true}, tmp_path) == ()
+    assert resolve(None, path, tmp_path / "elsewhere") == ()
+    (tmp_path / "pyproject.toml").write_text('[tool.crossenv]\ncompiler-launcher = "a;b"\n')
+    with pytest.raises(launcher.LauncherError, match="compiler-launcher"):
+        resolve(None, path, tmp_path)
+    assert resolve(true, path, tmp_path) == (true,)  # a bad file is not read when overridden
+
+
+def test_the_cached_env_key_includes_the_launcher(tmp_path: Path) -> None:
+    from crossenv import api
+    from crossenv.provision import Sysroot
+    sysroot = Sysroot(tmp_path, "arm64", "aarch64-linux-gnu", tmp_path / "usr/bin/python3.11")
+    plain = api._env_key(sysroot, "gnu", None, (), None)
+    assert plain == api._env_key(sysroot, "gnu", None, (), None, ())
+    with_ccache = api._env_key(sysroot, "gnu", None, (), None, ("/usr/bin/ccache",))
+    assert len({plain, with_ccache,
+                api._env_key(sysroot, "gnu", None, (), None, ("/usr/bin/sccache",))}) == 3
+
+
+def test_ccache_statslog_counts_one_build(tmp_path: Path) -> None:
+    """A real ccache run's stats log, read as the buildwheel row reads it."""
+    from crossenv.buildwheel import report
+    from crossenv.buildwheel.cachecount import Counter
+    from crossenv.buildwheel.runner import Result
+    ccache, gcc = shutil.which("ccache"), shutil.which("gcc")
+    require(ccache and gcc, "ccache and the build machine's gcc are needed")
+    assert ccache and gcc
+    (tmp_path / "a.c").write_text("int f(void) { return 1; }\n")
+    counter = Counter((ccache,), tmp_path)
+    environ = counter.environ({**os.environ, "CCACHE_DIR": str(tmp_path / "cache"),
+                               "CROSSENV_COMPILER_LAUNCHER": "/bin/true"})
+    assert environ["CROSSENV_COMPILER_LAUNCHER"] == ccache  # the resolved one wins
+    counter.start(environ)
+    for _ in range(3):
+        subprocess.run([ccache, gcc, "-c", "a.c", "-o", "a.o"], cwd=tmp_path, env=environ,
+                       check=True)
+    stats = counter.stop(environ)
+    assert stats is not None and (stats.hits, stats.misses) == (2, 1)
+    row = Result("cp311-manylinux_aarch64", cache={"tool": "ccache", "hits": 2, "misses": 1,
+                                                   "exact": True})
+    assert " 2/1 " in report.table([row])
+    assert Counter((), tmp_path).stop(environ) is None
+
+
+@pytest.mark.integration
+def test_a_second_ccache_run_hits(tmp_path: Path) -> None:
+    _testbed(["aarch64"])
+    require(shutil.which("ccache"), "ccache is needed (.ci/apt-packages.txt)")
+    shutil.copytree(PROJECT, tmp_path / "project")  # one path: ccache hashes the cwd
+    env = {"CCACHE_DIR": str(tmp_path / "ccache"), "CIBW_TEST_SKIP": "*"}
+    rows, outputs = [], []
+    for run in ("first", "second"):
+        proc = _crossenv("buildwheel", tmp_path / "project", "--only", "cp311-manylinux_aarch64",
+                         "--compiler-launcher", "ccache", "--output-dir", tmp_path / run,
+                         env=env, timeout=3000)
+        outputs.append(proc.stdout + proc.stderr)
+        (tmp_path / f"{run}.txt").write_text(outputs[-1])
+        assert proc.returncode == 0, outputs[-1]
+        report = json.loads((tmp_path / run / "buildwheel-report.json").read_text())
+        (row,) = report["identifiers"]
+        rows.append(row)
+    first, second = (row["cache"] for row in rows)
+    assert first["tool"] == "ccache" and first["exact"] and first["misses"] >= 2, outputs[0]
+    assert second["hits"] >= 2 and second["misses"] == 0, outputs[1]  # _cmod.c, _cymod.c
+    assert f" {second['hits']}/0 " in outputs[1], outputs[1]

@@ -87,28 +87,33 @@ def provision(arch: str, python: str, *, packages: Sequence[str] = ()) -> Sysroo
 
 
 def _env_key(sysroot: Sysroot, toolchain: str, glibc: str | None,
-             env_vars: Sequence[tuple[str, str, str]], build_python: str | None) -> str:
+             env_vars: Sequence[tuple[str, str, str]], build_python: str | None,
+             compiler_launcher: Sequence[str] = ()) -> str:
     manifest = sysroot.root / ".crossenv-sysroot.json"
     stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
     text = json.dumps([__version__, str(sysroot.root), stamp, str(sysroot.python), toolchain,
-                       glibc, [list(v) for v in env_vars], build_python])
+                       glibc, [list(v) for v in env_vars], build_python,
+                       list(compiler_launcher)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
            glibc: str | None = None, env_vars: Sequence[tuple[str, str, str]] = (),
-           build_python: str | None = None) -> Path:
+           build_python: str | None = None,
+           compiler_launcher: Sequence[str] = ()) -> Path:
     """A cross environment for ``sysroot``'s Python; returns its directory.
 
     Without ``env`` it lives in the user cache under a key of everything it depends on
     (crossenv's version, the sysroot and its manifest, the toolchain, ``glibc`` for zig,
-    ``env_vars`` as in ``crossenv --env``), and an existing one is reused. The build
+    ``env_vars`` as in ``crossenv --env``, ``compiler_launcher`` as resolved by
+    :func:`crossenv.launcher.parse`), and an existing one is reused. The build
     interpreter is ``build_python`` or the one :mod:`crossenv.buildpython` resolves
     (found, else provided from Debian when the host's X.Y differs from any here).
     """
     import filelock
 
     from . import host as host_mod
+    from . import launcher as launcher_mod
     from . import toolchain as toolchain_mod
     from .buildpython import resolve
     from .cache import user_cache
@@ -118,7 +123,7 @@ def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
 
     cached = env is None
     if env is None:
-        key = _env_key(sysroot, toolchain, glibc, env_vars, build_python)
+        key = _env_key(sysroot, toolchain, glibc, env_vars, build_python, compiler_launcher)
         env = user_cache("buildwheel-envs") / f"{sysroot.arch}-{sysroot.python.name}-{key}"
     env = Path(env)
     with filelock.FileLock(str(env.parent / f".{env.name}.lock")):
@@ -131,9 +136,12 @@ def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
         manylinux = [glibc] if glibc else []
         chain = toolchain_mod.find(host, kind=toolchain, sysroot=host.sysroot,
                                    glibc=glibc)
+        if compiler_launcher:
+            launcher_mod.check(compiler_launcher, chain.kind, chain.cc[0])
         libc, tags = platform_tags_for(host, manylinux=manylinux, toolchain=chain)
         options = Options(clear="both" if env.exists() else None, env_vars=env_vars,
-                          platform_tags=tags, libc=libc, build_python=resolved.executable)
+                          platform_tags=tags, libc=libc, build_python=resolved.executable,
+                          compiler_launcher=tuple(compiler_launcher))
         create_env(env, host, chain, options)
     return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tarfile
@@ -47,6 +48,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "read before the project's pyproject.toml")
     add("--report", type=Path, help="the JSON report (default: OUTPUT_DIR/"
         "buildwheel-report.json)")
+    add("--compiler-launcher", metavar="CMD", help="run the host C/C++ compilers through "
+        "CMD, e.g. ccache or sccache (default: CROSSENV_COMPILER_LAUNCHER, else the "
+        "project's [tool.crossenv] compiler-launcher); the table shows cache hits/misses")
     add("-v", "--verbose", action="count", default=0, help="more output")
     parser.set_defaults(func=run)
     return parser
@@ -127,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
                 "build/skip/archs select no identifier crossenv can build; see "
                 "crossenv buildwheel --print-build-identifiers (add allow-empty to accept)")
         test_selector = selector.TestSelector(str(reader.get("test-skip") or ""))
-        resolved = [options.resolve(reader, i, os.environ, test_selector(str(i)), _warn)
-                    for i in chosen]
+        compiler_launcher = options.resolve_launcher(args.compiler_launcher, os.environ,
+                                                     project)
+        resolved = [dataclasses.replace(
+            options.resolve(reader, i, os.environ, test_selector(str(i)), _warn),
+            compiler_launcher=compiler_launcher) for i in chosen]
         _, natives = options.before_all_packages(
             str(reader.get("before-all", str(chosen[0])) or ""), _warn)
         notes: dict[str, list[str]] = {}

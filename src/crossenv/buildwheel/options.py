@@ -13,8 +13,10 @@ import dataclasses
 import re
 import shlex
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from .. import launcher
 from .config import Reader
 from .envsyntax import OptionError, parse_config_settings, parse_environment
 from .identifiers import Identifier
@@ -173,8 +175,21 @@ class IdentifierOptions:
     toolchain: str  # gnu or zig (auto resolved)
     sysroot_packages: tuple[str, ...]
     verbosity: int
-    #: variables set whenever cross-python starts (crossenv --env); the launcher seam
+    #: variables set whenever cross-python starts (crossenv --env)
     env_vars: tuple[tuple[str, str, str], ...] = ()
+    #: run in front of the host compilers (ccache ...); part of the cached env's key
+    compiler_launcher: tuple[str, ...] = ()
+
+
+def resolve_launcher(option: str | None, environ: Mapping[str, str],
+                     project: Path) -> tuple[str, ...]:
+    """The compiler launcher of a run: ``--compiler-launcher``, else
+    ``CROSSENV_COMPILER_LAUNCHER`` (set and empty: none), else the project's
+    ``[tool.crossenv] compiler-launcher``. The project is the user's own (an sdist they
+    asked to build), so its pyproject may choose the program, unlike cross-pip's sdists."""
+    if option is not None or launcher.ENV_VAR in environ:
+        return launcher.resolve(option, environ)
+    return launcher.from_pyproject(project)
 
 
 def _words(value: Any) -> tuple[str, ...]:

@@ -10,14 +10,23 @@ from pathlib import Path
 from .. import __version__
 from .runner import Result
 
-_COLUMNS = ("identifier", "wheel", "tag", "build s", "test s", "result")
+_COLUMNS = ("identifier", "wheel", "tag", "build s", "test s", "cache", "result")
+
+
+def _cache(result: Result) -> str:
+    """``hits/misses`` of the build step; ``~`` marks a shared cache's two readings."""
+    if result.cache is None:
+        return "-"
+    mark = "" if result.cache.get("exact") else "~"
+    return f"{mark}{result.cache['hits']}/{result.cache['misses']}"
 
 
 def _row(result: Result) -> tuple[str, ...]:
     test = "-" if result.test_s is None else f"{result.test_s:.1f}"
     outcome = result.result if result.result == "ok" else f"FAILED ({result.step})"
     return (result.identifier, result.wheel or "-", result.tag or "-",
-            f"{result.build_s:.1f}" if result.build_s else "-", test, outcome)
+            f"{result.build_s:.1f}" if result.build_s else "-", test, _cache(result),
+            outcome)
 
 
 def table(results: Sequence[Result]) -> str:

@@ -25,6 +25,7 @@ from typing import TextIO
 
 from .. import api, releases
 from ..errors import CrossenvError
+from .cachecount import Counter
 from .options import IdentifierOptions
 from .testcmd import substitute
 
@@ -42,6 +43,9 @@ class Result:
     step: str = ""
     error: str = ""
     log: str = ""
+    #: the compiler cache's counters for the build step (None: no ccache/sccache), with
+    #: ``exact`` False where they are two readings of a shared cache (sccache)
+    cache: dict[str, object] | None = None
 
 
 class Progress:
@@ -137,9 +141,11 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             step("create")
             zig_glibc = options.policy.name if options.toolchain == "zig" else None
             env = api.create(sysroot, toolchain=options.toolchain, glibc=zig_glibc,
-                             env_vars=options.env_vars)
+                             env_vars=options.env_vars,
+                             compiler_launcher=options.compiler_launcher)
             log.write(f"environment {env}\n")
-            environ = {**os.environ, **options.environment}
+            counter = Counter(options.compiler_launcher, work)
+            environ = counter.environ({**os.environ, **options.environment})
             path = f"{env / 'bin'}{os.pathsep}{environ.get('PATH', os.defpath)}"
             native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
             started = time.monotonic()
@@ -148,10 +154,19 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                 _native(options.before_build, project=project, environ=native_env, log=log,
                         what="before-build")
             step("build")
+            counter.start(environ)
             built = api.build(env, project, work / "built", frontend=options.frontend.name,
                               frontend_args=options.frontend.args,
                               config_settings=options.config_settings, environ=environ,
                               log=log)
+            stats = counter.stop(environ)
+            if stats is not None:
+                result.cache = {"tool": stats.tool, "hits": stats.hits,
+                                "misses": stats.misses, "uncacheable": stats.uncacheable,
+                                "exact": counter.exact}
+                log.write(f"{stats.summary()}\n")
+            elif counter.problem:
+                log.write(f"note: no cache statistics: {counter.problem}\n")
             step("repair")
             wheel = _repair(options, built, env, work / "repaired", environ, project, log)
             step("check")
