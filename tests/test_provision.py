@@ -165,6 +165,7 @@ class _FakeApt:
 
     def __init__(self, arch: str, workdir: Path, release: object = None) -> None:
         self.arch = arch
+        self.fallbacks: dict[str, dict[str, str]] = {}
 
     def update(self) -> list[str]:
         return []

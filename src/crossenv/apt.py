@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from subprocess import CompletedProcess
+from urllib.parse import unquote
 
 from .errors import ProvisionError
 from .releases import Release
@@ -196,6 +197,8 @@ class Apt:
         (workdir / "state" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
         (workdir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
         (workdir / "state" / "status").touch()
+        # package -> the version the index named but the mirror lacked, and the one used
+        self.fallbacks: dict[str, dict[str, str]] = {}
         source_list, source_parts = self._sources(*configured_sources())
         user = "root" if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
         self.options = [
@@ -322,10 +325,80 @@ class Apt:
         return sorted(chosen)
 
     def download(self, packages: Sequence[str], into: Path) -> list[Path]:
-        """Download the candidate ``.deb`` of each package into ``into``."""
+        """Download the candidate ``.deb`` of each package into ``into``.
+
+        A mirror can index an updates/security version whose pool file is missing
+        (trixie-security's libzstd1 for s390x answered 404). Such a package is taken at
+        the newest version another pocket of the release has, said in a warning and
+        kept in :attr:`fallbacks` (name -> failed and used version) for the manifest.
+        """
         into.mkdir(parents=True, exist_ok=True)
-        self.run("apt-get", "-q", "download", *packages, cwd=into)
+        self.fallbacks = {}
+        self.run("apt-get", "-q", "download", *packages, cwd=into, check=False)
+        if self.last.returncode == 0:
+            return sorted(into.glob("*.deb"))
+        failed = failed_fetches(self.last.stderr)
+        if not failed:
+            raise ProvisionError(f"apt-get download for {self._what()} failed: "
+                                 f"{last_error(self.last)}")
+        for name, (version, url) in failed.items():
+            more = f" ({len(failed) - 1} other packages failed too)" if len(failed) > 1 else ""
+            indexed, used = self._fallback(name, version, url, more)
+            self.fallbacks[name] = {"failed": indexed, "used": used}
+        fetched = {deb.name.split("_", 1)[0] for deb in into.glob("*.deb")}
+        retry = [p for p in packages if p not in fetched and p not in failed]
+        retry += [f"{name}={v['used']}" for name, v in self.fallbacks.items()]
+        self.run("apt-get", "-q", "download", *retry, cwd=into)
+        for name, versions in self.fallbacks.items():
+            _log.warning("%s %s is indexed but not on the mirror; using %s %s from another "
+                         "pocket of %s", name, versions["failed"], name, versions["used"],
+                         self.release.suite if self.release else os_codename())
         return sorted(into.glob("*.deb"))
+
+    def _fallback(self, name: str, version: str, url: str, more: str = "") -> tuple[str, str]:
+        """The indexed and the newest other version of ``name``, when ``version`` (which
+        ``url`` failed to fetch) comes from an updates/security pocket. A version only
+        the release's own suite has cannot be replaced: nothing else is that release."""
+        rows = parse_madison(self.run("apt-cache", "madison", name))
+        pockets = self.release.pockets if self.release else ("-updates", "-security")
+        same = [(v, suite) for v, suite in rows if v.split(":", 1)[-1] == version]
+        from_pocket = any(suite.endswith(pockets) for _, suite in same)
+        others = [v for v, _ in rows if v not in {v for v, _ in same}]
+        if not from_pocket:  # the release's own suite: nothing older to fall back to
+            raise ProvisionError(
+                f"cannot download {name} {version} for {self._what()}: {url} failed{more}; "
+                "retry later (the mirror may be mid-sync) or choose another Debian release "
+                "with --release")
+        if not others:
+            raise ProvisionError(
+                f"cannot download {name} {version} for {self._what()}: {url} failed and no "
+                f"other pocket has the package{more}; retry later (the mirror may be "
+                "mid-sync) or choose another Debian release with --release")
+        return same[0][0], others[0]  # apt-cache madison lists the newest first
+
+
+def failed_fetches(stderr: str) -> dict[str, tuple[str, str]]:
+    """The ``.deb`` files apt could not fetch: package name -> (version, URL).
+
+    The version is the file name's, which has no epoch.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    for line in stderr.splitlines():
+        match = re.match(r"[EW]: (?:Failed|Unable) to fetch (\S+)", line)
+        if match and match.group(1).endswith(".deb"):
+            name, _, rest = unquote(match.group(1).rsplit("/", 1)[-1]).partition("_")
+            found.setdefault(name, (rest.rsplit("_", 1)[0], match.group(1)))
+    return found
+
+
+def parse_madison(text: str) -> list[tuple[str, str]]:
+    """``apt-cache madison`` rows as (version, suite), in apt's order (newest first)."""
+    rows = []
+    for line in text.splitlines():
+        fields = [f.strip() for f in line.split("|")]
+        if len(fields) == 3 and len(where := fields[2].split()) >= 2:
+            rows.append((fields[1], where[1].split("/")[0]))
+    return rows
 
 
 def last_error(proc: CompletedProcess[str]) -> str:

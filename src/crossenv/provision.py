@@ -298,6 +298,8 @@ def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str
                 **finish(root),
                 "packages": dict(sorted(deb_name_version(d) for d in debs)),
                 "skipped_lists": skipped_lists,
+                # versions the mirror indexed but did not serve, and what was used instead
+                "fallbacks": apt.fallbacks,
             }
             (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n",
                                               encoding="utf-8")
