@@ -482,10 +482,13 @@ def test_ccache_statslog_counts_one_build(tmp_path: Path) -> None:
 def test_a_second_ccache_run_hits(tmp_path: Path) -> None:
     _testbed(["aarch64"])
     require(shutil.which("ccache"), "ccache is needed (.ci/apt-packages.txt)")
-    shutil.copytree(PROJECT, tmp_path / "project")  # one path: ccache hashes the cwd
     env = {"CCACHE_DIR": str(tmp_path / "ccache"), "CIBW_TEST_SKIP": "*"}
     rows, outputs = [], []
     for run in ("first", "second"):
+        # a fresh checkout each time (setuptools skips what build/ holds), at one path:
+        # ccache hashes the working directory of -g compiles
+        shutil.rmtree(tmp_path / "project", ignore_errors=True)
+        shutil.copytree(PROJECT, tmp_path / "project")
         proc = _crossenv("buildwheel", tmp_path / "project", "--only", "cp311-manylinux_aarch64",
                          "--compiler-launcher", "ccache", "--output-dir", tmp_path / run,
                          env=env, timeout=3000)
