@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import require
+from conftest import crossenv_cmd, require
 from crossenv import provision, releases
 from crossenv.apt import Apt, failed_fetches, parse_madison
 from crossenv.errors import ProvisionError
@@ -154,8 +154,8 @@ def test_s390x_python313_provisions_while_the_mirror_is_broken(
     qemu = provision.find_qemu("s390x")
     require(qemu, "qemu-s390x-static is not on PATH (apt-get install qemu-user-static)")
     dest = tmp_path / "sysroot"
-    proc = subprocess.run([shutil.which("crossenv") or "crossenv", "provision", "--arch", "s390x",
-                           "--python", "3.13", str(dest)],
+    proc = subprocess.run([*crossenv_cmd(), "provision", "--arch", "s390x", "--python", "3.13",
+                           str(dest)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     python = Path(proc.stdout.strip().splitlines()[-1])
@@ -172,3 +172,22 @@ def test_s390x_python313_provisions_while_the_mirror_is_broken(
                           "import sys, zlib; print(1, sys.byteorder)"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "1 big"
+
+
+@pytest.mark.integration
+def test_real_apt_downloads_trixie_libzstd1_for_s390x(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The one package first seen missing from trixie-security's pool, through real apt:
+    it downloads, at the indexed version or (while the mirror lacks it) another pocket's."""
+    require(shutil.which("apt-get"), "provisioning needs apt-get (a Debian build machine)")
+    apt = Apt("s390x", tmp_path / "apt", releases.by_suite("trixie"))
+    apt.update()
+    with caplog.at_level(logging.WARNING):
+        debs = apt.download(["libzstd1"], tmp_path / "debs")
+    assert [provision.deb_name_version(d)[0] for d in debs] == ["libzstd1"]
+    warnings = [r.getMessage() for r in caplog.records if "indexed but not" in r.getMessage()]
+    assert len(warnings) == len(apt.fallbacks) <= 1
+    if apt.fallbacks:
+        versions = apt.fallbacks["libzstd1"]
+        assert provision.deb_name_version(debs[0])[1] == versions["used"] != versions["failed"]
+        assert f"libzstd1 {versions['failed']} " in warnings[0]
