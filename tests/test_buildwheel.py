@@ -6,7 +6,7 @@ tests/sources/cibw-project (a C and a Cython extension, pytest as test-requires)
 default run builds one identifier and three deliberate failures (a failing test, a
 glibc symbol beyond the policy, a build-machine binary); ``nox -s buildwheel``
 (``CROSSENV_BUILDWHEEL_FULL=1``) builds the project's whole matrix: aarch64, armv7l,
-ppc64le and s390x for cp311 (bookworm) and cp313 (trixie, on a provided build Python).
+ppc64le and s390x for cp311 (bookworm) and cp314 (sid, on a provided build Python).
 """
 
 from __future__ import annotations
