@@ -298,11 +298,11 @@ def _crossenv(*args: object, cwd: Path | None = None, env: dict[str, str] | None
 def test_print_build_identifiers() -> None:
     proc = _crossenv("buildwheel", PROJECT, "--print-build-identifiers")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [f"cp3{m}-manylinux_{a}" for m in ("11", "13")
+    assert proc.stdout.split() == [f"cp3{m}-manylinux_{a}" for m in ("11", "14")
                                    for a in ("aarch64", "armv7l", "ppc64le", "s390x")]
     proc = _crossenv("buildwheel", PROJECT, "--print-build-identifiers", "--archs", "riscv64",
                      env={"CIBW_SKIP": "cp311-*"})
-    assert proc.stdout.split() == ["cp313-manylinux_riscv64"], proc.stderr
+    assert proc.stdout.split() == ["cp314-manylinux_riscv64"], proc.stderr
 
 
 @pytest.mark.parametrize(("args", "env", "message"), [
