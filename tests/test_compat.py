@@ -108,7 +108,7 @@ def test_compiler_options(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> No
     guard = env / "cross" / "crossenv" / "bin"  # the path guard wrappers exec the given compilers
     assert cc == f"{guard / Path(aarch64_gcc).name} --sysroot={arm64_sysroot.root}"
     assert cxx == f"{guard / Path(gxx).name} --sysroot={arm64_sysroot.root}"
-    assert f"exec {aarch64_gcc} " in (guard / Path(aarch64_gcc).name).read_text()
+    assert f"\nC={aarch64_gcc}\n" in (guard / Path(aarch64_gcc).name).read_text()
     assert ar == gar
 
 
@@ -118,7 +118,16 @@ def test_relative_toolchain(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> 
     cc = cross(env, "import sysconfig as s; print(s.get_config_var('CC'))")
     wrapper = Path(cc.split()[0])  # the path guard wrapper runs the compiler found on PATH
     assert wrapper.name == "aarch64-linux-gnu-gcc"
-    assert "exec aarch64-linux-gnu-gcc " in wrapper.read_text()
+    assert "\nC=aarch64-linux-gnu-gcc\n" in wrapper.read_text()
+    # found on PATH when it runs, not where it was at creation
+    fake = tmp_path / "path" / "aarch64-linux-gnu-gcc"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho fake \"$@\"\n")
+    fake.chmod(0o755)
+    environ = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run([wrapper, "-dumpmachine"], capture_output=True, text=True,
+                         env=environ, check=True).stdout
+    assert out.split() == ["fake", "-dumpmachine"]
 
 
 def test_config_var(tmp_path: Path, arm64_sysroot, aarch64_gcc: str) -> None:  # type: ignore[no-untyped-def]
