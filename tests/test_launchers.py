@@ -351,7 +351,7 @@ def test_env_records_and_describes_the_launcher(ccache_env: Path, ccache: str) -
     text = run([*crossenv_cmd(), "describe", ccache_env, "--format", "env"]).stdout
     assert f"export {launcher.ENV_VAR}={ccache}\n" in text
     for wrapper in (ccache_env / "cross" / "crossenv" / "bin").iterdir():
-        assert f"L={ccache}\n" in wrapper.read_text()
+        assert f"LNCH={ccache}\n" in wrapper.read_text()
     # the native side sees nothing: build-python's environment has no launcher
     probe = "import os; print(os.environ.get('CROSSENV_COMPILER_LAUNCHER'))"
     assert run([ccache_env / "bin" / "build-python", "-c", probe],
@@ -459,3 +459,29 @@ def test_distcc_on_a_loopback_worker(distccd: tuple[int, Path], arm64_sysroot: o
     assert _wheel_files(remote) == _wheel_files(local)
     assert check_runs(aarch64_target, remote, "lsetup", tmp_path) == \
         check_runs(aarch64_target, local, "lsetup", tmp_path)
+
+
+@pytest.mark.parametrize("args", [
+    ["-c", "x.c"],  # nothing to map: the wrapper's first exec
+    ["-shared", "x.o", "-Wl,-rpath,/usr/lib:$ORIGIN", "-L/usr/lib"],  # mapped: the last exec
+])
+def test_the_launcher_survives_the_path_mapping(tmp_path: Path, args: list[str]) -> None:
+    """The wrapper's list helpers must not clobber the launcher (a variable named L once
+    held both, and a build with -Wl,-rpath ran its first RUNPATH entry as the compiler)."""
+    printer = tmp_path / "cc"
+    printer.write_text("#!/bin/sh\necho cc \"$@\"\n")
+    fake_launcher = tmp_path / "launch"
+    fake_launcher.write_text("#!/bin/sh\necho launched\nexec \"$@\"\n")
+    for script in (printer, fake_launcher):
+        script.chmod(0o755)
+    config = {"sysroot": str(tmp_path / "root"), "build_multiarch": "x86_64-linux-gnu",
+              "host_multiarch": "aarch64-linux-gnu", "keep": [str(tmp_path / "env")],
+              "system_dirs": list(compilerwrap.SYSTEM_DIRS),
+              "multiarch_bases": list(compilerwrap.MULTIARCH_BASES)}
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(compilerwrap.render((str(printer),), config, (str(fake_launcher),)))
+    wrapper.chmod(0o755)
+    environ = {k: v for k, v in os.environ.items() if k != launcher.ENV_VAR}
+    out = subprocess.run([wrapper, *args], capture_output=True, text=True, env=environ,
+                         check=True).stdout.splitlines()
+    assert out[0] == "launched" and out[1].startswith("cc ")

@@ -117,10 +117,11 @@ H={host}
 oIFS=$IFS
 # The compiler launcher (ccache, distcc...) runs the real compiler after the mapping;
 # CROSSENV_COMPILER_LAUNCHER overrides it (empty: none). distcc gets it by name.
-L={launcher}
-[ -n "${{CROSSENV_COMPILER_LAUNCHER+x}}" ] && L=$CROSSENV_COMPILER_LAUNCHER
+# (LNCH, not L: plist() below uses L for its result)
+LNCH={launcher}
+[ -n "${{CROSSENV_COMPILER_LAUNCHER+x}}" ] && LNCH=$CROSSENV_COMPILER_LAUNCHER
 C={compiler}
-case " $L " in
+case " $LNCH " in
     *" distcc "*|*"/distcc "*|*" icecc "*|*"/icecc "*|*" icerun "*|*"/icerun "*)
         command -v {name} >/dev/null 2>&1 && C={name} ;;
 esac
@@ -224,7 +225,7 @@ for a do
 -Wl,*-rpath*|-Wl,*-R*|-Wl,*-L*|-Wl,*--library-path*|/usr/*|/lib*) need=1; break ;;
     esac
 done
-[ -n "$need" ] || exec $L "$C"{rest} "$@"
+[ -n "$need" ] || exec $LNCH "$C"{rest} "$@"
 
 n=$#; nx=; st=; pend=
 for a do
@@ -257,7 +258,7 @@ case $st in
     rp|dir) set -- "$@" "-Wl,$pend" ;;
 esac
 shift $n
-exec $L "$C"{rest} "$@"
+exec $LNCH "$C"{rest} "$@"
 """
 
 
