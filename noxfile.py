@@ -107,6 +107,17 @@ def rust(session: nox.Session) -> None:
 
 
 @nox.session
+def numpy(session: nox.Session) -> None:
+    """numpy cross-built for arm64 and armhf (both built at once, on two workers), each
+    checked under qemu with all of numpy's test_umath.py; the default run builds armhf only
+    and runs part of that file."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "2", "--durations=10"]
+    session.run("pytest", *args, "tests/test_numpy.py",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_NUMPY_FULL": "1"})
+
+
+@nox.session
 def compat1x(session: nox.Session) -> None:
     """crossenv 1.x's own test suite (from its PyPI sdist) against this crossenv, on the
     aarch64 testbed: python tests/compat1x/run.py [--crossenv SPEC] [--raw] [-- PYTEST_ARGS]."""

@@ -26,8 +26,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _build import clean_environ, timed
 
 from crossenv import launcher
 
@@ -47,16 +48,7 @@ def _build(env: Path, source: list[str], out: Path, log: Path, jobs: int,
            environ: dict[str, str]) -> float:
     cmd = [str(env / "bin" / "cross-pip"), "wheel", "--no-deps", "--no-cache-dir",
            f"-Ccompile-args=-j{jobs}", *source, "-w", str(out)]
-    start = time.monotonic()
-    with log.open("w") as fh:
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=environ,
-                              check=False)
-    elapsed = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}; see {log}")
-    if not list(out.glob("numpy-*.whl")):
-        sys.exit(f"no wheel in {out}; see {log}")
-    return elapsed
+    return timed(cmd, log, environ, expect="numpy-*.whl", out=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         env = work / "env"
         subprocess.run([sys.executable, "-m", "crossenv", "--compiler-launcher", "ccache",
                         str(host_python), str(env)], check=True)
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("CCACHE_")}
-        environ.pop(launcher.ENV_VAR, None)
+        environ = clean_environ()
         environ.update(CCACHE_DIR=str(work / "ccache"), CCACHE_BASEDIR=tempfile.gettempdir(),
                        CCACHE_MAXSIZE="5G")
         result: dict[str, object] = {"sdist": args.sdist, "jobs": args.jobs,

@@ -20,18 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-
-def _timed(cmd: list[str], log: Path) -> float:
-    start = time.monotonic()
-    with log.open("w") as fh:
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False)
-    elapsed = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}; see {log}")
-    return elapsed
+from _build import clean_environ, timed
 
 
 def _sdist(spec: str, work: Path) -> Path:
@@ -59,16 +50,17 @@ def main(argv: list[str] | None = None) -> int:
         sdist = _sdist(args.sdist, work)
         host_python = provision.provision_debian(args.arch).python
         env = work / "env"
+        environ = clean_environ()
         subprocess.run([sys.executable, "-m", "crossenv", str(host_python), str(env)],
-                       check=True)
+                       check=True, env=environ)
         native = work / "native"
         subprocess.run([sys.executable, "-m", "venv", str(native)], check=True)
         flags = ["--no-deps", "--no-cache-dir", f"-Ccompile-args=-j{args.jobs}", str(sdist)]
 
-        native_time = _timed([str(native / "bin" / "python"), "-m", "pip", "wheel", *flags,
-                              "-w", str(work / "native-wheel")], work / "native.log")
-        cross_time = _timed([str(env / "bin" / "cross-pip"), "wheel", *flags,
-                             "-w", str(work / "cross-wheel")], work / "cross.log")
+        native_time = timed([str(native / "bin" / "python"), "-m", "pip", "wheel", *flags,
+                             "-w", str(work / "native-wheel")], work / "native.log", environ)
+        cross_time = timed([str(env / "bin" / "cross-pip"), "wheel", *flags,
+                            "-w", str(work / "cross-wheel")], work / "cross.log", environ)
         (cross_wheel,) = (work / "cross-wheel").glob("*.whl")
         print(f"sdist:   {sdist.name}")
         print(f"native:  {native_time:7.1f} s  (x86_64 wheel, -j{args.jobs})")

@@ -110,6 +110,19 @@ def shared_build(factory: pytest.TempPathFactory, name: str,
     return directory
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests marked ``slow`` first, in their usual order otherwise.
+
+    The slow ones are the few that build something big (numpy, the Rust wheels, pynacl's
+    libsodium): started first, they overlap the hundreds of short tests on the other
+    xdist worker. Left in file order, some came last, and the run ended with one worker
+    idle for minutes while the other finished a build. A test that only reuses a
+    ``shared_build`` is not marked slow, so it does not queue behind the build on the
+    other worker at the start of the run.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def crossenv_cmd() -> list[str]:
     return [sys.executable, "-m", "crossenv"]
 

@@ -36,6 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkdata import MULTIARCH, compile_so, compiler, flip_flag, make_wheel, record_hash
+from conftest import require
 from crossenv import check, elfinfo, policy, wheelfile
 from crossenv.errors import CrossenvError, WheelError
 
@@ -209,8 +210,7 @@ def test_glibc_2_34_in_manylinux2014_wheel(build_dir: Path, tmp_path: Path) -> N
 
 
 def test_glibcxx_too_new_for_manylinux2014(build_dir: Path, tmp_path: Path) -> None:
-    if shutil.which("g++") is None:
-        pytest.skip("g++ not found: apt-get install g++")
+    require(shutil.which("g++"), "g++ is needed (apt-get install g++)")
     data = compile_so("g++", build_dir / "cxx.so", "cxx.cpp")
     assert "GLIBCXX_3.4.21" in glibc_versions(data)
     old = make_wheel(tmp_path / "old", f"{CP311}-manylinux_2_17_x86_64", {ext_name("x86_64"): data})
@@ -222,8 +222,8 @@ def test_glibcxx_too_new_for_manylinux2014(build_dir: Path, tmp_path: Path) -> N
 
 
 def test_policy_from_auditwheel() -> None:
-    if not policy.auditwheel_policies():
-        pytest.skip("auditwheel is not installed: its policy data cannot be read")
+    require(policy.auditwheel_policies(),
+            "auditwheel is needed to read its policy data (pip install -e '.[repair]')")
     # auditwheel knows manylinux2014 aarch64 systems have GLIBC_2.18 symbols
     assert policy.allowed_versions("aarch64", (2, 17))["GLIBC"][0] == "2.18"
     assert policy.allowed_versions("x86_64", (2, 17))["GLIBC"][0] == "2.17"

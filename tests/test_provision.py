@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require
 from crossenv import provision, releases
 from crossenv.errors import CrossenvError, ProvisionError
 
@@ -280,15 +281,15 @@ int main(void) {
 
 @pytest.fixture(scope="module", params=list(_HOSTS))
 def sysroot(request: pytest.FixtureRequest) -> provision.Sysroot:
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        pytest.skip("provisioning needs apt-get and dpkg-deb (a Debian build machine)")
+    require(shutil.which("apt-get") and shutil.which("dpkg-deb"),
+            "provisioning needs apt-get and dpkg-deb (a Debian build machine)")
     return provision.provision_debian(request.param)
 
 
 def _qemu(sysroot: provision.Sysroot) -> str:
     qemu = provision.find_qemu(sysroot.arch)
-    if qemu is None:
-        pytest.skip(f"{sysroot.qemu}(-static) is not on PATH (apt-get install qemu-user-static)")
+    require(qemu, f"{sysroot.qemu}(-static) is needed on PATH (apt-get install qemu-user-static)")
+    assert qemu is not None
     return qemu
 
 
@@ -329,8 +330,8 @@ def test_second_provision_reuses_the_manifest(sysroot: provision.Sysroot,
 def test_cross_compile_and_link_against_sysroot(sysroot: provision.Sysroot,
                                                tmp_path: Path) -> None:
     gcc = shutil.which(_HOSTS[sysroot.arch][0])
-    if gcc is None:
-        pytest.skip(f"{_HOSTS[sysroot.arch][0]} is not installed (see .ci/apt-packages.txt)")
+    require(gcc, f"{_HOSTS[sysroot.arch][0]} is needed (see .ci/apt-packages.txt)")
+    assert gcc is not None
     source, program = tmp_path / "t.c", tmp_path / "t"
     source.write_text(_C_PROGRAM)
     include = sysroot.root / "usr" / "include" / "python3.11"

@@ -9,6 +9,7 @@ A value a format cannot hold must be refused (QuotingError), never written.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import math
 import shutil
 import subprocess
@@ -99,7 +100,8 @@ def test_cmake_words_and_lists() -> None:
 # -- meson -------------------------------------------------------------------------------------
 
 def meson_read_back(value: quoting.MesonValue, workdir: Path) -> object:
-    machinefile = pytest.importorskip("mesonbuild.machinefile")
+    require(importlib.util.find_spec("mesonbuild"), "meson is needed (pip install -e '.[test]')")
+    from mesonbuild import machinefile
     path = workdir / "cross.ini"
     path.write_text(f"[properties]\nx = {quoting.meson(value)}\n", encoding="utf-8")
     parser = machinefile.MachineFileParser([str(path)], str(workdir / "src"))

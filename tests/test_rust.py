@@ -143,6 +143,21 @@ CASES = [f"{arch}/{backend}" for arch, backend in BUILDS]
 
 
 @pytest.mark.integration
+@pytest.mark.slow
+def test_every_build_leaves_one_wheel_for_its_host(built: Path) -> None:
+    """Each build of the run (BUILDS, the build-script crate, pypa/build) left one wheel,
+    tagged for its architecture, and nothing else. Marked slow because it is the test
+    that triggers the builds, at the start of the run (see conftest); the others reuse them."""
+    expected = {f"{arch}-{backend}": arch for arch, backend in [*BUILDS, BUILD_SCRIPT]}
+    expected["pypa-build"] = PYPA_BUILD
+    found = {d.name: sorted(p.name for p in d.iterdir()) for d in (built / "wheels").iterdir()}
+    assert set(found) == set(expected)
+    for name, arch in expected.items():
+        (wheel,) = found[name]
+        assert wheel.endswith(f"-cp311-cp311-linux_{ARCHES[arch][0]}.whl"), (name, wheel)
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize("arch", sorted(ARCHES))
 def test_env_records_its_rust_toolchain(arch: str, rust_envs: dict[str, Path]) -> None:
     """crossenv.json and ``describe --format rust`` say which rustc builds for the host."""

@@ -69,8 +69,8 @@ def test_rejected_flags_are_rewritten() -> None:
     assert config == {"LDSHARED": "cc -shared -g -O2", "CFLAGS": "-O2 -flto -g", "SIZEOF_INT": 4}
 
 
-@pytest.mark.skipif(not HAVE_ZIG, reason=ZIG_REASON)
 def test_toolchain_uses_ziglang_binary_without_sysroot(tmp_path: Path) -> None:
+    require(HAVE_ZIG, ZIG_REASON)
     chain = zig.toolchain(recorded("arm64"), glibc="manylinux2014")
     assert chain.kind == "zig" and chain.triplet == "aarch64-linux-gnu.2.17"
     assert Path(chain.cc[0]).name == "zig" and chain.cc[1:4] == ("cc", "-target", chain.triplet)

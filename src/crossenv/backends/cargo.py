@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import stat
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -213,12 +211,3 @@ def write_tools(directory: Path, layout: Layout, choice: rust.RustToolchain) -> 
     return {"CARGO": str(final / "cargo"), "RUSTC": str(final / "rustc"),
             "CROSSENV_PREPEND_PATH": str(final)}
 
-
-def target_installed(target: str) -> bool:
-    """Whether rustup's std for *target* is installed (needed to build, not to configure)."""
-    rustc = shutil.which("rustc")
-    if not rustc:
-        return False
-    proc = subprocess.run([rustc, "--print", "target-libdir", "--target", target],
-                          capture_output=True, text=True, check=False)
-    return proc.returncode == 0 and Path(proc.stdout.strip()).is_dir()
