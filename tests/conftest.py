@@ -111,16 +111,20 @@ def shared_build(factory: pytest.TempPathFactory, name: str,
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tests marked ``slow`` first, in their usual order otherwise.
+    """Run the tests marked ``slow`` first, the longest (``slow(minutes=N)``) first.
 
     The slow ones are the few that build something big (numpy, the Rust wheels, pynacl's
     libsodium): started first, they overlap the hundreds of short tests on the other
     xdist worker. Left in file order, some came last, and the run ended with one worker
     idle for minutes while the other finished a build. A test that only reuses a
     ``shared_build`` is not marked slow, so it does not queue behind the build on the
-    other worker at the start of the run.
+    other worker at the start of the run. Otherwise the order is the usual one.
     """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    def key(item: pytest.Item) -> tuple[bool, float]:
+        slow = item.get_closest_marker("slow")
+        return slow is None, -float(slow.kwargs.get("minutes", 1)) if slow else 0.0
+
+    items.sort(key=key)
 
 
 def crossenv_cmd() -> list[str]:

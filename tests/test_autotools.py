@@ -184,7 +184,7 @@ def nacl_wheel(aarch64_env: Path, qemu_aarch64: str,
 
 
 @pytest.mark.integration
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2)
 def test_pynacl_bundled_libsodium(nacl_wheel: Path, aarch64_env: Path, aarch64_target: Target,
                                   tmp_path: Path) -> None:
     log = (nacl_wheel.parent / "build.log").read_text(errors="replace")

@@ -142,7 +142,7 @@ UMATH_SUBSET = "TestDivision or TestPower or TestLog or TestExp"
 
 
 @pytest.mark.integration
-@pytest.mark.slow
+@pytest.mark.slow(minutes=9)  # builds numpy
 @pytest.mark.parametrize("arch", NUMPY_ARCHES)
 def test_numpy_works_on_the_host(arch: str, request: pytest.FixtureRequest, test_tools: Path,
                                  tmp_path: Path) -> None:

@@ -143,7 +143,7 @@ CASES = [f"{arch}/{backend}" for arch, backend in BUILDS]
 
 
 @pytest.mark.integration
-@pytest.mark.slow
+@pytest.mark.slow(minutes=4)
 def test_every_build_leaves_one_wheel_for_its_host(built: Path) -> None:
     """Each build of the run (BUILDS, the build-script crate, pypa/build) left one wheel,
     tagged for its architecture, and nothing else. Marked slow because it is the test

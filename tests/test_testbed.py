@@ -77,12 +77,14 @@ def test_tests_skip_only_through_require(tmp_path: Path) -> None:
 
 def test_slow_tests_are_queued_first() -> None:
     class Item:
-        def __init__(self, name: str, slow: bool) -> None:
-            self.name, self.slow = name, slow
+        def __init__(self, name: str, slow: bool, **kwargs: float) -> None:
+            self.name = name
+            self.marker = pytest.mark.slow(**kwargs).mark if slow else None
 
         def get_closest_marker(self, name: str) -> object:
-            return object() if self.slow and name == "slow" else None
+            return self.marker if name == "slow" else None
 
-    items = [Item("a", False), Item("build", True), Item("b", False), Item("numpy", True)]
+    items = [Item("a", False), Item("build", True), Item("b", False), Item("tags", True),
+             Item("numpy", True, minutes=9), Item("rust", True, minutes=4)]
     conftest.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
-    assert [i.name for i in items] == ["build", "numpy", "a", "b"]
+    assert [i.name for i in items] == ["numpy", "rust", "build", "tags", "a", "b"]
