@@ -46,16 +46,10 @@ def _prebuilt(tag: str) -> Path | None:
     return found[-1] if found else None
 
 
-def _build_numpy(env: Path, out: Path, tag: str) -> Path:
-    wheel = _prebuilt(tag)
-    if wheel is not None:
-        return wheel
-    out.mkdir(parents=True, exist_ok=True)
+def _build_numpy(env: Path, out: Path) -> None:
     # exactly what a user types: isolation on, no flags
     run([env / "bin" / "cross-pip", "wheel", "--no-binary", "numpy", "--no-deps", NUMPY,
          "--no-cache-dir", "-w", out], timeout=3600)
-    (wheel,) = out.glob(f"numpy-*-{tag}.whl")
-    return wheel
 
 
 def _shared_numpy(env: Path, factory: pytest.TempPathFactory, tag: str) -> Path:
@@ -63,7 +57,7 @@ def _shared_numpy(env: Path, factory: pytest.TempPathFactory, tag: str) -> Path:
     wheel = _prebuilt(tag)
     if wheel is not None:
         return wheel
-    out = shared_build(factory, f"numpy-{tag}", lambda d: _build_numpy(env, d, tag))
+    out = shared_build(factory, f"numpy-{tag}", lambda d: _build_numpy(env, d))
     (wheel,) = out.glob(f"numpy-*-{tag}.whl")
     return wheel
 

@@ -26,12 +26,13 @@ from pathlib import Path
 import pytest
 
 from conftest import Target, crossenv_cmd, require, run, shared_build, unpack_wheels
-from crossenv import provision, rust
+from crossenv import arches, provision, rust
 from crossenv.apt import Apt
 from crossenv.cache import user_cache
 
 SOURCES = Path(__file__).parent / "sources"
-ARCHES = {"arm64": ("aarch64", "64"), "armhf": ("armv7l", "32")}
+#: the hosts, as rows of the architecture table (machine, pointer size, multiarch)
+ARCHES = {name: arches.by_debian(name) for name in ("arm64", "armhf")}
 BACKENDS = ("pyo3-maturin", "pyo3-setuptools")
 #: The full run (nox -s rust) builds every backend for every architecture and the zig
 #: wheel; the default run keeps aarch64 with both backends and the 32-bit armhf case with
@@ -94,11 +95,11 @@ def _sysroot(arch: str) -> provision.Sysroot:
 def _build_all(directory: Path, cargo_home: Path) -> None:
     """An env per architecture (made after provisioning Debian's Rust for it) and the
     wheels of both backends, built by its cross-pip with build isolation on."""
-    for arch, (machine, _) in ARCHES.items():
-        require(shutil.which(f"{provision.multiarch_of(arch)}-gcc"),
+    for arch, row in ARCHES.items():
+        require(shutil.which(f"{row.triplet}-gcc"),
                 f"the {arch} cross gcc is needed")
         rust.provision_rust(arch)
-        env = directory / "envs" / machine
+        env = directory / "envs" / row.machine
         run([*crossenv_cmd(), _sysroot(arch).python, env])
         environ = {**os.environ, "CARGO_HOME": str(cargo_home),
                    # shared by the builds of one arch: pyo3 is compiled once per architecture
@@ -126,7 +127,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, cargo_home: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def rust_envs(built: Path) -> dict[str, Path]:
-    return {arch: built / "envs" / machine for arch, (machine, _) in ARCHES.items()}
+    return {arch: built / "envs" / row.machine for arch, row in ARCHES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +155,7 @@ def test_every_build_leaves_one_wheel_for_its_host(built: Path) -> None:
     assert set(found) == set(expected)
     for name, arch in expected.items():
         (wheel,) = found[name]
-        assert wheel.endswith(f"-cp311-cp311-linux_{ARCHES[arch][0]}.whl"), (name, wheel)
+        assert wheel.endswith(f"-cp311-cp311-linux_{ARCHES[arch].machine}.whl"), (name, wheel)
 
 
 @pytest.mark.integration
@@ -175,11 +176,12 @@ def test_env_records_its_rust_toolchain(arch: str, rust_envs: dict[str, Path]) -
 def test_wheel_is_for_the_host(case: str, wheels: dict[str, Path]) -> None:
     arch = case.split("/")[0]
     wheel = wheels[case]
-    assert wheel.name == f"pyo3_hello-0.1.0-cp311-cp311-linux_{ARCHES[arch][0]}.whl"
-    run([*crossenv_cmd(), "check", "--platform", f"linux_{ARCHES[arch][0]}", wheel])
+    machine = ARCHES[arch].machine
+    assert wheel.name == f"pyo3_hello-0.1.0-cp311-cp311-linux_{machine}.whl"
+    run([*crossenv_cmd(), "check", "--platform", f"linux_{machine}", wheel])
     # the host's EXT_SUFFIX (maturin made up .cpython-311-armv7l-linux-gnueabihf.so from a
     # PYO3_CONFIG_FILE, which crossenv therefore does not export in ENV)
-    suffix = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf"}[arch]
+    suffix = ARCHES[arch].multiarch
     modules = {name.rsplit("/", 1)[-1] for name in unpacked_names(wheel) if name.endswith(".so")}
     assert modules == {f"pyo3_hello.cpython-311-{suffix}.so"}
 
@@ -194,7 +196,7 @@ def test_wheel_imports_under_qemu(case: str, wheels: dict[str, Path], tmp_path: 
     site = unpack_wheels([wheels[case]], tmp_path / "site")
     proc = Target(_sysroot(arch), qemu).python(
         "-c", "import pyo3_hello as m; print(m.pointer_width(), m.add(2, 3))", path=[site])
-    assert proc.stdout.split() == [ARCHES[arch][1], "5"]
+    assert proc.stdout.split() == [str(ARCHES[arch].pointer_size * 8), "5"]
 
 
 @pytest.mark.integration

@@ -75,32 +75,35 @@ def render_linker(chain: Toolchain) -> str:
             f'exec {quoting.shell_join(words)} "$@"\n')
 
 
-def environment(host: HostDescription, chain: Toolchain, *, config_file: str,
-                linker: str, compiler_launcher: Sequence[str] = (),
-                lib_dir: str | None = None) -> dict[str, str]:
+def environment(host: HostDescription, chain: Toolchain, *, linker: str,
+                config_file: str | None = None, lib_dir: str | None = None,
+                compiler_launcher: Sequence[str] = ()) -> dict[str, str]:
     """The variables cargo, PyO3, maturin, setuptools-rust and the cc crate read.
 
-    *lib_dir* is crossenv's own PYO3_CROSS_LIB_DIR (see :func:`write_lib_dir`); without
-    it the host's directory is named (``crossenv describe`` of an older env)."""
+    *config_file* is exported as PYO3_CONFIG_FILE when given (``crossenv describe``;
+    PyO3 then reads nothing else); an ENV leaves it out (see :func:`write`). *lib_dir* is
+    crossenv's own PYO3_CROSS_LIB_DIR (see :func:`write_lib_dir`); without it the host's
+    directory is named."""
     target = rust_target(host)
     key = _env_key(target)
     low = target.replace("-", "_")
     env = {
         "CARGO_BUILD_TARGET": target,
         f"CARGO_TARGET_{key}_LINKER": linker,
-        "PYO3_CONFIG_FILE": config_file,
         "PYO3_CROSS_PYTHON_VERSION": host.version_str,
         f"CC_{low}": quoting.shell_join(chain.cc),
         f"AR_{low}": quoting.shell_join(chain.ar),
     }
     if chain.cxx:
         env[f"CXX_{low}"] = quoting.shell_join(chain.cxx)
-    if host.sysconfigdata_path is not None:
+    if config_file is not None:
+        env["PYO3_CONFIG_FILE"] = config_file
+    if lib_dir is not None:
+        env["PYO3_CROSS_LIB_DIR"] = lib_dir
+    elif host.sysconfigdata_path is not None:
         env["PYO3_CROSS_LIB_DIR"] = str(host.sysconfigdata_path.parent)
     elif host.libpython_dir is not None:
         env["PYO3_CROSS_LIB_DIR"] = str(host.libpython_dir)
-    if lib_dir is not None:
-        env["PYO3_CROSS_LIB_DIR"] = lib_dir
     if host.sysroot is not None:
         env["TARGET_SYSROOT"] = str(host.sysroot)  # maturin's auditwheel step reads it
         env[f"PKG_CONFIG_SYSROOT_DIR_{low}"] = str(host.sysroot)
@@ -141,16 +144,15 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     validate.inside(directory, CONFIG_NAME).write_text(config_text, encoding="utf-8")
     path.write_text(linker_text, encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    env = environment(host, chain, config_file=str(layout.crossenv_dir / CONFIG_NAME),
-                      linker=str(layout.crossenv_dir / linker_name),
-                      compiler_launcher=options.compiler_launcher,
-                      lib_dir=str(layout.crossenv_dir / LIB_DIR))
-    # Not exported in ENV: maturin reads a PYO3_CONFIG_FILE itself and then makes up the
-    # extension suffix (0.14-1.7 name an armv7 module .cpython-3X-armv7l-linux-gnueabihf.so,
-    # not the host's EXT_SUFFIX); pyo3 0.17 refuses the ext_suffix key that would fix it.
-    # Without it maturin and setuptools-rust ask cross-python / PYO3_CROSS_LIB_DIR, which
-    # give the host's EXT_SUFFIX. The file stays for plain cargo builds (and describe).
-    del env["PYO3_CONFIG_FILE"]
+    # PYO3_CONFIG_FILE is not exported in ENV: maturin reads the file itself and then makes
+    # up the extension suffix (0.14-1.7 name an armv7 module
+    # .cpython-3X-armv7l-linux-gnueabihf.so, not the host's EXT_SUFFIX); pyo3 0.17 refuses
+    # the ext_suffix key that would fix it. Without it maturin and setuptools-rust ask
+    # cross-python / PYO3_CROSS_LIB_DIR, which give the host's EXT_SUFFIX. The file stays
+    # for plain cargo builds (and describe).
+    env = environment(host, chain, linker=str(layout.crossenv_dir / linker_name),
+                      lib_dir=str(layout.crossenv_dir / LIB_DIR),
+                      compiler_launcher=options.compiler_launcher)
     env.update(write_tools(directory, layout, rust_choice(host)))
     return env
 
