@@ -71,11 +71,6 @@ def _crossenv(project: Path, archs: list[str], out: Path) -> tuple[float, dict[s
     return wall, {r["identifier"].split("_", 1)[1]: r["build_s"] for r in report["identifiers"]}
 
 
-def _fresh(tree: Path, dest: Path) -> Path:
-    shutil.copytree(tree, dest)
-    return dest
-
-
 def _wrapper(path: Path, qemu: str, sysroot: Path, program: Path, *extra: str) -> None:
     words = " ".join([qemu, "-L", str(sysroot), str(program), *extra])
     path.write_text(f'#!/bin/sh\nexec {words} "$@"\n')
@@ -139,8 +134,9 @@ def main() -> None:
         else:  # a copy per run: pip builds in the tree, and a stale build/ skips compiling
             tree = work / "tree"
             shutil.copytree(project, tree, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-        sources = [project if project.is_file() else None] * 2
-        copies = [src or _fresh(tree, work / f"crossenv-{n}") for n, src in enumerate(sources)]
+        # crossenv builds an sdist as it is, a tree from a fresh copy per run
+        copies = ([project, project] if project.is_file() else
+                  [Path(shutil.copytree(tree, work / f"crossenv-{n}")) for n in range(2)])
         cold, _ = _crossenv(copies[0], archs, work / "warmup")
         wall, crossenv_s = _crossenv(copies[1], archs, work / "wheelhouse")
         emulated: dict[str, float] = {}
