@@ -50,7 +50,8 @@ def _fake_apt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, madison: str,
             out = madison
         else:
             assert args[:2] == ("-q", "download") and cwd is not None
-            for wanted in args[2:]:
+            assert args[2] == "--"  # nothing after it is an option
+            for wanted in args[3:]:
                 name, _, version = wanted.partition("=")
                 version = version or (_BROKEN if name == "libzstd1" else "1.0")
                 if f"{name}_{version}" in serves:
@@ -74,7 +75,7 @@ def test_a_missing_security_version_falls_back_to_the_release_suite(
         debs = apt.download(["libc6", "libzstd1"], tmp_path / "debs")
     assert [d.name for d in debs] == ["libc6_1.0_s390x.deb", "libzstd1_1.5.7+dfsg-1_s390x.deb"]
     assert apt.fallbacks == {"libzstd1": {"failed": _BROKEN, "used": "1.5.7+dfsg-1"}}
-    assert calls[-1] == ("apt-get", "-q", "download", "libzstd1=1.5.7+dfsg-1")
+    assert calls[-1] == ("apt-get", "-q", "download", "--", "libzstd1=1.5.7+dfsg-1")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "\n" not in warnings[0]
     assert f"libzstd1 {_BROKEN}" in warnings[0] and "libzstd1 1.5.7+dfsg-1 " in warnings[0]

@@ -540,7 +540,8 @@ def test_provision_keeps_files_written_into_an_empty_dest_during_the_run(
     assert sorted(p.name for p in tmp_path.iterdir()) == [".sysroot.lock", "sysroot"]
     (dest / "theirs.txt").unlink()
     monkeypatch.setattr(provision, "Apt", _FakeApt)
-    assert provision.provision_debian("arm64", dest).root == dest  # empty: used
+    root = provision.provision_debian("arm64", dest).root  # empty: used
+    assert dest.is_symlink() and dest.resolve() == root and root.parent == tmp_path
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -185,7 +185,8 @@ class _FakeApt:
 def _fake_extract(deb: Path, root: Path) -> None:
     if deb.name.startswith("python3.11_"):
         (root / "usr" / "bin").mkdir(parents=True, exist_ok=True)
-        (root / "usr" / "bin" / "python3.11").write_text("")
+        (root / "usr" / "bin" / "python3.11").write_text("an ELF file")
+        os.utime(root / "usr" / "bin" / "python3.11", (1700000000, 1700000000))  # as dpkg-deb
         _link(root / "usr" / "bin" / "python3", "/usr/bin/python3.11")
     if deb.name.startswith("broken_"):
         raise ProvisionError("cannot unpack broken.deb")
@@ -201,12 +202,14 @@ def fake_debian(monkeypatch: pytest.MonkeyPatch) -> type[_FakeApt]:
 
 def test_provision_writes_manifest_and_reuses_it(tmp_path: Path, fake_debian) -> None:  # type: ignore[no-untyped-def]
     """The fake apt ships python3.11, so the test names that version (without it provisioning
-    picks the running Python's)."""
+    picks the running Python's). DEST is a symlink to the generation the sysroot is."""
     dest = tmp_path / "sysroot"
     sysroot = provision.provision_debian("armhf", dest, python="3.11")
-    assert sysroot == provision.Sysroot(dest, "armhf", "arm-linux-gnueabihf",
-                                        dest / "usr" / "bin" / "python3.11")
-    assert os.readlink(dest / "usr" / "bin" / "python3") == "python3.11"
+    first = dest.resolve()
+    assert first.parent == tmp_path and first.name.startswith("sysroot.")
+    assert sysroot == provision.Sysroot(first, "armhf", "arm-linux-gnueabihf",
+                                        first / "usr" / "bin" / "python3.11")
+    assert os.readlink(first / "usr" / "bin" / "python3") == "python3.11"
     manifest = json.loads((dest / provision.MANIFEST_NAME).read_text())
     wanted = releases.default_packages(releases.choose("armhf", "3.11"), "3.11")
     assert "python3.11" in wanted and set(wanted) <= set(manifest["packages"])
@@ -214,13 +217,19 @@ def test_provision_writes_manifest_and_reuses_it(tmp_path: Path, fake_debian) ->
     assert provision.provision_debian("armhf", dest, python="3.11") == sysroot
     assert len(fake_debian.calls) == 1  # reused: nothing downloaded
 
-    provision.provision_debian("armhf", dest, ["libbz2-dev"], python="3.11")  # not covered: rebuilt
+    # not covered: a new generation; the first stays exactly as it was
+    second = provision.provision_debian("armhf", dest, ["libbz2-dev"], python="3.11").root
     assert len(fake_debian.calls) == 2 and "libbz2-dev" in fake_debian.calls[1]
-    provision.provision_debian("armhf", dest, python="3.11", refresh=True)
+    assert second != first and dest.resolve() == second
+    assert "libbz2-dev" not in json.loads((first / provision.MANIFEST_NAME).read_text())[
+        "packages"]
+    third = provision.provision_debian("armhf", dest, python="3.11", refresh=True).root
     assert len(fake_debian.calls) == 3 and "libbz2-dev" in fake_debian.calls[2]  # kept
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".sysroot.lock", "sysroot"]
-
-
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".sysroot.lock", "sysroot", first.name, second.name, third.name])
+    # the generations share their (identical) files
+    assert (first / "usr/bin/python3.11").stat().st_ino == \
+        (third / "usr/bin/python3.11").stat().st_ino
 def test_failed_provision_leaves_nothing_behind(tmp_path: Path, fake_debian) -> None:  # type: ignore[no-untyped-def]
     dest = tmp_path / "sysroot"
     with pytest.raises(ProvisionError):

@@ -72,18 +72,14 @@ def _run(argv: Sequence[str], *, log: TextIO | None, cwd: Path | None = None,
 def provision(arch: str, python: str, *, packages: Sequence[str] = ()) -> Sysroot:
     """A cached Debian sysroot of ``arch`` with CPython ``python`` (X.Y), its headers and
     common -dev libraries, plus ``packages`` (Debian names). A sysroot with extra packages
-    is kept apart from the shared one, keyed by the package list."""
+    is kept apart from the shared one, keyed by the package set, its files shared with
+    the shared one by hard links. The returned root never changes (a refresh makes a
+    new one)."""
     from . import provision as provision_mod
-    from . import releases
 
+    # provision_debian keys the cached sysroot by the package set (default_dest)
     debian = provision_mod.debian_arch(arch).debian or arch
-    dest = None
-    if packages:
-        release = releases.choose(debian, python)
-        base = provision_mod.default_dest(debian, release, python)
-        digest = hashlib.sha256("\n".join(sorted(packages)).encode()).hexdigest()[:10]
-        dest = base.with_name(f"{base.name}-x{digest}")
-    return provision_mod.provision_debian(debian, dest, list(packages), python=python)
+    return provision_mod.provision_debian(debian, None, list(packages), python=python)
 
 
 def _env_key(sysroot: Sysroot, toolchain: str, glibc: str | None,

@@ -11,11 +11,13 @@ mirrors, proxies and keys keep working and no archive host is written down here.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -34,6 +36,110 @@ SKIPPED_DEPENDENCIES: tuple[str, ...] = (
     "debconf", "cdebconf", "debconf-*", "debianutils", "init-system-helpers",
     "sensible-utils", "ucf", "adduser", "passwd", "lsb-base", "sysvinit-utils",
 )
+
+
+# Debian policy 5.6.1: at least two characters, lowercase letters, digits, "+", "-", ".",
+# starting with a letter or digit. A version (5.6.12) and an architecture may follow, as
+# apt takes them; nothing starting with "-" can pass, so no value reaches apt as an option.
+_PACKAGE_SPEC = re.compile(r"(?P<name>[a-z0-9][a-z0-9+.-]+)(?::(?P<arch>[a-z0-9][a-z0-9-]*))?"
+                           r"(?:=(?P<version>(?:[0-9]+:)?[0-9A-Za-z][A-Za-z0-9.+~-]*"
+                           r"(?::[A-Za-z0-9.+~-]+)*))?")
+
+#: seconds without progress before one apt call is given up (apt's own per-connection
+#: timeout), and for the whole call (CROSSENV_APT_TIMEOUT); a full disk is noticed sooner
+CONNECT_TIMEOUT = 30
+_TOTAL_TIMEOUT = 1800
+_LOW_SPACE = 1 << 20
+
+
+def parse_package(spec: str, arch: str | None = None) -> tuple[str, str | None]:
+    """Split ``name[:arch][=version]`` into the name and its version (or None).
+
+    A value that is not a Debian package name is refused with one line: the names are
+    passed to apt, and one such as ``-c/etc/passwd`` would be read as an option.
+    ``:arch`` must name the sysroot's own architecture (or ``all``).
+    """
+    match = _PACKAGE_SPEC.fullmatch(spec)
+    if match is None:
+        raise ProvisionError(
+            f"invalid --package {spec!r}: not a Debian package name (2 or more of a-z 0-9 "
+            "+ - ., starting with a letter or digit), optionally followed by :ARCH or "
+            "=VERSION")
+    if match["arch"] and arch is not None and match["arch"] not in (arch, "all"):
+        raise ProvisionError(f"--package {spec!r} names architecture {match['arch']}, but "
+                             f"the sysroot is {arch}; leave out :{match['arch']}")
+    return match["name"], match["version"]
+
+
+def disk_full(path: Path, output: str = "") -> str | None:
+    """One line saying the file system of ``path`` is full, if it is (or ``output``
+    says so); None otherwise."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return None
+    if free >= _LOW_SPACE and "No space left on device" not in output:
+        return None
+    return (f"no space left on the file system of {path} ({free >> 20} MiB free); free "
+            "some space, or provision elsewhere (give DEST, or set XDG_CACHE_HOME)")
+
+
+def run_bounded(argv: Sequence[str], *, what: str, watch: Path, cwd: Path | None = None,
+                timeout: float | None = None) -> CompletedProcess[str]:
+    """Run ``argv`` in its own process group, bounded in time and by free space.
+
+    apt-get blocks for ever when the disk fills up under it and waits on a dead
+    network for minutes, and its download methods are processes of their own. So the
+    group is killed (and reaped) when the file system of ``watch`` fills up, when
+    ``timeout`` passes, and on any exception here, such as the KeyboardInterrupt a
+    SIGINT/SIGTERM becomes: nothing writes into a directory after it is removed.
+    """
+    if timeout is None:
+        timeout = float(os.environ.get("CROSSENV_APT_TIMEOUT") or _TOTAL_TIMEOUT)
+    proc: subprocess.Popen[str] | None = None
+    waited = 0.0
+    try:
+        proc = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                start_new_session=True)
+        while True:
+            try:
+                out, err = proc.communicate(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                waited += 1.0
+            full = disk_full(watch)
+            if full is not None:
+                raise ProvisionError(f"{what}: {full}")
+            if waited >= timeout:
+                raise ProvisionError(
+                    f"{what} did not finish in {int(timeout)} s (no network, or a proxy "
+                    "that does not answer?); check apt's sources, or set "
+                    "CROSSENV_APT_TIMEOUT to a number of seconds")
+    except OSError as exc:
+        if proc is not None:
+            _kill_group(proc)
+        raise ProvisionError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    except BaseException:
+        if proc is not None:
+            _kill_group(proc)
+        raise
+    result = CompletedProcess(list(argv), proc.returncode, out, err)
+    if proc.returncode != 0:
+        full = disk_full(watch, err)
+        if full is not None:
+            raise ProvisionError(f"{what}: {full}")
+    return result
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the whole process group of ``proc`` and reap ``proc``."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+    proc.communicate()
 
 
 def os_codename(os_release: Path = Path("/etc/os-release")) -> str:
@@ -210,6 +316,10 @@ class Apt:
             f"APT::Architecture={self.arch}",
             f"APT::Architectures::={self.arch}",
             "Debug::NoLocking=1",
+            # a connection that stops answering fails this fetch instead of hanging
+            f"Acquire::http::Timeout={CONNECT_TIMEOUT}",
+            f"Acquire::https::Timeout={CONNECT_TIMEOUT}",
+            f"Acquire::ftp::Timeout={CONNECT_TIMEOUT}",
             # apt drops to _apt to download; that user cannot write to our workdir.
             f"APT::Sandbox::User={user}",
         ]
@@ -235,10 +345,10 @@ class Apt:
     def run(self, tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
         """Run an apt tool with the private options; raise with apt's own error line."""
         options = [word for option in self.options for word in ("-o", option)]
-        proc = subprocess.run([tool, *options, *args], capture_output=True, text=True, cwd=cwd,
-                              check=False)
+        verb = next((a for a in args if not a.startswith("-")), tool)
+        proc = run_bounded([tool, *options, *args], cwd=cwd, watch=self.workdir,
+                           what=f"{tool} {verb} for {self._what()}")
         if proc.returncode != 0 and check:
-            verb = next((a for a in args if not a.startswith("-")), tool)
             raise ProvisionError(f"{tool} {verb} for {self._what()} failed: {last_error(proc)}")
         self.last = proc
         return proc.stdout
@@ -278,7 +388,7 @@ class Apt:
         result: dict[str, list[list[str]]] = {}
         groups: list[list[str]] = []
         pending_alternative = False
-        for line in self.run("apt-cache", "depends", *flags, *packages).splitlines():
+        for line in self.run("apt-cache", "depends", *flags, "--", *packages).splitlines():
             if not line.startswith(" "):
                 groups = result.setdefault(line.split(":")[0], []) if line[:1] != "<" else []
                 pending_alternative = False
@@ -334,7 +444,7 @@ class Apt:
         """
         into.mkdir(parents=True, exist_ok=True)
         self.fallbacks = {}
-        self.run("apt-get", "-q", "download", *packages, cwd=into, check=False)
+        self.run("apt-get", "-q", "download", "--", *packages, cwd=into, check=False)
         if self.last.returncode == 0:
             return sorted(into.glob("*.deb"))
         failed = failed_fetches(self.last.stderr)
@@ -348,7 +458,7 @@ class Apt:
         fetched = {deb.name.split("_", 1)[0] for deb in into.glob("*.deb")}
         retry = [p for p in packages if p not in fetched and p not in failed]
         retry += [f"{name}={v['used']}" for name, v in self.fallbacks.items()]
-        self.run("apt-get", "-q", "download", *retry, cwd=into)
+        self.run("apt-get", "-q", "download", "--", *retry, cwd=into)
         for name, versions in self.fallbacks.items():
             _log.warning("%s %s is indexed but not on the mirror; using %s %s from another "
                          "pocket of %s", name, versions["failed"], name, versions["used"],
@@ -359,7 +469,7 @@ class Apt:
         """The indexed and the newest other version of ``name``, when ``version`` (which
         ``url`` failed to fetch) comes from an updates/security pocket. A version only
         the release's own suite has cannot be replaced: nothing else is that release."""
-        rows = parse_madison(self.run("apt-cache", "madison", name))
+        rows = parse_madison(self.run("apt-cache", "madison", "--", name))
         pockets = self.release.pockets if self.release else ("-updates", "-security")
         same = [(v, suite) for v, suite in rows if v.split(":", 1)[-1] == version]
         from_pocket = any(suite.endswith(pockets) for _, suite in same)

@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "provision-rust": "crossenv.rust",
     "run": "crossenv.run",
     "buildwheel": "crossenv.buildwheel.command",
+    "cache": "crossenv.sysrootcache",
 }
 
 _EPILOG = """\
@@ -40,6 +41,7 @@ subcommands (crossenv SUBCOMMAND --help for their options):
   repair WHEEL...        retag linux_* wheels as manylinux, grafting libraries from the sysroot
   provision [DEST]       download a Debian host Python into a sysroot, without root
   provision-rust         download Debian's rustc/cargo and a host's Rust std, without root
+  cache list|prune       the cached sysroots and the envs using them; remove unused ones
   run ENV -- CMD...      run a command for the host under qemu-user
   buildwheel [PROJECT]   cibuildwheel's configuration, cross-built: manylinux wheels for
                          aarch64, armv7l, ppc64le, s390x ..., tested under qemu

@@ -329,6 +329,9 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
         except BaseException:
             staging.remove_empty(made)
             raise
+    from .generations import register_env  # `crossenv cache list|prune` see who uses it
+
+    register_env(final.env, host.sysroot)
     return final
 
 

@@ -9,31 +9,41 @@ packages are unpacked with ``dpkg-deb -x``. The archive is whatever apt's config
 sources say, so mirrors and proxies keep working and nothing is hard-coded here.
 
 The result is cached (it is the slow part of a CI run) and built atomically: a
-sysroot either is complete with its manifest, or does not exist.
+sysroot either is complete with its manifest, or does not exist. A sysroot is never
+changed once made (see crossenv.generations): a rebuild makes a new one beside it.
+An interrupted build (SIGINT, SIGTERM, SIGHUP) kills apt and leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import errno
+import hashlib
 import json
+import logging
 import os
 import posixpath
 import re
+import shlex
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from . import arches, releases
-from .apt import SKIPPED_DEPENDENCIES, Apt, os_codename
+from . import alternatives, arches, generations, releases
+from .apt import SKIPPED_DEPENDENCIES, Apt, disk_full, os_codename, parse_package, run_bounded
 from .arches import Arch, UnknownArchError
 from .errors import ProvisionError
 from .releases import Release
+
+_log = logging.getLogger(__name__)
 
 MANIFEST_NAME = ".crossenv-sysroot.json"
 _MANIFEST_FORMAT = 1
@@ -93,10 +103,13 @@ def find_qemu(arch: str) -> str | None:
         raise ProvisionError(str(exc)) from None
 
 
-def default_dest(arch: str, release: Release | None = None, python: str | None = None) -> Path:
+def default_dest(arch: str, release: Release | None = None, python: str | None = None,
+                 packages: Sequence[str] = ()) -> Path:
     """The cache location of a sysroot, shared by CI runs and test workers.
 
-    The release is in the name; the Python X.Y too when it is not the release's default.
+    The release is in the name; the Python X.Y too when it is not the release's default;
+    extra ``packages`` give a name of their own (a digest of the sorted set), so adding
+    one never rebuilds the shared sysroot under the environments made from it.
     """
     from .cache import user_cache
 
@@ -104,6 +117,10 @@ def default_dest(arch: str, release: Release | None = None, python: str | None =
     release = release or releases.choose(name, python)
     version = releases.host_python(release, python)
     extra = "" if version == release.python else f"-python{version}"
+    if packages:
+        digest = hashlib.sha256("\n".join(sorted(set(packages))).encode()).hexdigest()[:10]
+        extra += f"-{name}-x{digest}"
+        return user_cache("sysroots") / f"debian-{release.suite}{extra}"
     return user_cache("sysroots") / \
         f"debian-{release.suite}{extra}-{name}"
 
@@ -118,8 +135,8 @@ def extract_deb(deb: Path, root: Path) -> None:
     """Unpack a ``.deb``'s files into ``root`` (no maintainer scripts, no dpkg database)."""
     if shutil.which("dpkg-deb") is None:
         raise ProvisionError("dpkg-deb not found; install the dpkg package to unpack .deb files")
-    proc = subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], capture_output=True,
-                          text=True, check=False)
+    proc = run_bounded(["dpkg-deb", "-x", str(deb), str(root)], what=f"unpacking {deb.name}",
+                       watch=root)
     if proc.returncode != 0:
         detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise ProvisionError(f"cannot unpack {deb.name}: {detail}; run again (bad download?)")
@@ -213,7 +230,13 @@ def _covers(manifest: dict[str, Any] | None, arch: str, suite: str,
     if manifest.get("release", manifest.get("codename")) != suite:
         return False
     installed = manifest.get("packages")
-    return isinstance(installed, dict) and all(p in installed for p in requested)
+    if not isinstance(installed, dict):
+        return False
+    for spec in requested:
+        name, version = parse_package(spec)
+        if name not in installed or (version is not None and installed[name] != version):
+            return False
+    return True
 
 
 def _existing(dest: Path, info: Arch, release: Release, version: str) -> Sysroot:
@@ -221,14 +244,28 @@ def _existing(dest: Path, info: Arch, release: Release, version: str) -> Sysroot
                    release=release.suite)
 
 
-def _refuse_foreign(dest: Path) -> None:
-    """Only a crossenv sysroot (or an empty directory) at ``dest`` may be replaced."""
-    if not os.path.lexists(dest):
+def _refuse_foreign(dest: Path, versioned: bool = False) -> None:
+    """Only a crossenv sysroot (or an empty directory) at ``dest`` may be replaced.
+
+    One whose manifest is damaged is crossenv's too (a versioned one is kept aside);
+    a tree with no manifest at all may be anybody's.
+    """
+    if not os.path.lexists(dest) or (versioned and generations.is_ours(dest)):
         return
     if dest.is_symlink() or not dest.is_dir() or (
-            _load_manifest(dest) is None and any(dest.iterdir())):
+            _load_manifest(dest) is None and not (dest / MANIFEST_NAME).is_file()
+            and any(dest.iterdir())):
         raise ProvisionError(f"{dest} exists and is not a crossenv sysroot (no "
                              f"{MANIFEST_NAME}); choose a new or empty directory")
+
+
+def _repair_command(arch: str, release: Release, python: str | None, packages: Sequence[str],
+                    dest: Path | None) -> str:
+    words = ["crossenv", "provision", "--arch", arch, "--release", release.suite]
+    words += ["--python", python] if python else []
+    words += [w for p in packages for w in ("--package", p)]
+    words += ["--refresh", *([str(dest)] if dest is not None else [])]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str] = (), *,
@@ -238,81 +275,227 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
     common -dev libs, from the Debian release that ships it (see crossenv.releases).
 
     Without ``python`` it is the Python crossenv runs on when a release ships it.
+    ``packages`` are Debian names (``name[:arch][=version]``, checked); without
+    ``dest`` a set of them has its own cached sysroot, sharing the default one's files.
+    The returned root is the generation's real path: it never changes.
     """
     info = debian_arch(arch)
     name = info.debian or ""
+    packages = sorted({_normal_spec(p, name) for p in packages})
     chosen = releases.choose(name, python, release)
     version = releases.host_python(chosen, python)
-    dest = Path(dest) if dest is not None else default_dest(name, chosen, version)
+    given = dest
+    link_from: list[Path] = []
+    if dest is None:
+        dest = default_dest(name, chosen, version, packages)
+        if packages:
+            link_from.append(default_dest(name, chosen, version))
     requested = [*releases.default_packages(chosen, version), *packages]
 
     def finish(root: Path) -> dict[str, Any]:
         return {"python": str(_find_python(root, version).relative_to(root)),
                 "python_version": version}
 
-    build_tree(info, chosen, dest, requested, finish, refresh=refresh)
-    return _existing(dest, info, chosen, version)
+    root = build_tree(info, chosen, Path(dest), requested, finish, refresh=refresh,
+                      versioned=True, link_from=link_from)
+    try:
+        return _existing(root, info, chosen, version)
+    except ProvisionError:
+        raise ProvisionError(
+            f"the sysroot {root} is damaged (no usr/bin/python{version}); rebuild it with: "
+            f"{_repair_command(name, chosen, python, packages, given)}") from None
+
+
+def _normal_spec(spec: str, arch: str) -> str:
+    """``spec`` checked, without an ``:arch`` (a sysroot holds one architecture)."""
+    package, version = parse_package(spec, arch)
+    return f"{package}={version}" if version else package
+
+
+def _current(dest: Path, versioned: bool) -> Path | None:
+    if versioned:
+        return generations.current(dest)
+    return dest if dest.is_dir() else None
+
+
+def _writable_parent(dest: Path) -> None:
+    """One line, before any work, when ``dest``'s directory cannot be written."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProvisionError(f"cannot create {dest.parent}: {exc.strerror or exc}; choose a "
+                             "DEST in a directory you can write") from None
+    if not os.access(dest.parent, os.W_OK | os.X_OK):
+        raise ProvisionError(f"cannot write in {dest.parent} (read-only or not yours); "
+                             "choose a DEST in a directory you can write")
+
+
+_LEFTOVER = (r"\.{name}\.(?:build-[A-Za-z0-9_]+|link-[0-9a-f]{{8}}"
+             r"|[0-9a-f]{{8}}\.trash-[0-9a-f]{{8}})")
+
+
+def _remove_leftovers(dest: Path) -> None:
+    """Remove what a killed (SIGKILL, power loss) build of ``dest`` left; call under
+    its lock, when no build of it is running."""
+    pattern = re.compile(_LEFTOVER.format(name=re.escape(dest.name)))
+    for entry in dest.parent.iterdir():
+        if pattern.fullmatch(entry.name):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.is_symlink():
+                entry.unlink()
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt (as SIGINT does), so a build is
+    unwound (apt killed, temp directory removed) instead of ending mid-write. A
+    signal that is ignored (``nohup``) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) not in (signal.SIG_IGN, None):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM/SIGHUP while cleaning up; they are delivered afterwards."""
+    blocked = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str],
                finish: Callable[[Path], dict[str, Any]], *, refresh: bool = False,
-               skipped: Sequence[str] = SKIPPED_DEPENDENCIES) -> None:
-    """Unpack ``requested`` and its dependencies for ``info`` from ``release`` at ``dest``.
+               skipped: Sequence[str] = SKIPPED_DEPENDENCIES, versioned: bool = False,
+               link_from: Sequence[Path] = ()) -> Path:
+    """Unpack ``requested`` and its dependencies for ``info`` from ``release`` at ``dest``;
+    return the tree's real path.
 
     An existing tree at ``dest`` whose manifest lists every requested package is
     kept as it is; otherwise (or with ``refresh``) it is rebuilt in a sibling temp
-    directory and renamed into place, under a lock shared with concurrent callers.
+    directory, under a lock beside ``dest`` shared with concurrent callers.
     ``finish(root)`` runs on the complete unpacked tree before its manifest is
     written (``dest`` is its final path) and returns fields for the manifest.
     ``skipped`` (fnmatch patterns) are dependencies left out unless requested by name.
+    ``versioned`` trees (sysroots) are generations (crossenv.generations): the new
+    one is renamed beside the old, which is kept, and ``dest`` is switched to it; files
+    identical to the old one's or to ``link_from``'s current trees are hard links.
+    Others are renamed into place and the old one removed.
     """
     from filelock import FileLock
 
     requested = list(dict.fromkeys(requested))
+    for spec in requested:
+        parse_package(spec)  # every name is checked before apt sees it
+    dest = Path(os.path.abspath(dest))
     name = info.debian or ""
-    if not refresh and _covers(_load_manifest(dest), name, release.suite, requested):
-        return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dest.parent / f".{dest.name}.lock")):
-        old = _load_manifest(dest)
-        if not refresh and _covers(old, name, release.suite, requested):
-            return  # another worker built it while we waited
-        _refuse_foreign(dest)
-        if old is not None and old.get("release", old.get("codename")) == release.suite:
-            # a rebuild keeps what earlier callers asked for
-            requested = list(dict.fromkeys([*requested, *map(str, old.get("requested", []))]))
-        with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
-            work = Path(tmp)
-            root = work / "root"
-            apt = Apt(name, work / "apt", release)
-            skipped_lists = apt.update()
-            debs = apt.download(apt.closure(requested, skipped), work / "debs")
-            root.mkdir()
-            for deb in debs:
-                extract_deb(deb, root)
-            merge_usr(root)
-            relativize_symlinks(root)
-            manifest = {
-                "format": _MANIFEST_FORMAT, "arch": name, "multiarch": info.multiarch,
-                "release": release.suite, "codename": os_codename(), "requested": requested,
-                **finish(root),
-                "packages": dict(sorted(deb_name_version(d) for d in debs)),
-                "skipped_lists": skipped_lists,
-                # versions the mirror indexed but did not serve, and what was used instead
-                "fallbacks": apt.fallbacks,
-            }
-            (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n",
-                                              encoding="utf-8")
-            _refuse_foreign(dest)  # again: something may have appeared during the download
+    found = _current(dest, versioned)
+    if not refresh and found is not None and \
+            _covers(_load_manifest(found), name, release.suite, requested):
+        return Path(os.path.realpath(found))
+    _writable_parent(dest)
+    try:
+        with _interruptible(), FileLock(str(dest.parent / f".{dest.name}.lock")):
+            found = _current(dest, versioned)
+            old = _load_manifest(found) if found is not None else None
+            if not refresh and _covers(old, name, release.suite, requested):
+                return Path(os.path.realpath(found or dest))
+            _refuse_foreign(dest, versioned)
+            _remove_leftovers(dest)
+            if old is not None and old.get("release", old.get("codename")) == release.suite:
+                # a rebuild keeps what earlier callers asked for
+                requested = list(dict.fromkeys([*requested, *map(str, old.get("requested", []))]))
+            work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.build-"))
             try:
-                if _load_manifest(dest) is not None:
-                    dest.rename(work / "old")  # our sysroot: removed with the temp dir
-                elif dest.is_dir():
-                    dest.rmdir()  # empty; fails if something was written into it meanwhile
-                root.rename(dest)
-            except OSError as exc:
-                raise ProvisionError(f"cannot replace {dest}: {exc.strerror or exc}; choose "
-                                     "a new or empty directory") from None
+                sources = [found] if versioned and old is not None and found is not None else []
+                sources += [g for g in map(generations.current, link_from)
+                            if g is not None and _load_manifest(g) is not None]
+                return _build(info, release, dest, requested, finish, skipped, work,
+                              versioned, sources, carry_from=found if versioned else None)
+            finally:
+                with _signals_blocked():
+                    shutil.rmtree(work, ignore_errors=True)
+    except OSError as exc:
+        full = disk_full(dest.parent) if exc.errno == errno.ENOSPC else None
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise ProvisionError(full or f"cannot build {dest}: {exc.strerror or exc}{where}; "
+                             "choose a DEST in a directory you can write") from None
+
+
+def _build(info: Arch, release: Release, dest: Path, requested: list[str],
+           finish: Callable[[Path], dict[str, Any]], skipped: Sequence[str], work: Path,
+           versioned: bool, sources: list[Path], carry_from: Path | None) -> Path:
+    name = info.debian or ""
+    root = work / "root"
+    apt = Apt(name, work / "apt", release)
+    skipped_lists = apt.update()
+    pins = dict(parse_package(spec) for spec in requested)
+    closure = apt.closure(list(pins), skipped)
+    wanted = [f"{p}={pins[p]}" if pins.get(p) else p for p in closure]
+    debs = apt.download(wanted, work / "debs")
+    root.mkdir()
+    for deb in debs:
+        extract_deb(deb, root)
+    merge_usr(root)
+    relativize_symlinks(root)
+    # the links update-alternatives would make (maintainer scripts read, never run)
+    made = alternatives.from_debs(root, debs)
+    manifest = {
+        "format": _MANIFEST_FORMAT, "arch": name, "multiarch": info.multiarch,
+        "release": release.suite, "codename": os_codename(), "requested": requested,
+        **finish(root),
+        "packages": dict(sorted(deb_name_version(d) for d in debs)),
+        "skipped_lists": skipped_lists,
+        # versions the mirror indexed but did not serve, and what was used instead
+        "fallbacks": apt.fallbacks,
+        "alternatives": made,
+    }
+    final = generations.new_generation(dest) if versioned else dest
+    if versioned:
+        generations.record_files(root)
+        files, size = generations.link_identical(root, sources)
+        manifest["shared"] = {"files": files, "bytes": size,
+                              "with": [str(s) for s in sources]}
+        if carry_from is not None:
+            carried, left = generations.carry_user_files(carry_from, root)
+            manifest["carried_user_files"] = carried
+            if left:
+                _log.warning("kept in %s only (a package now ships them): %s", carry_from,
+                             ", ".join(left))
+    (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _refuse_foreign(dest, versioned)  # again: something may have appeared during the download
+    try:
+        if versioned:
+            os.rename(root, final)
+            generations.point(dest, final)
+            return final
+        if _load_manifest(dest) is not None or (dest / MANIFEST_NAME).is_file():
+            dest.rename(work / "old")  # our tree: removed with the temp dir
+        elif dest.is_dir():
+            dest.rmdir()  # empty; fails if something was written into it meanwhile
+        root.rename(dest)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise
+        raise ProvisionError(f"cannot replace {dest}: {exc.strerror or exc}; choose "
+                             "a new or empty directory") from None
+    return dest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
