@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import mips64el_sysconfigdata, recorded_sysconfigdata, require
+from conftest import crossenv_cmd, mips64el_sysconfigdata, recorded_sysconfigdata, require, run
 from crossenv import host as host_mod
 from crossenv import toolchain
 from crossenv.errors import ToolchainError
@@ -76,3 +76,33 @@ def test_unknown_kind() -> None:
     desc = host_mod.describe(recorded_sysconfigdata("arm64"))
     with pytest.raises(ToolchainError, match="unknown toolchain"):
         toolchain.find(desc, kind="tcc", environ={})
+
+
+def test_missing_cxx_is_named_with_its_debian_package(tmp_path: Path) -> None:
+    """ppc64el: Debian's gcc-powerpc64le-linux-gnu is installed here, its g++ is not."""
+    require(shutil.which("powerpc64le-linux-gnu-gcc"), "gcc-powerpc64le-linux-gnu is needed")
+    require(not shutil.which("powerpc64le-linux-gnu-g++"),
+            "g++-powerpc64le-linux-gnu is installed (the test needs it absent)")
+    desc = host_mod.describe(recorded_sysconfigdata("ppc64el"))
+    chain = toolchain.find(desc, environ={})
+    assert chain.cxx == ()
+    message = toolchain.missing_cxx(chain, desc)
+    assert message is not None
+    assert "g++-powerpc64le-linux-gnu" in message and "--cxx" in message
+    assert "\n" not in message
+    arm = host_mod.describe(recorded_sysconfigdata("arm64"))
+    require(shutil.which("aarch64-linux-gnu-g++"), "g++-aarch64-linux-gnu is needed")
+    assert toolchain.missing_cxx(toolchain.find(arm, environ={}), arm) is None
+
+
+@pytest.mark.integration
+def test_create_without_cxx_warns_once(tmp_path: Path) -> None:
+    require(shutil.which("powerpc64le-linux-gnu-gcc"), "gcc-powerpc64le-linux-gnu is needed")
+    require(not shutil.which("powerpc64le-linux-gnu-g++"),
+            "g++-powerpc64le-linux-gnu is installed (the test needs it absent)")
+    proc = run([*crossenv_cmd(), "--without-pip", recorded_sysconfigdata("ppc64el"),
+                tmp_path / "env"])
+    lines = [line for line in proc.stderr.splitlines() if "C++" in line]
+    assert len(lines) == 1 and lines[0].startswith("crossenv: warning: no C++ compiler for "
+                                                   "powerpc64le-linux-gnu"), proc.stderr
+    assert "apt-get install g++-powerpc64le-linux-gnu" in lines[0]

@@ -85,6 +85,8 @@ class Arch:
     manylinux_legacy: tuple[str, ...] = ()
     #: the Debian releases (crossenv.releases) with an official port of it
     suites: tuple[str, ...] = ()
+    #: link flags a GNU cross gcc needs to link as the host's native toolchain does
+    gcc_link_flags: tuple[str, ...] = ()
 
     @property
     def abi(self) -> str:
@@ -172,7 +174,10 @@ ARCHES: tuple[Arch, ...] = (
          "riscv64gc-unknown-linux-gnu", "riscv64-linux-gnu", "qemu-riscv64",
          ElfFacts("EM_RISCV", 64, "little"), "IEEE_QUAD_LE", gnu_cpu="riscv64(gc)?",
          elf_abi="lp64d double-float", elf_flags_ok=lambda f: f & 0x6 == 0x4,
-         zig_min_glibc=(2, 27), suites=("trixie", "sid")),
+         zig_min_glibc=(2, 27), suites=("trixie", "sid"),
+         # no 1- and 2-byte atomics before gcc 13 inlines them: gcc links libatomic
+         # (--as-needed, after the objects) only with -pthread (config/riscv/linux.h)
+         gcc_link_flags=("-pthread",)),
     # the kernel says mips64 for both byte orders; Debian's 64-bit MIPS is little-endian
     Arch("mips64el", "mips64", "mips64el-linux-gnuabi64", "mips64el-linux-gnuabi64", "mips64",
          "mips64el-unknown-linux-gnuabi64", "mips64el-linux-gnuabi64", "qemu-mips64el",

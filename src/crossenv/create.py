@@ -27,11 +27,12 @@ from typing import Any
 
 import filelock
 
-from . import __version__, backends, crossconfig, envfile, scripts, staging, versions
+from . import __version__, backends, crossconfig, envfile, hostlibc, scripts, staging, versions
 from .cache import user_cache
 from .errors import EnvironmentCreationError
 from .host import HostDescription
 from .model import Layout, Options, Toolchain
+from .toolchain import missing_cxx
 
 METADATA = envfile.FILE_NAME  # one name, one reader (crossenv.envfile)
 
@@ -287,8 +288,9 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     spelling of one ENV takes the same lock and records the same paths.
     """
     options = options or Options()
-    for line in versions.unsupported():  # installed with --no-deps, or pinned back
-        print(f"crossenv: warning: {line}", file=sys.stderr)
+    for line in [*versions.unsupported(), missing_cxx(chain, host)]:
+        if line:  # installed with --no-deps, or pinned back; no C++ compiler
+            print(f"crossenv: warning: {line}", file=sys.stderr)
     given = Path(env)
     env = Path(os.path.realpath(given))
     cross_prefix = (Path(os.path.realpath(options.cross_prefix))
@@ -379,6 +381,9 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
             _host_key(plan.old_metadata.get("host")) == _host_key(host.to_json()):
         staging.link_tree(old_target, stage.crossenv_dir / "host-packages")  # still valid
     interrupts.checkpoint()
+    # every link sees the sysroot's C library, not the cross toolchain's copy
+    chain = hostlibc.pin(chain, stage.crossenv_dir / hostlibc.DIR_NAME,
+                         final.crossenv_dir / hostlibc.DIR_NAME)
     _write_cross(stage, final, host, chain, options)
     staging.write_marker(stage.cross, "cross", txid, env=str(env))
     if plan.build == "make":

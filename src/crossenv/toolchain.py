@@ -75,6 +75,7 @@ def _gnu(host: HostDescription) -> Toolchain | None:
             cxx=(prefix + "g++",) if cxx else (), ar=(Path(ar).name,) if ar else ("ar",),
             ranlib=(prefix + "gcc-ranlib",) if shutil.which(prefix + "gcc-ranlib") else (),
             strip=(prefix + "strip",) if shutil.which(prefix + "strip") else (),
+            ldflags=host.arch.gcc_link_flags if host.arch is not None else (),
         )
     return None
 
@@ -163,6 +164,24 @@ def find(
         elif problem:
             raise ToolchainError(f"{problem} {_SKIP_HINT}")
     return found
+
+
+def missing_cxx(chain: Toolchain, host: HostDescription) -> str | None:
+    """The warning for a toolchain without a C++ compiler, or None.
+
+    Creation goes on (most extensions are C), but a C++ build would fail much later
+    with another tool's words (meson: "'cpp' compiler binary not defined in cross file").
+    """
+    if chain.cxx or chain.kind == "zig":
+        return None
+    if chain.kind == "clang":
+        return ("no C++ compiler for the host (clang++ is not on PATH): C++ extensions "
+                "will not build; install clang or pass --cxx")
+    triplet = host.arch.triplet if host.arch is not None else chain.triplet
+    program = f"{chain.triplet}-g++" if chain.kind == "gnu" else "--cxx"
+    return (f"no C++ compiler for {host.triplet} ({program} is not on PATH): C++ extensions "
+            f"will not build; install g++-{triplet} (Debian: apt-get install g++-{triplet}), "
+            "pass --cxx, or use --toolchain zig")
 
 
 def _relative(words: tuple[str, ...]) -> tuple[str, ...]:
