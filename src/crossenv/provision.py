@@ -515,8 +515,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         f"({', '.join(r.suite for r in releases.RELEASES)})")
     add("--package", action="append", default=[], metavar="PKG",
         help="extra Debian package to include (repeatable)")
-    add("--refresh", action="store_true", help="rebuild even if the cached sysroot suffices")
-    add("dest", nargs="?", type=Path, help="sysroot directory (default: in the user cache)")
+    add("--refresh", action="store_true", help="build a new sysroot even if the current one "
+        "suffices; DEST then points to it, the old one is kept for the environments using it "
+        "(crossenv cache prune removes it when none does)")
+    add("dest", nargs="?", type=Path, help="where the sysroot goes: a symlink to the "
+        "generation DEST.<hex> beside it (default: in the user cache, one per package set)")
     parser.set_defaults(func=run)
 
 
