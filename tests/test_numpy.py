@@ -273,5 +273,5 @@ def test_generator_exports_declared_requirements(tmp_path: Path) -> None:
     env = hostreqs.write(tmp_path, layout, None, None,  # type: ignore[arg-type]
                         Options(host_requirements=["numpy==2.3.5", " scipy "]))
     assert env == {"CROSSENV_HOST_PACKAGES": "/final/env/cross/crossenv/host-packages",
-                   "CROSSENV_HOST_REQUIREMENTS": "numpy==2.3.5 scipy"}
+                   "CROSSENV_HOST_REQUIREMENTS": "numpy==2.3.5\nscipy"}
     assert (tmp_path / "host-packages").is_dir()

@@ -11,10 +11,15 @@ imported. It is installed on first use with the environment's cross-pip, so a
 host binary wheel is used when one exists and the sdist is cross-built
 otherwise (pip's wheel cache keeps it for the next environment).
 
-Which version: a requirement declared in ``CROSSENV_HOST_REQUIREMENTS``
-(whitespace-separated, set by ``crossenv --host-requirement``) or in the
-project's ``[tool.crossenv] host-requirements``; else the native numpy's own
-version, so the headers match what the build resolved.
+Which version: a requirement declared in ``CROSSENV_HOST_REQUIREMENTS`` (one per
+line, as ``crossenv --host-requirement`` writes it; a line may also hold several,
+separated by spaces, where a space before a version operator stays inside the
+requirement: ``numpy <2``) or in the project's ``[tool.crossenv] host-requirements``;
+else the native numpy's own version, so the headers match what the build resolved.
+
+A host copy that cannot be installed stops the build (one line, exit status 2): the
+native headers it would fall back to describe the build machine (``long`` and
+pointer sizes, byte order), and the wheel would be silently wrong.
 """
 
 import importlib
@@ -30,9 +35,35 @@ def _canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+#: a word that continues the requirement before it: an operator, a marker, a URL...
+_CONTINUES = "<>=!~,;@([" + "'\""
+_OPEN_END = ("<", ">", "=", "!", "~", ",", "@", "(", "[", ";")
+
+
+def split_requirements(text):
+    """The requirements in *text*: one per line, or several on a line separated by
+    spaces (``numpy==2.3.5 pybind11``), a spaced specifier kept whole (``numpy <2``,
+    ``numpy >= 2, <3``, ``numpy; python_version < '3.11'``)."""
+    found = []
+    for line in text.splitlines():
+        current = []
+        for word in line.split():
+            joined = " ".join(current)
+            if current and (word[0] in _CONTINUES or joined.endswith(_OPEN_END)
+                            or ";" in joined):
+                current.append(word)
+                continue
+            if current:
+                found.append(joined)
+            current = [word]
+        if current:
+            found.append(" ".join(current))
+    return found
+
+
 def declared():
     """Requirement strings from the environment variable and ./pyproject.toml."""
-    specs = os.environ.get("CROSSENV_HOST_REQUIREMENTS", "").split()
+    specs = split_requirements(os.environ.get("CROSSENV_HOST_REQUIREMENTS", ""))
     tomllib = _toml_reader()
     if tomllib is not None and os.path.isfile("pyproject.toml"):
         try:
@@ -101,9 +132,13 @@ def ensure(spec):
         sys.stderr.write(f"crossenv: installing the host's {spec} (target requirement)\n")
         proc = subprocess.run(cmd, env=env, stdout=sys.stderr, check=False)
         if proc.returncode != 0:
-            sys.stderr.write(f"crossenv: could not install the host's {spec}; "
-                             "its headers describe the build machine\n")
-            return None
+            sys.stderr.write(
+                f"crossenv: error: could not install the host's {spec} (see pip's output "
+                "above); the build machine's copy would describe the wrong machine, so the "
+                "build stops: fix the requirement (--host-requirement, [tool.crossenv] "
+                "host-requirements) or make it installable for the host\n")
+            sys.stderr.flush()
+            raise SystemExit(2)
         open(marker, "w").close()
     return target
 
