@@ -9,6 +9,7 @@ and Pillow's real sdist run under qemu.
 from __future__ import annotations
 
 import os
+import posixpath
 import resource
 import shutil
 import subprocess
@@ -379,3 +380,276 @@ def test_dpkg_architecture_output_keeps_only_host_and_target(pairs: list[tuple[s
     expected = {name: value.strip() for name, value in pairs
                 if name in ("DEB_HOST_ARCH", "DEB_TARGET_GNU_TYPE")}
     assert parsed == expected
+
+
+# --- issue 21: spellings that used to bypass the guard ------------------------------------
+
+@pytest.fixture(scope="module")
+def guarded_gcc(arm64_sysroot: provision.Sysroot, aarch64_gcc: str,
+                tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The real cross gcc behind the wrapper for the real arm64 sysroot, and the trap: a
+    directory of the cross toolchain's own under /usr/lib (so on every build machine that
+    has the compiler, never in the sysroot) whose ``include/stddef.h`` the test source
+    names, so the source compiles only where that directory reaches the compiler."""
+    root = arm64_sysroot.root
+    trap = Path(run([aarch64_gcc, "-print-libgcc-file-name"]).stdout.strip()).parent
+    require(str(trap).startswith("/usr/lib/") and (trap / "include" / "stddef.h").is_file()
+            and not (root / str(trap)[1:]).exists(),
+            "the cross gcc's own directory under /usr/lib is the trap")
+    work = tmp_path_factory.mktemp("guard")
+    wrapper = work / "aarch64-linux-gnu-gcc"
+    wrapper.write_text(compilerwrap.render((aarch64_gcc, f"--sysroot={root}"), config(root)))
+    wrapper.chmod(0o755)
+    (work / "trap.c").write_text('#include "include/stddef.h"\nint x;\n')
+    return wrapper, trap
+
+
+def bypasses(trap: str, root: str) -> dict[str, list[str]]:
+    rel = trap[len("/usr/"):]
+    up = "/.." * (root.count("/") + 1)
+    return {
+        "double slash": [f"-I/usr//{rel}"],
+        "dot": [f"-I/./usr/{rel}"],
+        "dot-dot": [f"-I/usr/include/../../usr/{rel}"],
+        "trailing slash": [f"-I{trap}/"],
+        "relative dot-dot": [f"-I{'../' * 40}usr/{rel}"],
+        "out of the sysroot": [f"-I{root}{up}{trap}"],
+        "sysroot-relative =": [f"-I={up}{trap}"],
+        "response file": ["@{rsp}"],
+        "nested response file": ["@{rsp2}"],
+        "quoted in a response file": ["@{rsp3}"],
+        "response file then separate value": ["@{rsp4}", trap],
+        "--include-directory=": [f"--include-directory={trap}"],
+        "--include-directory": ["--include-directory", trap],
+        "--include-directory-after=": [f"--include-directory-after={trap}"],
+        "-isystem joined": [f"-isystem{trap}"],
+        "-isystem separate": ["-isystem", trap],
+        "-idirafter joined": [f"-idirafter{trap}"],
+        "-idirafter separate": ["-idirafter", trap],
+        "-iquote joined": [f"-iquote{trap}"],
+        "-iquote separate": ["-iquote", trap],
+        "-iprefix/-iwithprefix": ["-iprefix", "/usr/", "-iwithprefix", rel],
+        "-iwithprefixbefore dot-dot": ["-iwithprefixbefore", f"{'../' * 8}{rel}"],
+        "--sysroot=/": ["--sysroot=/", f"-I={trap}"],
+        "-isysroot /": ["-isysroot", "/usr/..", f"-I={trap}"],
+        "-Wp,-I": [f"-Wp,-I{trap}"],
+        "-Wp,-isystem,": [f"-Wp,-isystem,{trap}"],
+        "-Xpreprocessor -I": ["-Xpreprocessor", f"-I{trap}"],
+        "-Xpreprocessor separate": ["-Xpreprocessor", "-idirafter", "-Xpreprocessor", trap],
+    }
+
+
+@pytest.mark.parametrize("case", list(bypasses("/usr/lib/x", "/r")))
+def test_every_bypass_spelling_fails_with_the_guards_message(
+        guarded_gcc: tuple[Path, Path], arm64_sysroot: provision.Sysroot, aarch64_gcc: str,
+        tmp_path: Path, case: str) -> None:
+    wrapper, trap = guarded_gcc
+    files = {"rsp": f"-I{trap}\n", "rsp2": f"-O2 @{tmp_path / 'rsp'}\n",
+             "rsp3": f"'-I'\"{trap}\"\n", "rsp4": "-I\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    args = [a.format(**{n: tmp_path / n for n in files})
+            for a in bypasses(str(trap), str(arm64_sysroot.root))[case]]
+    source = wrapper.parent / "trap.c"
+    command = ["-fsyntax-only", *args, str(source)]
+    # the trap is real: the bare cross compiler accepts this spelling
+    assert subprocess.run([aarch64_gcc, f"--sysroot={arm64_sysroot.root}", *command],
+                          cwd=tmp_path, capture_output=True).returncode == 0
+    proc = subprocess.run([str(wrapper), *command], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode != 0, proc.stderr
+    assert "include/stddef.h" in proc.stderr
+    assert "crossenv: dropped " in proc.stderr, proc.stderr
+
+
+def test_sysroot_includes_pass_however_spelled(guarded_gcc: tuple[Path, Path],
+                                               arm64_sysroot: provision.Sysroot,
+                                               tmp_path: Path) -> None:
+    wrapper, _ = guarded_gcc
+    root = arm64_sysroot.root
+    include = next(root.glob("usr/include/python3.*"))
+    source = tmp_path / "py.c"
+    source.write_text("#include <Python.h>\n#include <zlib.h>\nint x;\n")
+    (tmp_path / "args.rsp").write_text(f"'-I{include}' -O2\n")
+    relative = os.path.relpath(include, tmp_path)
+    for spelling in ([f"-I{include}"], [f"-I{str(include).replace('/usr/', '/usr//')}"],
+                     ["-isystem", f"{include}/."], ["@args.rsp"], [f"-I{relative}"],
+                     [f"-I=/usr/include/{include.name}"], [f"-I/usr/include/{include.name}"],
+                     [f"--include-directory={include}"], ["-I/usr/include/../include/" +
+                                                          include.name]):
+        proc = subprocess.run([str(wrapper), "-fsyntax-only", *spelling, str(source)],
+                              cwd=tmp_path, capture_output=True, text=True)
+        assert (proc.returncode, proc.stderr) == (0, ""), spelling
+
+
+def test_library_directory_spellings_are_mapped_or_dropped(wrapper: Path, fake_root: Path,
+                                                           tmp_path: Path) -> None:
+    root = str(fake_root)
+    (tmp_path / "libs.rsp").write_text(f"-L/usr/lib//{BUILD_MA} '-L/usr/local/lib'\n")
+    out, warnings = wrapped_argv(
+        wrapper, f"-L/usr/./lib/{BUILD_MA}", "-L", "/usr/lib/../../usr/local/lib",
+        "--library-directory=/usr/local/lib", "--library-directory", f"/usr/lib/{BUILD_MA}/",
+        f"@{tmp_path / 'libs.rsp'}", "-Wl,-L/usr//local/lib", "-Xlinker", "-L/usr/./local/lib",
+        "-B/usr/local/lib/", f"/usr//lib/{BUILD_MA}/libz.so", "x.o")
+    mapped = f"{root}/usr/lib/{HOST_MA}"
+    assert out == [f"-L{mapped}", "--library-directory", mapped, f"-L{mapped}",
+                   f"{mapped}/libz.so", "x.o"]
+    assert len(warnings) == 6, warnings
+    assert all(line.startswith("crossenv: dropped ") for line in warnings)
+
+
+def test_response_files_are_bounded(wrapper: Path, tmp_path: Path) -> None:
+    loop = tmp_path / "loop.rsp"
+    loop.write_text(f"-O2 @{loop}\n")
+    proc = subprocess.run([str(wrapper), f"@{loop}"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"crossenv: refusing @{loop}: response files nested deeper than "
+        f"{compilerwrap.RSP_DEPTH} or more than {compilerwrap.RSP_FILES} of them"]
+    big = tmp_path / "big.rsp"
+    big.write_text("-O2 " * (compilerwrap.RSP_BYTES // 4 + 1))
+    proc = subprocess.run([str(wrapper), f"@{big}", "-I/usr/include"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "larger than" in proc.stderr
+    # a file that cannot be read stays a word, as gcc keeps it
+    assert wrapped_argv(wrapper, "@nonexistent", "-I/usr/include")[0][0] == "@nonexistent"
+
+
+RSP_WORDS = st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\0"),
+                             max_size=8), max_size=6)
+
+
+def gcc_spelling(word: str, style: int) -> str:
+    """*word* as libiberty's buildargv reads it back, in one of three quotings."""
+    if style == 0:
+        return "".join("\\" + c for c in word) if word else "''"
+    if style == 1:
+        return "'" + word.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@pytest.fixture(scope="module")
+def nul_wrapper(fake_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wrapper in front of a printer that ends each word with NUL (words may hold
+    line breaks)."""
+    printer = tmp_path_factory.mktemp("nulprinter") / "printargs"
+    printer.write_text("#!/bin/sh\nfor a do printf '%s\\0' \"$a\"; done\n")
+    printer.chmod(0o755)
+    path = printer.parent / "cc"
+    path.write_text(compilerwrap.render((str(printer),), config(fake_root)))
+    path.chmod(0o755)
+    return path
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=RSP_WORDS, styles=st.lists(st.integers(0, 2), min_size=6, max_size=6),
+       blank=st.sampled_from([" ", "\n", "\t", " \r\n ", "\f\v"]))
+def test_response_file_words_read_back_like_gcc(nul_wrapper: Path, tmp_path: Path,
+                                                words: list[str], styles: list[int],
+                                                blank: str) -> None:
+    rsp = tmp_path / "words.rsp"
+    rsp.write_bytes(blank.join(gcc_spelling(w, s) for w, s in zip(words, styles))
+                    .encode("utf-8", "surrogatepass") + b"\n")
+    proc = subprocess.run([str(nul_wrapper), f"@{rsp}", "-I/usr/include/libxml2"],
+                          capture_output=True, check=True)
+    assert proc.stdout.split(b"\0")[:-2] == [w.encode("utf-8", "surrogatepass") for w in words]
+
+
+def test_response_file_reading_matches_real_gcc(aarch64_gcc: str, wrapper: Path,
+                                                tmp_path: Path) -> None:
+    """What gcc itself makes of a response file (-### shows the words it passes on)."""
+    rsp = tmp_path / "x.rsp"
+    rsp.write_text("-DA='a b' \"-DB=x\\\"y\" -DC=it\\'s\t'-DD=\\\\'\n-DE\"F G\"H\n")
+    ours, _ = wrapped_argv(wrapper, f"@{rsp}", "-I/usr/include/libxml2")
+    assert ours[:-1] == ["-DA=a b", '-DB=x"y', "-DC=it's", "-DD=\\", "-DEF GH"]
+    proc = subprocess.run([aarch64_gcc, "-###", "-E", f"@{rsp}", "-x", "c", "/dev/null"],
+                          capture_output=True, text=True)
+    cc1 = next(line for line in proc.stderr.splitlines() if "cc1" in line)
+    for word in ours[:-1]:  # gcc passes -DX on as -D "X"
+        assert f"-D {shlex_quote_gcc(word[2:])} " in cc1, (word, cc1)
+
+
+def shlex_quote_gcc(word: str) -> str:
+    """How gcc -### prints one argument: in double quotes, with \\ and " escaped."""
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- the normaliser: the wrapper's sh and the setuptools hook's Python agree --------------
+
+PATH_PARTS = st.sampled_from(["", ".", "..", "usr", "include", "lib", "x86_64-linux-gnu", "a b"])
+PATHS = st.tuples(st.booleans(), st.lists(PATH_PARTS, max_size=8)).map(
+    lambda t: ("/" if t[0] else "") + "/".join(t[1]))
+
+
+def sh_norm(paths: list[str], cwd: str) -> list[str]:
+    text = compilerwrap.render(("true",), config(Path("/nonexistent")))
+    body = text[text.index("norm() {"):]
+    body = body[:body.index("\n}\n") + 3]
+    script = "oIFS=$IFS; set -f\n" + body + 'for p do norm "$p"; printf "%s\\n" "$N"; done\n'
+    out = subprocess.run(["sh", "-c", script, "sh", *paths], cwd=cwd, capture_output=True,
+                         check=True).stdout.decode()
+    return out.split("\n")[:-1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(paths=st.lists(PATHS, min_size=1, max_size=10), cwd=st.sampled_from(["/", "/usr/lib"]))
+def test_normaliser_agrees_with_the_hook_and_posixpath(paths: list[str], cwd: str) -> None:
+    got = sh_norm(paths, cwd)
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        assert got == [hostpaths.normal(p) for p in paths]
+    finally:
+        os.chdir(old)
+    for path, normal in zip(paths, got):
+        if path.startswith("/"):
+            expected = posixpath.normpath(path)
+            expected = "/" + expected.lstrip("/") if expected.startswith("//") else expected
+            assert normal == expected
+        elif ".." in path.split("/") or cwd == "/":
+            assert normal == posixpath.normpath(posixpath.join(cwd, path))
+        else:
+            assert normal == path
+        assert hostpaths.normal(normal) == normal  # idempotent
+
+
+SPELLINGS = st.sampled_from([
+    lambda d: d, lambda d: d.replace("/", "//", 1), lambda d: "/." + d, lambda d: d + "/",
+    lambda d: "/usr/include/../.." + d, lambda d: d + "/./", lambda d: "/lib/.." + d,
+])
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_wrapper_agrees_with_the_hook_for_any_spelling(wrapper: Path, fake_root: Path,
+                                                       data: st.DataObject) -> None:
+    dirs = data.draw(st.lists(st.tuples(DIRS.filter(lambda d: d.startswith("/")), SPELLINGS,
+                                        st.sampled_from(["-I", "-L", "-isystem", "-I "])),
+                              min_size=1, max_size=8))
+    items = [(kind, spell(d)) for d, spell, kind in dirs]
+    out, _ = wrapped_argv(wrapper, *argv(items))
+    assert out == model(items, config(fake_root))
+
+
+def test_guard_cost_is_linear_in_the_number_of_words(fake_root: Path, tmp_path: Path) -> None:
+    """Mapping used to rebuild "$@" word by word (8,000 words: 30 s, 20,000: 208 s).
+
+    CPU seconds of the wrapper's children for n and 8n words in the same run: a linear
+    guard costs about 8 times as much, a quadratic one 64 times."""
+    wrapper = tmp_path / "cc"
+    wrapper.write_text(compilerwrap.render(("true",), config(fake_root)))
+    wrapper.chmod(0o755)
+
+    def cpu(count: int) -> float:
+        args = [f"-I{fake_root}/usr/include/p{i}" if i % 2 else f"o{i}.o" for i in range(count)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([str(wrapper), *args, "-I/usr/include/libxml2"], check=True,
+                       stderr=subprocess.DEVNULL)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+    cpu(500)  # warm the page cache
+    small, large = cpu(2000), cpu(16000)
+    print(f"guard CPU: 2,000 words {small:.3f} s, 16,000 words {large:.3f} s")
+    assert large < 20 * max(small, 0.01), (small, large)

@@ -45,8 +45,29 @@ def _under(path, prefix):
     return bool(prefix) and (path == prefix or path.startswith(prefix.rstrip("/") + "/"))
 
 
+def normal(path):
+    """*path* as the compiler wrapper judges it: lexically normal ('//' and '/./'
+    collapsed, '..' resolved, no trailing '/'); a relative path with '..' (or any
+    relative path when the working directory is /) is taken from the working
+    directory. ``/usr//include`` and ``/x/../usr/include`` are ``/usr/include``."""
+    if not path.startswith("/"):
+        cwd = os.getcwd()
+        if ".." not in path.split("/") and cwd != "/":
+            return path
+        path = cwd + "/" + path
+    parts = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
 def is_build_system_dir(path, settings):
     """A build-machine system include/library path (not the sysroot's, not ENV's)."""
+    path = normal(path)
     keep = [settings.get("sysroot") or "", *settings.get("keep", ())]
     if any(_under(path, prefix) for prefix in keep if prefix):
         return False
@@ -69,7 +90,7 @@ def map_dir(path, settings):
     if not isinstance(path, str) or not is_build_system_dir(path, settings):
         return path
     sysroot = settings.get("sysroot") or ""
-    mapped = host_view(path, settings)
+    mapped = host_view(normal(path), settings)
     if sysroot and os.path.exists(sysroot + mapped):
         return sysroot + mapped
     return None
@@ -84,7 +105,7 @@ def _map_all(values, what):
             if (what, value) not in _warned:
                 _warned.add((what, value))
                 sysroot = settings.get("sysroot")
-                reason = (f"the sysroot has no {host_view(value, settings)}" if sysroot
+                reason = (f"the sysroot has no {host_view(normal(value), settings)}" if sysroot
                           else "no sysroot to map it into")
                 sys.stderr.write(f"crossenv: dropped {value} from the compiler's {what} "
                                  f"directories: a build-machine directory ({reason})\n")
