@@ -17,7 +17,8 @@ wrapper maps build-machine paths first and then execs ``LAUNCHER COMPILER ARGS``
 
 The launcher is user input that ends up in a shell script run for every compile, so it
 is refused unless every word is plain (letters, digits and ``_./+,:=@%-``) and the
-program exists. ``CROSSENV_COMPILER_LAUNCHER`` is read at creation (the default of
+program exists. The program's absolute path, as found on PATH, may hold any character:
+the wrappers quote it. ``CROSSENV_COMPILER_LAUNCHER`` is read at creation (the default of
 ``--compiler-launcher``) and again by the wrappers at every compile (set it to override
 the recorded launcher, empty to run none). A project's ``[tool.crossenv]
 compiler-launcher`` is never read by cross-python: an sdist from an index must not pick
@@ -85,6 +86,34 @@ def parse(spec: str, *, path: str | None = None, origin: str = "--compiler-launc
                             f"{'' if '/' in program else ' on PATH'}; install it (e.g. apt "
                             f"install {_name(program)}) or give its absolute path")
     return (os.path.abspath(found), *words[1:])
+
+
+def text(launcher: Sequence[str]) -> str:
+    """The launcher as ``CROSSENV_COMPILER_LAUNCHER`` spells it: its words joined by spaces.
+
+    The program was found on PATH and may lie in a directory with a space (``/opt/my
+    tools/ccache``), which this text cannot tell from a separator; the wrappers keep the
+    recorded words quoted and run them as they are when the variable holds this text.
+    """
+    return " ".join(launcher)
+
+
+def cache_environment(launcher: Sequence[str], env: Path) -> dict[str, str]:
+    """What cross-python exports (when unset) so that a cache hits for a rebuilt sdist.
+
+    pip unpacks an sdist into a new random directory, and scikit-build-core builds in a
+    random temporary directory *beside* it, so CMake's absolute source paths differ in
+    every build however ccache relativizes them. Given a build directory inside the
+    project (as scikit-build-core's docs suggest for rebuilds), the paths relative to it
+    are the same each time. The name holds the wheel tag and a digest of ENV, so
+    environments (and Pythons) never share one CMake cache.
+    """
+    if kind(launcher) not in CACHES:
+        return {}
+    import hashlib
+
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(env))).hexdigest()[:8]
+    return {"SKBUILD_BUILD_DIR": f"build/{{wheel_tag}}-crossenv-{digest}"}
 
 
 def resolve(option: str | None, environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
