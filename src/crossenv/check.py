@@ -23,10 +23,17 @@ from typing import Any
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from . import arches, envfile, wheelfile
+from . import arches, envfile, loader, wheelfile
 from .elfinfo import ElfInfo, ElfUnreadable, read_elf, stray_search_paths
 from .errors import CrossenvError, WheelError
-from .policy import Platform, allowed_versions, numeric, parse_platform, platform_accepts
+from .policy import (
+    Platform,
+    allowed_libraries,
+    allowed_versions,
+    numeric,
+    parse_platform,
+    platform_accepts,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +50,10 @@ _COMPILER_HINT = "rebuild it with the {arch} cross compiler (e.g. CC={triplet}-g
 
 _TAG_RE = re.compile(r"[\w.]+-[\w.]+-[\w.]+", re.ASCII)
 _LIBPYTHON_RE = re.compile(r"libpython\d+\.\d+[a-z]*\.so(\.[\d.]+)?$")
+#: names the host's loader opens as shared objects: they must be ELF, of type ET_DYN
+_SHARED_RE = re.compile(r"\.so(\.\d+)*$")
+#: EI_OSABI values glibc's ld.so accepts (VALID_ELF_OSABI: SYSV and GNU, alias LINUX)
+_OSABI_OK = ("ELFOSABI_SYSV", "ELFOSABI_LINUX", "ELFOSABI_GNU")
 
 
 class _WheelChecker:
@@ -52,6 +63,9 @@ class _WheelChecker:
                  elf: bool = True) -> None:
         self.path, self.name, self.zf, self.tags, self.elf = path, path.name, zf, tags, elf
         self.problems: list[Problem] = []
+        #: every ELF member, and the ones the host's loader could open (for loader.py)
+        self.elves: dict[str, ElfInfo] = {}
+        self.loadable: dict[str, ElfInfo] = {}
         self.platforms = [p for p in map(parse_platform, sorted({t.platform for t in tags})) if p]
         self.extensions: list[str] = []
         arches = sorted({p.arch for p in self.platforms})
@@ -119,11 +133,17 @@ class _WheelChecker:
                              f"RECORD says {size[:40]} bytes, the file has {found.size}{regen}")
             if stream is not None:
                 try:
-                    elf = read_elf(stream, found.size)
+                    elf = read_elf(stream, found.size, symbols=True)
                 except ElfUnreadable as exc:
                     self.add(member, "elf-unreadable", f"looks like ELF, unparsable: {exc}")
                 else:
+                    self.elves[member] = elf
                     self.check_elf(member, elf)
+            elif self.elf and not found.is_elf and not symlink and _SHARED_RE.search(member):
+                what = "empty" if found.size == 0 else "not an ELF file"
+                self.add(member, "not-elf", f"named like a shared object but {what}; the "
+                         "host cannot load it: ship the built library (check the build's "
+                         "output, e.g. a linker script or a failed copy)")
 
     def check_wheel_metadata(self) -> None:
         metas = [n for n in self.zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/WHEEL", n)]
@@ -146,7 +166,27 @@ class _WheelChecker:
             self.add(metas[0], "wheel-tag", f"Tag lines disagree with the file name (missing: "
                      f"{missing}; extra: {extra}); fix the name or WHEEL, e.g. with `wheel tags`")
 
+    def check_loadable(self, member: str, elf: ElfInfo) -> bool:
+        """ET_DYN (a shared object) and an OS ABI glibc's loader accepts."""
+        shared = bool(_SHARED_RE.search(member)) or elf.exports_pyinit
+        if elf.elf_type != "ET_DYN" and (shared or elf.elf_type != "ET_EXEC"):
+            kind = {"ET_REL": "a relocatable object file (.o)", "ET_EXEC": "an executable",
+                    "ET_CORE": "a core dump"}.get(elf.elf_type, f"of type {elf.elf_type}")
+            self.add(member, "elf-type", f"is {kind}, not a shared object (ET_DYN), so the "
+                     "host cannot load it; link it with -shared")
+            return False
+        gnu = elf.osabi != "ELFOSABI_SYSV"
+        if elf.osabi not in _OSABI_OK or elf.abiversion > (3 if gnu else 0):
+            abi = elf.osabi.removeprefix("ELFOSABI_")
+            self.add(member, "elf-osabi", f"OS ABI {abi} (version {elf.abiversion}) is not one "
+                     "the host's loader accepts (SYSV or GNU/Linux); rebuild it with a Linux "
+                     "cross compiler")
+            return False
+        return True
+
     def check_elf(self, member: str, elf: ElfInfo) -> None:
+        if self.check_loadable(member, elf):
+            self.loadable[member] = elf
         for kind, entry in stray_search_paths(elf):
             where = ("absolute (a directory of the build machine or its sysroot)"
                      if entry.startswith("/") else
@@ -175,6 +215,8 @@ class _WheelChecker:
                          f"that {platform.arch} needs; {hint}")
             elif code:
                 self.add(member, code, f"is {got} but {platform.tag} needs {want}; {hint}")
+            if code:
+                self.loadable.pop(member, None)
         if elf.exports_pyinit or re.search(r"\.(cpython-|abi3\.so$|pypy)", member):
             self.extensions.append(member)
             self.check_suffix(member, platform)
@@ -216,9 +258,11 @@ class _WheelChecker:
         if platform.libc == "musl" and uses_glibc:
             self.add(member, "libc-mismatch", "linked against glibc but tagged musllinux; build "
                      "with a musl toolchain (e.g. zig cc) or tag the wheel manylinux")
+            self.loadable.pop(member, None)
         elif platform.libc == "glibc" and uses_musl:
             self.add(member, "libc-mismatch", "linked against musl but tagged manylinux; "
                      "build against glibc or tag the wheel musllinux")
+            self.loadable.pop(member, None)
         if platform.libc != "glibc" or platform.version is None:
             return
         limits = allowed_versions(platform.arch, platform.version)
@@ -232,6 +276,36 @@ class _WheelChecker:
                 self.add(member, code, f"needs {needs} but {platform.tag} allows at most "
                          f"{lib}_{newest}; build against an older sysroot, avoid the newer "
                          "symbols, or tag the wheel with a newer manylinux_X_Y")
+
+    def check_loading(self, sysroot: loader.Sysroot | None) -> None:
+        """Load the ELF files as the host would: over its sysroot, else by the tag's policy."""
+        findings: list[loader.Finding] = []
+        if sysroot is not None:
+            findings += loader.check_objects(self.loadable, sysroot)
+        else:
+            for member, elf in self.loadable.items():
+                atomics = [r.name for r in elf.symbols.undefined if not r.weak and
+                           r.name.startswith("__atomic_")] if elf.symbols else []
+                if atomics and not any(n.startswith("libatomic") for n in elf.needed):
+                    findings.append(loader.atomic_finding(member, atomics))
+        policies = [p for p in self.platforms if p.libc]
+        if policies:
+            platform = min(policies, key=lambda p: p.version or (999, 0))
+            allowed = allowed_libraries(platform)
+            if allowed is not None:
+                findings += loader.policy_findings(self.loadable, allowed, platform.tag)
+        for member, code, message in findings:
+            self.add(member, code, message)
+
+    def check_binary(self, allow_pure: bool) -> None:
+        """A platform tag promises compiled code: without any, the build lost it."""
+        tagged = sorted({t.platform for t in self.tags} - {"any"})
+        if tagged and not self.elves and not allow_pure and not any(
+                p.code in ("elf-unreadable", "not-elf") for p in self.problems):
+            self.add("", "no-binary", f"tagged {tagged[0]} but holds no ELF file (no extension "
+                     "module): the build skipped or lost the compiled part (a pure-Python "
+                     "fallback?); fix the build, tag it py3-none-any, or pass --allow-pure if "
+                     "that is meant")
 
     def check_installable(self, wanted: str, accepts: Callable[[Tag], bool]) -> None:
         if not any(accepts(tag) for tag in self.tags):
@@ -292,25 +366,55 @@ def wheel_tags(path: Path) -> frozenset[Tag]:
         raise WheelError(f"{path}: not a wheel file name ({exc})") from None
 
 
-def check_wheel(path: Path, *, target: str | None = None, env: Path | None = None) -> list[Problem]:
+def check_wheel(path: Path, *, target: str | None = None, env: Path | None = None,
+                allow_pure: bool = False) -> list[Problem]:
     """Check one wheel; returns its problems (empty if clean). Raises WheelError on bad input."""
     wanted = _parse_target(target) if target is not None else None
-    return _check(Path(path), wanted, envfile.read(env) if env is not None else None)
+    return _check(Path(path), wanted, envfile.read(env) if env is not None else None,
+                  allow_pure=allow_pure)
 
 
-def _check(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None,
-           ) -> list[Problem]:
+def host_sysroot(meta: envfile.EnvMetadata) -> loader.Sysroot | None:
+    """The env's host as the offline loader sees it: its sysroot, multiarch and python
+    (None when the env records no sysroot: the tags' policy stands for the host then)."""
+    root = envfile.host_str(meta, "sysroot")
+    if not root:
+        return None
+    if not Path(root).is_dir():
+        raise envfile.EnvironmentMetadataError(
+            f"the host sysroot {root} of {meta.env} does not exist; provision it again or "
+            f"recreate the environment (crossenv --clear HOST_PYTHON {meta.env})")
+    machine = envfile.host_str(meta, "machine")
+    arch = arches.for_host(machine, envfile.host_str(meta, "host_gnu_type")) if machine else None
+    version = meta.host.get("version")
+    python = ""
+    if isinstance(version, list) and len(version) >= 2 and all(
+            isinstance(v, int) and 0 <= v < 1000 for v in version[:2]):
+        prefix = envfile.host_str(meta, "prefix") or "/usr"
+        python = f"{prefix.rstrip('/')}/bin/python{version[0]}.{version[1]}"
+    return loader.sysroot_for(Path(root), arch, python)
+
+
+def _check(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None, *,
+           allow_pure: bool = False) -> list[Problem]:
+    return _checked(path, wanted, meta, allow_pure=allow_pure).problems
+
+
+def _checked(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None, *,
+             allow_pure: bool = False) -> _WheelChecker:
     tags = wheel_tags(path)
     with wheelfile.open_wheel(path) as zf:
         checker = _WheelChecker(path, zf, tags)
         checker.check_layout()
         checker.check_members()
         checker.check_wheel_metadata()
+        checker.check_binary(allow_pure)
         if wanted is not None:
             checker.check_installable(wanted.tag, lambda t: platform_accepts(wanted, t.platform))
         if meta is not None:
             _env_checks(checker, meta)
-    return checker.problems
+        checker.check_loading(host_sysroot(meta) if meta is not None else None)
+    return checker
 
 
 def check_integrity(path: Path) -> list[Problem]:
@@ -322,6 +426,21 @@ def check_integrity(path: Path) -> list[Problem]:
         checker.check_layout()
         checker.check_members()
     return checker.problems
+
+
+def import_problems(wheel: Path, env: Path, problems: list[Problem],
+                    extensions: list[str]) -> list[Problem]:
+    """``--import``: each extension module imported on the host (see checkimport).
+
+    A wheel whose layout is unsafe to install (paths out of the target, symlinks) is not
+    installed: its problems already fail the check.
+    """
+    from . import checkimport
+
+    if any(p.code in ("zip-path", "zip-symlink") for p in problems):
+        return []
+    return [Problem(wheel.name, member, "import-failed", message)
+            for member, message in checkimport.import_modules(env, wheel, extensions)]
 
 
 def _shown(text: str) -> str:
@@ -358,6 +477,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     where.add_argument("--no-env", action="store_true",
                        help="check against the wheels' own tags only, even in a crossenv")
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
+    parser.add_argument("--import", dest="import_", action="store_true",
+                        help="also install each wheel into a throwaway directory and import "
+                        "every extension module with the host python under qemu-user "
+                        "(needs --env or an active crossenv with a sysroot)")
+    parser.add_argument("--allow-pure", action="store_true",
+                        help="accept a platform-tagged wheel without any ELF file")
     parser.set_defaults(func=run)
     return parser
 
@@ -382,9 +507,16 @@ def run(args: argparse.Namespace) -> int:
               "check the tags only)", file=sys.stderr)
     results: list[tuple[str, list[Problem]]] = []
     status = 0
+    if getattr(args, "import_", False) and meta is None:
+        raise WheelError("--import needs the host to run on: pass --env ENV (a crossenv "
+                         "whose host has a sysroot), or run it inside an active crossenv")
     for wheel in args.wheels:
         try:
-            results.append((str(wheel), _check(wheel, wanted, meta)))
+            checker = _checked(wheel, wanted, meta, allow_pure=getattr(args, "allow_pure", False))
+            problems = checker.problems
+            if getattr(args, "import_", False) and meta is not None:
+                problems += import_problems(wheel, meta.env, problems, checker.extensions)
+            results.append((str(wheel), problems))
         except CrossenvError as exc:
             print(f"crossenv: error: {exc}", file=sys.stderr)
             status = 2

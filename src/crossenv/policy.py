@@ -29,6 +29,17 @@ _BUILTIN_CXX = [((2, 5), "3.4.8", "1.3.1"), ((2, 12), "3.4.13", "1.3.3"),
                 ((2, 39), "3.4.33", "1.3.15")]
 
 
+# Without auditwheel: the libraries manylinux2014 and later promise (auditwheel's
+# lib_whitelist; manylinux_2_24+ adds libmvec) and the musllinux ones.
+_BUILTIN_LIBS = frozenset({
+    "libatomic.so.1", "libgcc_s.so.1", "libstdc++.so.6", "libm.so.6", "libanl.so.1",
+    "libdl.so.2", "librt.so.1", "libc.so.6", "libnsl.so.1", "libutil.so.1", "libpthread.so.0",
+    "libX11.so.6", "libXext.so.6", "libXrender.so.1", "libICE.so.6", "libSM.so.6", "libGL.so.1",
+    "libgobject-2.0.so.0", "libgthread-2.0.so.0", "libglib-2.0.so.0", "libresolv.so.2",
+    "libexpat.so.1", "libz.so.1"})
+_BUILTIN_MUSL_LIBS = frozenset({"libc.so", "libz.so.1"})
+
+
 @dataclasses.dataclass(frozen=True)
 class Platform:
     """A Linux platform tag taken apart. ``libc`` is "glibc", "musl", or "" (plain linux)."""
@@ -58,11 +69,13 @@ def numeric(version: str) -> tuple[int, ...] | None:
 
 
 @cache
-def auditwheel_policies() -> list[dict[str, Any]]:
-    """auditwheel's manylinux policy data, read as a file so auditwheel is never imported."""
+def auditwheel_policies(libc: str = "glibc") -> list[dict[str, Any]]:
+    """auditwheel's manylinux (or musllinux) policy data, read as a file so auditwheel is
+    never imported."""
     spec = importlib.util.find_spec("auditwheel")
+    name = "manylinux" if libc == "glibc" else "musllinux"
     for location in (spec and spec.submodule_search_locations) or []:
-        policy = Path(location) / "policy" / "manylinux-policy.json"
+        policy = Path(location) / "policy" / f"{name}-policy.json"
         if policy.is_file():
             return list(json.loads(policy.read_text()))
     return []
@@ -95,6 +108,24 @@ def allowed_versions(arch: str, glibc: tuple[int, int]) -> dict[str, tuple[str, 
             limits["GLIBCXX"] = (cxx, frozenset[str]())
             limits["CXXABI"] = (cxxabi, frozenset({"TM_1"}))
     return limits
+
+
+def allowed_libraries(platform: Platform) -> frozenset[str] | None:
+    """The DT_NEEDED names a manylinux/musllinux tag promises on every host (None: a
+    plain ``linux_`` tag promises nothing, so there is nothing to compare with).
+
+    auditwheel's newest policy at or below the tag for its arch decides; without it, the
+    built-in list."""
+    if not platform.libc or platform.version is None:
+        return None
+    family = "manylinux_" if platform.libc == "glibc" else "musllinux_"
+    usable = sorted((numeric(p["name"][len(family):].replace("_", ".")) or (), p["lib_whitelist"])
+                    for p in auditwheel_policies(platform.libc)
+                    if p["name"].startswith(family) and platform.arch in p["symbol_versions"])
+    usable = [item for item in usable if item[0] <= platform.version]
+    if usable:
+        return frozenset(usable[-1][1])
+    return _BUILTIN_LIBS if platform.libc == "glibc" else _BUILTIN_MUSL_LIBS
 
 
 def platform_accepts(target: Platform, plat: str) -> bool:
