@@ -99,6 +99,18 @@ CMAKE_BREAKOUT = ")\nexecute_process(COMMAND touch {marker})\nset(X "
     ("CCSHARED", "-fPIC -B/tmp/evil/", "-B/tmp/evil/"),
     ("OPT", "@/tmp/more-args", "@/tmp/more-args"),
     ("LINKFORSHARED", "-Xlinker -plugin -Xlinker /tmp/x.so", "-Xlinker -plugin"),
+    # flags that write files or switch the sysroot (issue 21)
+    ("LDFLAGS", "-Wl,-O1 -Wl,-o,{marker}", "-Wl,-o,"),
+    ("LDFLAGS", "-Wl,--output={marker}", "-Wl,--output="),
+    ("CFLAGS", "-O2 -MF {marker}", "-MF"),
+    ("CFLAGS", "-Wp,-MD,{marker}", "-Wp,-MD,"),
+    ("CFLAGS", "-Wa,--MD,{marker}", "-Wa,--MD,"),
+    ("LDSHARED", "gcc -shared -Wl,-Map={marker}", "-Wl,-Map="),
+    ("LDFLAGS", "-Wl,--dependency-file={marker}", "-Wl,--dependency-file="),
+    ("CFLAGS", "-O2 -save-temps", "-save-temps"),
+    ("CFLAGS", "-O2 --sysroot=/", "--sysroot=/"),
+    ("CPPFLAGS", "-isysroot /", "-isysroot"),
+    ("LINKFORSHARED", "-Xlinker -Map=/tmp/x", "-Xlinker -Map="),
 ])
 def test_bad_host_value_is_refused_before_anything_is_made(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: object,
@@ -269,12 +281,30 @@ def test_flags_that_run_programs(words: list[str]) -> None:
 
 
 @pytest.mark.parametrize("words", [
+    ["-Wl,-o,/x"], ["-Wl,--output=/x"], ["-MF", "/x"], ["-MF/x"], ["-Wp,-MD,/x"],
+    ["-Wp,-MMD,/x"], ["-Wa,--MD,/x"], ["-Wa,-adhln=/x"], ["-Wl,-Map=/x"], ["-Wl,-Map,/x"],
+    ["-Wl,--dependency-file=/x"], ["-save-temps"], ["-save-temps=obj"], ["--sysroot=/"],
+    ["--sysroot", "/"], ["-isysroot", "/"], ["-Xlinker", "-o"], ["-Xlinker", "--Map=/x"],
+    ["-Xpreprocessor", "-MF"], ["-Xassembler", "--MD"], ["-o", "/x"], ["-fdump-tree-all"],
+    ["-fopt-info-vec=/x"], ["-Wl,--out-implib=/x"], ["--for-linker=--output=/x"],
+])
+def test_flags_that_write_files_or_switch_the_sysroot(words: list[str]) -> None:
+    assert validate.writing_flag(words) is not None
+    validate.compiler_flags({"CFLAGS": " ".join(words)}, trusted=True)  # the user vouches
+    with pytest.raises(HostError, match="--trust-host-flags"):
+        validate.compiler_flags({"CFLAGS": " ".join(words)})
+
+
+@pytest.mark.parametrize("words", [
     ["-O2", "-g", "-fPIC", "-Wl,-O1", "-Wl,-Bsymbolic-functions", "-fstack-protector-strong"],
     ["-Xlinker", "-export-dynamic"], ["-fuse-ld=lld"], ["-D_FORTIFY_SOURCE=2", "-I/usr/x"],
     ["-DMULTIARCH=\\\"aarch64-linux-gnu\\\""], ["-lpython3.11", "-Wl,--as-needed"],
+    ["-MD", "-MMD", "-Wa,--noexecstack", "-Wl,-z,relro", "-Wl,-soname,libx.so.1",
+     "-ffile-prefix-map=/build/python3.11=.", "-Wl,-O1", "-fopt-info-vec"],
 ])
 def test_ordinary_flags_pass(words: list[str]) -> None:
     assert validate.dangerous_flag(words) is None
+    assert validate.writing_flag(words) is None
 
 
 @pytest.mark.parametrize("arch", ["arm64", "armhf", "s390x", "ppc64el", "i386"])

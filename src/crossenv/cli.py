@@ -153,7 +153,9 @@ def build_create_parser() -> argparse.ArgumentParser:
     add("--machine", help="override the host machine (os.uname().machine), e.g. armv7l")
     add("--trust-host-flags", action="store_true",
         help="accept host compiler flags that run other programs (-wrapper, -fplugin=, -B, "
-        "--specs, @file, linker plugins); refused by default, as the sysroot is untrusted")
+        "--specs, @file, linker plugins), write files of their choosing (-o, -MF, "
+        "-Wp,-MD,FILE, -Wa,--MD, -Wl,-Map=, -Wl,--dependency-file=, -save-temps) or switch "
+        "the sysroot (--sysroot=, -isysroot); refused by default, as the sysroot is untrusted")
     add("--host-requirement", action="append", default=[], metavar="REQ",
         dest="host_requirements",
         help="a package whose *host* build builds compile against (repeatable), e.g. "

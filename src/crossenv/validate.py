@@ -6,7 +6,7 @@ is checked here, once, when the :class:`~crossenv.host.HostDescription` is made:
 names (triplets, multiarch, machine, platform) against strict patterns, ABI flags
 against a small alphabet, paths for being absolute, normalised and inside the
 sysroot, numbers for being in range, and compiler flags for options that make the
-compiler run other programs. Quoting for each output format lives in
+compiler run other programs, write files of their choosing or use another sysroot. Quoting for each output format lives in
 :mod:`crossenv.quoting`; write paths go through :func:`inside`.
 """
 
@@ -260,6 +260,64 @@ def dangerous_flag(words: Sequence[str]) -> str | None:
     return None
 
 
+# Options that write a file the build did not ask for, or point the compiler at another
+# root (an ELF written outside ENV during a plain cross-pip wheel, issue 21).
+_WRITES = ("-o", "--output", "-MF", "-save-temps", "--save-temps", "-aux-info", "-dumpdir",
+           "-dumpbase", "-fdump-", "-fsave-optimization-record", "-fcallgraph-info",
+           "--sysroot", "-isysroot", "-Wl,--sysroot")
+_PREPROCESSOR_WRITES = ("-MD", "-MMD", "-MF", "-o", "-dumpbase", "-dumpdir", "-aux-info",
+                        "-isysroot", "--sysroot", "-fdump-", "-save-temps")
+_LINKER_WRITES = ("-o", "--output", "-Map", "--Map", "--dependency-file", "--out-implib",
+                  "--sysroot", "-plugin-save-temps", "--plugin-save-temps", "--save-temps")
+_ASSEMBLER_WRITES = ("-o", "--MD", "-MD")
+
+
+def _writes(word: str, prefixes: tuple[str, ...]) -> bool:
+    return word.startswith(prefixes) or (word.startswith("-fopt-info") and "=" in word) or \
+        word == "-fdiagnostics-format=sarif-file"
+
+
+def _assembler_writes(word: str) -> bool:
+    return word.startswith(_ASSEMBLER_WRITES) or (word.startswith("-a") and "=" in word)
+
+
+def writing_flag(words: Sequence[str]) -> str | None:
+    """The first word of a command line that makes the compiler, preprocessor, assembler
+    or linker write a file of its choosing (``-o``, ``-MF``, ``-Wp,-MD,FILE``, ``-Wa,--MD``,
+    ``-Wl,-Map=``, ``-save-temps``...) or use another sysroot (``--sysroot``,
+    ``-isysroot``), or None."""
+    index = 0
+    while index < len(words):
+        word = words[index]
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word in _NEXT_IS_LINKER:
+            if following.startswith(_LINKER_WRITES):
+                return f"{word} {following}"
+            index += 2
+            continue
+        if word in ("-Xpreprocessor", "-Xassembler"):
+            if (_writes(following, _PREPROCESSOR_WRITES) if word == "-Xpreprocessor"
+                    else _assembler_writes(following)):
+                return f"{word} {following}"
+            index += 2
+            continue
+        if word.startswith("--for-linker=") and \
+                word.split("=", 1)[1].startswith(_LINKER_WRITES):
+            return word
+        if word.startswith("-Wl,") and any(a.startswith(_LINKER_WRITES)
+                                           for a in word[4:].split(",")):
+            return word
+        if word.startswith("-Wa,") and any(_assembler_writes(a) for a in word[4:].split(",")):
+            return word
+        if word.startswith("-Wp,") and any(_writes(a, _PREPROCESSOR_WRITES)
+                                           for a in word[4:].split(",")):
+            return word
+        if _writes(word, _WRITES):
+            return word
+        index += 1
+    return None
+
+
 def _words(value: str) -> list[str]:
     try:
         return shlex.split(value)
@@ -281,18 +339,23 @@ def flag_vars(config_vars: Mapping[str, object]) -> Iterable[tuple[str, list[str
 
 def compiler_flags(config_vars: Mapping[str, object], *, trusted: bool = False,
                    overridden: Collection[str] = ()) -> None:
-    """Refuse host compiler flags that run other programs, unless the user vouched for them."""
+    """Refuse host compiler flags that run other programs, write files of their choosing or
+    switch the sysroot, unless the user vouched for them (``--trust-host-flags``)."""
     if trusted:
         return
     for key, words in flag_vars(config_vars):
         if key in overridden:
             continue
         bad = dangerous_flag(words)
+        what = "makes the compiler run another program"
+        if bad is None:
+            bad = writing_flag(words)
+            what = "makes the compiler write a file of its choosing or use another sysroot"
         if bad is not None:
             raise HostError(
-                f"the host's {key} contains {shown(bad, 50)}, which makes the compiler run "
-                f"another program; if you trust this sysroot pass --trust-host-flags, or "
-                f"replace it with --config-var {key}=...")
+                f"the host's {key} contains {shown(bad, 50)}, which {what}; if you trust "
+                f"this sysroot pass --trust-host-flags, or replace it with "
+                f"--config-var {key}=...")
 
 
 # -- write paths -------------------------------------------------------------------------------
