@@ -174,6 +174,14 @@ def test_a_damaged_manifest_is_rebuilt_beside_it(tmp_path: Path, fake_debian: ty
     assert new != old and old.is_dir() and len(fake_debian.calls) == 2
 
 
+def test_a_deleted_generation_is_provisioned_again(tmp_path: Path,
+                                                   fake_debian: type[_FakeApt]) -> None:
+    dest = tmp_path / "sysroot"
+    shutil.rmtree(provision.provision_debian("arm64", dest, python="3.11").root)
+    root = provision.provision_debian("arm64", dest, python="3.11").root
+    assert dest.resolve() == root and root.is_dir() and len(fake_debian.calls) == 2
+
+
 def test_a_sysroot_from_before_generations_is_kept_as_one(tmp_path: Path,
                                                           fake_debian: type[_FakeApt]) -> None:
     """A real directory at DEST (crossenv < generations), even with a damaged manifest,

@@ -66,8 +66,9 @@ def current(dest: Path) -> Path | None:
 
 
 def is_ours(dest: Path) -> bool:
-    """Whether ``dest`` is a symlink crossenv made to one of its generations."""
-    return dest.is_symlink() and current(dest) is not None
+    """Whether ``dest`` is a symlink crossenv made to one of its generations (which may
+    have been deleted since: then a new one is made)."""
+    return dest.is_symlink() and _pattern(dest).fullmatch(os.readlink(dest)) is not None
 
 
 def generations(dest: Path) -> list[Path]:

@@ -482,8 +482,9 @@ def _build(info: Arch, release: Release, dest: Path, requested: list[str],
     _refuse_foreign(dest, versioned)  # again: something may have appeared during the download
     try:
         if versioned:
-            os.rename(root, final)
-            generations.point(dest, final)
+            with _signals_blocked():  # never a complete generation that DEST misses
+                os.rename(root, final)
+                generations.point(dest, final)
             return final
         if _load_manifest(dest) is not None or (dest / MANIFEST_NAME).is_file():
             dest.rename(work / "old")  # our tree: removed with the temp dir
