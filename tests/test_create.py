@@ -264,6 +264,24 @@ def test_cross_prefix_is_replaced_only_when_crossenv_made_it(tmp_path: Path,
     no_staging(tmp_path, env)
 
 
+def test_a_cross_prefix_another_environment_uses_is_refused(tmp_path: Path,
+                                                            host: Path) -> None:
+    """A second ENV on the same --cross-prefix used to re-target the first (its cross-pip
+    then built for the second host while its crossenv.json named the first)."""
+    prefix, first, second = tmp_path / "prefix", tmp_path / "first", tmp_path / "second"
+    create(host, first, "--cross-prefix", prefix)
+    before = snapshot(tmp_path)
+    for options in ((), ("--clear",), ("--clear-cross",)):
+        proc = crossenv("--cross-prefix", prefix, *options, host, second)
+        assert_one_line_error(proc, f"--cross-prefix {prefix} belongs to the environment "
+                              f"{first}", "its own --cross-prefix")
+    assert snapshot(tmp_path) == before
+    create(host, first, "--cross-prefix", prefix, "--clear")  # its own ENV may replace it
+    (first / "crossenv.json").unlink()  # a prefix whose environment is gone may be reused
+    create(host, second, "--cross-prefix", prefix, "--clear-cross")
+    works(second)
+
+
 def test_cross_prefix_inside_env_is_refused(tmp_path: Path, host: Path) -> None:
     env = tmp_path / "env"
     for prefix in (env, env / "other", env / "bin"):

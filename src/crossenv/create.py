@@ -108,9 +108,27 @@ class _Plan:
     old_metadata: dict[str, Any] | None
 
 
+def _check_cross_owner(cross: Path, env: Path) -> None:
+    """Refuse a ``--cross-prefix`` that another environment still uses: creating over it
+    would re-target that environment (its cross-pip would build for the new host while
+    its crossenv.json names the old one)."""
+    mark = staging.marker(cross, "cross")
+    owner = mark.get("env") if mark else None
+    if not isinstance(owner, str) or owner == str(env):
+        return
+    data = staging.read_json(Path(owner) / METADATA)
+    paths = data.get("paths") if data else None
+    if isinstance(paths, dict) and paths.get("cross") == str(cross):
+        raise EnvironmentCreationError(
+            f"--cross-prefix {cross} belongs to the environment {owner}; give each "
+            "environment its own --cross-prefix, or remove that environment first")
+
+
 def _plan(final: Layout, options: Options, external_cross: bool) -> _Plan:
     """Classify what is at ENV (under the lock): refuse what is not crossenv's."""
     env = final.env
+    if external_cross:
+        _check_cross_owner(final.cross, env)
     metadata_path = env / METADATA
     is_env = metadata_path.is_file() and not metadata_path.is_symlink()
     if os.path.lexists(metadata_path) and not is_env:
