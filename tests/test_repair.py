@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -266,3 +267,59 @@ def test_library_dirs_ignore_entries_leading_out_of_the_sysroot(tmp_path: Path) 
     (root / "etc/ld.so.conf.d/dir.conf").mkdir()  # unreadable as a file: skipped
     assert repair.library_dirs(root, "aarch64-linux-gnu") == [
         f"{root}/usr/lib/aarch64-linux-gnu", f"{root}/usr/lib"]
+
+
+def test_repaired_wheel_failing_its_check_is_not_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """auditwheel repairs the cp311 wheel, but the environment's host runs Python 3.12:
+    the post-check fails, so -w gets nothing; member names in the report are escaped."""
+    sysroot = tmp_path / "sysroot"
+    (sysroot / "usr/lib/aarch64-linux-gnu").mkdir(parents=True)
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / "crossenv.json").write_text(json.dumps({"host": {
+        "sysroot": str(sysroot), "multiarch": "aarch64-linux-gnu", "machine": "aarch64",
+        "soabi": "cpython-312-aarch64-linux-gnu",
+        "ext_suffix": ".cpython-312-aarch64-linux-gnu.so"}}))
+    data = compile_so(compiler("aarch64"), tmp_path / "ext.so", "nolibc.c", "-nostdlib")
+    member = "demo/_demo\x1b[2J.cpython-311-aarch64-linux-gnu.so"
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {member: data})
+    out_dir = tmp_path / "out"
+    status, out, err = run_cli(capsys, str(wheel), "--env", str(env), "-w", str(out_dir))
+    assert status == 1, out + err
+    assert "not written" in out and "[target-ext-suffix]" in out
+    assert "\x1b" not in out + err and "demo/_demo\\x1b[2J.cpython-311" in out
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_repair_messages_escape_member_names(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    member = "demo/\x1b]0;pwned\x07\x1b[2J.py"
+    dist = "demo-1.0.dist-info"
+    record = (f"{member},{record_hash(b'original')},8\n{dist}/METADATA,,\n"
+              f"{dist}/WHEEL,,\n{dist}/RECORD,,\n")
+    wheel = make_wheel(tmp_path / "dist", "cp311-cp311-linux_aarch64", {member: b"tampered"},
+                       record=record)
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path),
+                               "-w", str(tmp_path / "out"))
+    assert (status, out) == (2, "") and err.count("\n") == 1, err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "demo/\\x1b]0;pwned\\x07\\x1b[2J.py: [record-hash]" in err
+
+
+def test_repair_refuses_a_wheel_with_another_one_prepended(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """repair reads wheels through the same zip reader as check: two archives in one
+    file are refused before auditwheel (which reads with zipfile) sees them."""
+    real = make_wheel(tmp_path / "a", "cp311-cp311-linux_aarch64", {EXT: b"aarch64"})
+    other = make_wheel(tmp_path / "b", "cp311-cp311-linux_aarch64", {EXT: b"x86_64"})
+    wheel = tmp_path / real.name
+    wheel.write_bytes(other.read_bytes() + real.read_bytes())
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read(EXT) == b"aarch64"  # the premise: zipfile reads the appended one
+    status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path),
+                               "-w", str(tmp_path / "out"))
+    assert (status, out) == (2, "") and err.count("\n") == 1, err
+    assert "[zip-prepended]" in err
+    assert not (tmp_path / "out").exists()
+

@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from . import arches, check, envfile, wheelfile
 from .elfinfo import ElfUnreadable, origin_relative, read_elf, stray_search_paths
 from .errors import CrossenvError
 from .policy import parse_platform
+from .wheelfile import shown
 
 _INSTALL_HINT = "auditwheel is not installed: pip install 'crossenv[repair]'"
 _MIN_AUDITWHEEL = (6, 4)  # first release that reads the architecture from the wheel name
@@ -93,14 +95,23 @@ def _from_env(env: Path) -> tuple[Path | None, str | None]:
     return (Path(sysroot) if sysroot else None), envfile.host_str(meta, "multiarch") or None
 
 
+class PostCheckError(RepairError):
+    """auditwheel wrote a wheel that ``crossenv check`` rejects; it was not kept."""
+
+    def __init__(self, name: str, problems: list[check.Problem]) -> None:
+        self.name, self.problems = name, problems
+        super().__init__(f"{name} was not written: {len(problems)} problem"
+                         f"{'s' * (len(problems) != 1)} after repair")
+
+
 def _verify_input(wheel: Path) -> None:
     """Refuse a wheel whose RECORD or layout is wrong: auditwheel would write a fresh RECORD."""
     problems = check.check_integrity(wheel)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more: crossenv check {wheel})" if problems[1:] else ""
-        raise RepairError(f"{wheel.name} is not repaired: {first.member or '(wheel)'}: "
-                          f"[{first.code}] {first.message}{more}")
+        raise RepairError(shown(f"{wheel.name} is not repaired: {first.member or '(wheel)'}: "
+                                f"[{first.code}] {first.message}{more}"))
 
 
 def _patchelf(patchelf: str, file: Path, keep: list[str], rpath: bool) -> None:
@@ -156,11 +167,14 @@ def without_stray_search_paths(wheel: Path, workdir: Path, sysroot: Path,
 
 
 def repair_wheel(wheel: Path, *, out_dir: Path, sysroot: Path, multiarch: str | None = None,
-                 plat: str = "auto") -> Path:
+                 plat: str = "auto",
+                 post_check: Callable[[Path], list[check.Problem]] | None = None) -> Path:
     """Repair one wheel with auditwheel, grafting libraries from ``sysroot``; return the result.
 
     ``plat`` is ``auto`` (the best tag the wheel qualifies for) or a tag such as
-    ``manylinux_2_17_aarch64``. Raises RepairError when auditwheel refuses.
+    ``manylinux_2_17_aarch64``. Raises RepairError when auditwheel refuses. With
+    ``post_check``, the repaired wheel is checked before it is moved into ``out_dir``:
+    if it has problems, PostCheckError is raised and nothing is written there.
     """
     version = _auditwheel_version()
     if version is None:
@@ -197,12 +211,25 @@ def repair_wheel(wheel: Path, *, out_dir: Path, sysroot: Path, multiarch: str | 
         source, extra = without_stray_search_paths(wheel, work, sysroot, patchelf)
         written = _run_auditwheel(source, work / "out", plat, path,
                                   [*library_dirs(sysroot, multiarch), *extra])
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            return Path(shutil.move(str(written), str(out_dir.absolute() / written.name)))
-        except OSError as exc:
-            raise RepairError(f"cannot write the repaired wheel to {out_dir}: "
-                              f"{exc.strerror or exc}") from None
+        dest = out_dir.absolute() / written.name
+        problems = post_check(written) if post_check is not None else []
+        if problems:
+            raise PostCheckError(str(out_dir / written.name), problems)
+        return _move_into(written, dest)
+
+
+def _move_into(written: Path, dest: Path) -> Path:
+    """Move *written* to *dest* whole or not at all (a partial copy is removed)."""
+    partial = dest.with_name(f".{dest.name}.partial")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(written), str(partial))
+        os.replace(partial, dest)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise RepairError(f"cannot write the repaired wheel to {dest.parent}: "
+                          f"{exc.strerror or exc}") from None
+    return dest
 
 
 def _run_auditwheel(wheel: Path, out_dir: Path, plat: str, path: str, dirs: list[str]) -> Path:
@@ -254,7 +281,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "repair", help="retag linux_* wheels as manylinux, grafting libraries from the sysroot",
         description="Run auditwheel repair on cross-built wheels, resolving their shared "
         "libraries in the host sysroot instead of on the build machine, then check the "
-        "result with `crossenv check`.")
+        "result with `crossenv check`: a repaired wheel with problems is not written.")
     parser.add_argument("wheels", nargs="+", type=Path, metavar="WHEEL")
     parser.add_argument("-w", "--wheel-dir", type=Path, default=Path("wheelhouse"),
                         help="where to write repaired wheels (default: wheelhouse)")
@@ -268,7 +295,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Repair each wheel; 0 done, 1 a repaired wheel still has problems, 2 cannot repair."""
+    """Repair each wheel; 0 done, 1 a repaired wheel has problems (and was not written),
+    2 cannot repair. Every line is escaped as check's report is: names come from wheels."""
     sysroot, multiarch = args.sysroot, None
     if args.env is not None:
         sysroot, multiarch = _from_env(args.env)
@@ -278,14 +306,17 @@ def run(args: argparse.Namespace) -> int:
     for wheel in args.wheels:
         try:
             out = repair_wheel(wheel, out_dir=args.wheel_dir, sysroot=sysroot,
-                               multiarch=multiarch, plat=args.plat)
-            problems = check.check_wheel(out, env=args.env)
+                               multiarch=multiarch, plat=args.plat,
+                               post_check=lambda p: check.check_wheel(p, env=args.env))
+        except PostCheckError as exc:
+            print(shown(f"{wheel} -> {exc.name}: not written, `crossenv check` found "
+                        "problems in the repaired wheel:"))
+            print(check.format_report([(exc.name, exc.problems)]))
+            status = max(status, 1)
+            continue
         except CrossenvError as exc:
-            print(f"crossenv: error: {exc}", file=sys.stderr)
+            print(shown(f"crossenv: error: {exc}"), file=sys.stderr)
             status = 2
             continue
-        print(f"{wheel} -> {out}")
-        if problems:
-            print(check.format_report([(str(out), problems)]))
-            status = max(status, 1)
+        print(shown(f"{wheel} -> {out}"))
     return status
