@@ -443,9 +443,7 @@ def import_problems(wheel: Path, env: Path, problems: list[Problem],
             for member, message in checkimport.import_modules(env, wheel, extensions)]
 
 
-def _shown(text: str) -> str:
-    """Member names come from the wheel: escape what a terminal would act on."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+_shown = wheelfile.shown  # the one escaping of text from wheels, shared with repair
 
 
 def format_report(results: Iterable[tuple[str, list[Problem]]]) -> str:
