@@ -318,3 +318,64 @@ def test_cross_python_warns_for_a_changed_module(aarch64_env: Path, tmp_path: Pa
     assert proc.stderr.splitlines() == [
         "crossenv: cannot patch mesonpy.Project.__init__ (upstream changed?): "
         "no Project(source_dir, build_dir, meson_args) to wrap"]
+
+
+# -- runtime facts in build hooks (_crossenv_facts) --------------------------------------------
+
+_FACTS = """
+import ctypes, platform, struct, sys
+real_ptr = ctypes.sizeof(ctypes.c_void_p)
+import _crossenv_facts
+_crossenv_facts.apply()
+import ctypes
+print(sys.byteorder, sys.maxsize > 2**32, struct.calcsize("P"), struct.calcsize("@l"),
+      struct.calcsize(b"N"), struct.calcsize("<q"), struct.calcsize("PP"),
+      ctypes.sizeof(ctypes.c_void_p) == real_ptr,
+      ctypes.LittleEndianStructure is ctypes.Structure)
+"""
+
+
+@pytest.mark.parametrize(("byteorder", "bits"), [("big", 64), ("little", 32)])
+def test_host_facts_in_build_hooks(byteorder: str, bits: int, tmp_path: Path) -> None:
+    """s390x (big, 64) and armhf (little, 32) answers, against the real sys, struct and
+    ctypes of a fresh interpreter (``apply`` changes process-wide state)."""
+    (tmp_path / "_crossenv_config.py").write_text(
+        f"BYTEORDER = {byteorder!r}\nPOINTER_BITS = {bits}\n")
+    shutil.copy(RUNTIME / "_crossenv_facts.py", tmp_path)
+    proc = run([sys.executable, "-c", _FACTS], env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    size = str(bits // 8)
+    assert sys.byteorder == "little" and sys.maxsize > 2**32  # this test's premise
+    assert proc.stdout.split() == [byteorder, str(bits == 64), size, size, size, "8",
+                                   "16", "True", "True"]
+
+
+def test_hook_processes_are_recognised() -> None:
+    shim_source = (RUNTIME / "_crossenv_shim.py").read_text()
+    namespace: dict[str, object] = {"os": os}
+    start = shim_source.index("def _hook_process")
+    exec(shim_source[start:shim_source.index("\n\n\n", start)], namespace)
+    hook = namespace["_hook_process"]
+    in_process = "/e/lib/python3.11/site-packages/pip/_vendor/pyproject_hooks/_in_process/"
+    assert hook(["/e/cross/bin/python", in_process + "_in_process.py", "build_wheel", "/t"])
+    assert hook(["/e/cross/bin/python", "-I", in_process + "_in_process.py", "build_wheel"])
+    assert hook(["/e/cross/bin/python", "setup.py", "bdist_wheel"])
+    assert not hook(["/e/cross/bin/python", "-m", "pip", "wheel", "."])
+    assert not hook(["/e/cross/bin/python", "-c", "import setup.py"])
+    assert not hook(["/e/cross/bin/python"])
+    assert not hook(["/e/cross/bin/python", "/src/tools/build.py"])
+
+
+def test_pyproject_hooks_runs_hooks_as_a_script() -> None:
+    """Why ``_in_process.py`` is the mark of a hook process: pyproject_hooks (pip's
+    vendored copy and pypa/build's) runs ``[python, .../_in_process.py, hook, dir]``."""
+    import pyproject_hooks._impl as impl
+    from pip._vendor.pyproject_hooks import _impl as pip_impl
+
+    for module in (impl, pip_impl):
+        source = inspect.getsource(module)
+        assert re.search(r"with _in_proc_script_path\(\) as script:\s+python = "
+                         r"self\.python_executable\s+self\._subprocess_runner\(\s+"
+                         r"\[python, abspath\(str\(script\)\), hook_name, td\]",
+                         source), module.__name__
+        script = Path(module.__file__).parent / "_in_process" / "_in_process.py"
+        assert script.is_file(), script  # the name the shim recognises

@@ -144,6 +144,7 @@ def render_runtime_config(
         "HOST_PLATFORM": platform,
         "MULTIARCH": host.multiarch,
         "POINTER_BITS": host.pointer_size * 8,
+        "BYTEORDER": host.byteorder,
         "SYSCONFIGDATA": str(sysconfigdata_file),
         "SYSCONFIGDATA_NAME": host.sysconfigdata_name,
         "BUILD_PYTHON": str(build_python),

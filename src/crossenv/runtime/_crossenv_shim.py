@@ -35,6 +35,15 @@ def _meson_script(argv):
     return len(argv) > 1 and os.path.basename(argv[1]) == "meson.py"
 
 
+def _hook_process(argv):
+    """True for ``python [-flags] .../_in_process.py`` (the PEP 517 hooks pip and
+    pypa/build run) and ``python .../setup.py``: see ``_crossenv_facts``."""
+    for arg in argv[1:]:
+        if arg in ("-c", "-m") or not arg.startswith("-"):
+            return os.path.basename(arg) in ("_in_process.py", "setup.py")
+    return False
+
+
 def _pip_cache_dir(default):
     """pip keys cached wheels on the sdist and interpreter only, and every cross env
     runs the same interpreter: wheels are cached per host description. ``default``
@@ -117,6 +126,8 @@ def _activate():
     if first and not path.startswith(first + os.pathsep):
         os.environ["PATH"] = first + os.pathsep + path
     sys.cross_compiling = _Namespace(**_C.INFO)
+    if hasattr(_C, "BYTEORDER") and _hook_process(argv):
+        runtime_module("_crossenv_facts").apply()  # the host's byte order, pointer size
     if _C.MULTIARCH:
         sys.implementation._multiarch = _C.MULTIARCH
     os.uname = _uname
