@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -98,6 +99,14 @@ def test_acceptance_sdists(wheelhouse: dict[str, Path], aarch64_target: Target,
     site = unpack_wheels([wheelhouse[name]], tmp_path / "site")
     out = aarch64_target.python("-c", code, path=[site]).stdout.strip()
     assert out == expected
+
+
+def test_check_imports_every_extension(wheelhouse: dict[str, Path], aarch64_env: Path) -> None:
+    """``crossenv check --import`` installs each wheel alone and imports its extension
+    modules under qemu: msgpack's Cython one, pyyaml's against the sysroot's libyaml."""
+    proc = run([sys.executable, "-m", "crossenv", "check", "--env", aarch64_env, "--import",
+                *wheelhouse.values()])
+    assert proc.stdout.splitlines() == [f"{w}: OK" for w in wheelhouse.values()]
 
 
 @pytest.mark.slow

@@ -157,6 +157,18 @@ def test_numpy_works_on_the_host(arch: str, request: pytest.FixtureRequest, test
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("arch", NUMPY_ARCHES)
+def test_check_imports_every_numpy_extension(arch: str, request: pytest.FixtureRequest) -> None:
+    """``crossenv check --import``: the offline loader passes numpy (its Cython random
+    modules included), and every extension module imports with the host python."""
+    wheel: Path = request.getfixturevalue(f"numpy_{arch}")
+    env: Path = request.getfixturevalue("aarch64_env" if arch == "arm64" else f"{arch}_env")
+    proc = run([sys.executable, "-m", "crossenv", "check", "--env", env, "--import", wheel],
+               timeout=1800)
+    assert proc.stdout.strip() == f"{wheel}: OK"
+
+
+@pytest.mark.integration
 def test_numpy_c_api_package_armhf(armhf_env: Path, armhf_target: Target, numpy_armhf: Path,
                                    host_wheels: Path, tmp_path: Path) -> None:
     """tests/sources/npyext: meson ``dependency('numpy')`` must see the host's headers."""

@@ -225,11 +225,12 @@ def repair(wheel: Path, env: Path, out_dir: Path, *, plat: str,
     return repair_wheel(wheel, out_dir=out_dir, sysroot=sysroot, multiarch=multiarch, plat=plat)
 
 
-def check(wheel: Path, env: Path) -> None:
-    """``crossenv check`` against the env's host; CheckError naming the first problems."""
+def check(wheel: Path, env: Path, *, imports: bool = False) -> None:
+    """``crossenv check`` against the env's host (with *imports*, ``--import`` too: every
+    extension module imported under qemu); CheckError naming the first problems."""
     from .check import check_wheel
 
-    problems = check_wheel(wheel, env=env)
+    problems = check_wheel(wheel, env=env, imports=imports)
     if problems:
         shown = "; ".join(f"{p.member or '(wheel)'}: [{p.code}] {p.message}"
                           for p in problems[:3])

@@ -367,11 +367,17 @@ def wheel_tags(path: Path) -> frozenset[Tag]:
 
 
 def check_wheel(path: Path, *, target: str | None = None, env: Path | None = None,
-                allow_pure: bool = False) -> list[Problem]:
-    """Check one wheel; returns its problems (empty if clean). Raises WheelError on bad input."""
+                allow_pure: bool = False, imports: bool = False) -> list[Problem]:
+    """Check one wheel; returns its problems (empty if clean). Raises WheelError on bad input.
+
+    With *imports* (and *env*), a wheel without problems is also installed and each of its
+    extension modules imported on the host (``--import``)."""
     wanted = _parse_target(target) if target is not None else None
-    return _check(Path(path), wanted, envfile.read(env) if env is not None else None,
-                  allow_pure=allow_pure)
+    meta = envfile.read(env) if env is not None else None
+    checker = _checked(Path(path), wanted, meta, allow_pure=allow_pure)
+    if imports and meta is not None and not checker.problems:
+        return import_problems(Path(path), meta.env, [], checker.extensions)
+    return checker.problems
 
 
 def host_sysroot(meta: envfile.EnvMetadata) -> loader.Sysroot | None:
@@ -393,11 +399,6 @@ def host_sysroot(meta: envfile.EnvMetadata) -> loader.Sysroot | None:
         prefix = envfile.host_str(meta, "prefix") or "/usr"
         python = f"{prefix.rstrip('/')}/bin/python{version[0]}.{version[1]}"
     return loader.sysroot_for(Path(root), arch, python)
-
-
-def _check(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None, *,
-           allow_pure: bool = False) -> list[Problem]:
-    return _checked(path, wanted, meta, allow_pure=allow_pure).problems
 
 
 def _checked(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None, *,

@@ -253,9 +253,8 @@ def _find(name: str, requester: Loaded, rpaths: list[Loaded], sysroot: Sysroot |
             found = wheel.get(posixpath.normpath(posixpath.join(directory, name)))
             if found is not None:
                 return found
-        elif sysroot is not None:
-            found = sysroot.load(posixpath.join(directory if owner.host_path else
-                                                "/" + directory.lstrip("/"), name))
+        elif sysroot is not None and directory.startswith("/"):  # relative: to the cwd
+            found = sysroot.load(posixpath.join(directory, name))
             if found is not None:
                 return found
     if sysroot is not None:
