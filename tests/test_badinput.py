@@ -352,3 +352,51 @@ def test_check_empty_target(scratch: Path) -> None:
 def test_describe_env_rejects_host_options(scratch: Path, option: list[str]) -> None:
     env = _env(scratch, json.dumps({"host": {}, "paths": {}}).encode())
     expect_error(scratch, ["describe", str(env), *option], contains="apply to a host python")
+
+
+# ---------------------------------------------------------------- host headers (issue 21)
+
+
+def _host_tree(scratch: Path, prefix: Path, *, recorded: str) -> Path:
+    """PREFIX/lib/python3.11/_sysconfigdata with the arm64 data's /usr moved to *recorded*."""
+    from crossenv import sysconfigdata
+
+    values = {k: v.replace("/usr", recorded, 1) if isinstance(v, str) and v.startswith("/usr")
+              else v for k, v in sysconfigdata.load(recorded_sysconfigdata("arm64")).items()}
+    stdlib = prefix / "lib" / "python3.11"
+    stdlib.mkdir(parents=True)
+    path = stdlib / "_sysconfigdata__linux_aarch64-linux-gnu.py"
+    path.write_text(sysconfigdata.render(values))
+    return path
+
+
+def test_create_conda_prefix_without_headers(scratch: Path, aarch64_gcc: str) -> None:
+    """--sysroot with a host prefix outside it: its paths are where they are, and a host
+    whose Python.h cannot be found is refused (it used to compile against the build
+    interpreter's headers)."""
+    data = _host_tree(scratch, scratch / "conda", recorded=str(scratch / "conda"))
+    (scratch / "sysroot" / "usr" / "include").mkdir(parents=True)
+    line = expect_error(scratch, ["--sysroot", str(scratch / "sysroot"), str(data),
+                                  str(scratch / "env")], contains="Python.h is not in")
+    assert f"{scratch}/conda/include/python3.11" in line
+
+
+@pytest.mark.parametrize("link", ["directory", "header"])
+def test_create_sysroot_link_that_leaves_it(scratch: Path, aarch64_gcc: str,
+                                            link: str) -> None:
+    root = scratch / "sysroot"
+    data = _host_tree(scratch, root / "usr", recorded="/usr")
+    outside = scratch / "build-machine"  # stands for /usr/include/x86_64-linux-gnu/python3.11
+    outside.mkdir()
+    for name in ("Python.h", "pyconfig.h"):
+        (outside / name).write_text("/* the build machine's */\n")
+    include = root / "usr" / "include" / "python3.11"
+    include.mkdir(parents=True)
+    (root / "usr" / "include" / "aarch64-linux-gnu").mkdir()
+    if link == "directory":
+        (include / "Python.h").write_text("/* host */\n")
+        (root / "usr" / "include" / "aarch64-linux-gnu" / "python3.11").symlink_to(outside)
+    else:
+        (include / "pyconfig.h").write_text("/* host */\n")
+        (include / "Python.h").symlink_to(outside / "Python.h")
+    expect_error(scratch, [str(data), str(scratch / "env")], contains="symlink that leaves")

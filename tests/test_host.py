@@ -143,3 +143,86 @@ def test_bad_build_details_is_one_line(tmp_path: Path) -> None:
 ])
 def test_gnu_cpu_to_machine(triplet: str, machine: str) -> None:
     assert host_mod.gnu_cpu_to_machine(triplet) == machine
+
+
+# --- issue 21: host prefixes outside --sysroot, sysroot links that leave it -----------------
+
+def conda_prefix(tmp_path: Path, *, headers: bool = True) -> Path:
+    """A conda-style host PREFIX (its sysconfigdata records it) outside any sysroot."""
+    from crossenv import sysconfigdata
+
+    prefix = tmp_path / "conda"
+    values = sysconfigdata.load(recorded_sysconfigdata("arm64"))
+    values = {k: v.replace("/usr", str(prefix)) if isinstance(v, str) and v.startswith("/usr")
+              else v for k, v in values.items()}
+    stdlib = prefix / "lib" / "python3.11"
+    stdlib.mkdir(parents=True)
+    (stdlib / "_sysconfigdata__linux_aarch64-linux-gnu.py").write_text(
+        sysconfigdata.render(values))
+    include = prefix / "include" / "python3.11"
+    include.mkdir(parents=True)
+    if headers:
+        (include / "Python.h").write_text("/* host */\n")
+        (include / "pyconfig.h").write_text("/* host */\n")
+    return stdlib / "_sysconfigdata__linux_aarch64-linux-gnu.py"
+
+
+def test_a_host_prefix_outside_the_sysroot_is_used_where_it_is(tmp_path: Path) -> None:
+    data = conda_prefix(tmp_path)
+    sysroot = tmp_path / "sysroot"
+    (sysroot / "usr" / "include").mkdir(parents=True)
+    desc = host_mod.describe(data, sysroot=sysroot)
+    assert desc.sysroot == sysroot
+    assert desc.include_dir == tmp_path / "conda/include/python3.11"  # not SYSROOT/tmp/...
+    assert desc.libpython_dir == tmp_path / "conda/lib/aarch64-linux-gnu"
+    host_mod.check_headers(desc)
+    assert desc.build_path("/usr/lib/x") == f"{sysroot}/usr/lib/x"  # the rest: the sysroot
+    libpl = desc.config_vars["LIBPL"]
+    assert libpl.startswith(str(tmp_path / "conda")) and desc.build_path(libpl) == libpl
+
+
+def test_a_host_without_headers_is_refused_at_creation(tmp_path: Path) -> None:
+    data = conda_prefix(tmp_path, headers=False)
+    sysroot = tmp_path / "sysroot"
+    sysroot.mkdir()
+    desc = host_mod.describe(data, sysroot=sysroot)
+    with pytest.raises(HostError, match=r"Python\.h is not in .*libpython3\.11-dev"):
+        host_mod.check_headers(desc)
+
+
+def leaving_sysroot(tmp_path: Path, *, link: str) -> Path:
+    """make_prefix's sysroot with Python.h, and with the *link* (``dir``: the multiarch
+    pyconfig.h directory; ``file``: Python.h) an absolute symlink to the "build machine"."""
+    root = make_prefix(tmp_path, "arm64")
+    build = tmp_path / "build-machine" / "python3.11"  # stands for /usr/include/x86_64-...
+    build.mkdir(parents=True)
+    (build / "pyconfig.h").write_text("/* x86_64 */\n")
+    (build / "Python.h").write_text("/* x86_64 */\n")
+    include = root / "usr/include/python3.11"
+    include.mkdir(parents=True)
+    conf = root / "usr/include/aarch64-linux-gnu/python3.11"
+    if link == "dir":
+        (include / "Python.h").write_text("/* host */\n")
+        shutil.rmtree(conf)
+        conf.symlink_to(build)
+    else:
+        (include / "Python.h").symlink_to(build / "Python.h")
+    return root
+
+
+@pytest.mark.parametrize("link", ["dir", "file"])
+def test_a_sysroot_link_that_leaves_the_sysroot_is_refused(tmp_path: Path, link: str) -> None:
+    root = leaving_sysroot(tmp_path, link=link)
+    with pytest.raises(HostError, match="symlink that leaves") as info:
+        host_mod.check_headers(host_mod.describe(root / "usr/bin/python3.11"))
+    assert "\n" not in str(info.value) and "relative" in str(info.value)
+
+
+def test_a_relative_link_inside_the_sysroot_is_fine(tmp_path: Path) -> None:
+    root = make_prefix(tmp_path, "arm64")
+    include = root / "usr/include/python3.11"
+    include.mkdir(parents=True)
+    (include / "Python.h").symlink_to("../aarch64-linux-gnu/python3.11/pyconfig.h")
+    desc = host_mod.describe(root / "usr/bin/python3.11")
+    host_mod.check_headers(desc)
+    assert desc.platinclude_dir == root / "usr/include/aarch64-linux-gnu/python3.11"

@@ -30,7 +30,7 @@ import filelock
 from . import __version__, backends, crossconfig, envfile, hostlibc, scripts, staging, versions
 from .cache import user_cache
 from .errors import EnvironmentCreationError
-from .host import HostDescription
+from .host import HostDescription, check_headers
 from .model import Layout, Options, Toolchain
 from .toolchain import missing_cxx
 
@@ -316,6 +316,7 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     if cross_prefix == env / "cross":
         cross_prefix = None  # the default, spelled out
     _check_paths(given, env, cross_prefix, host)
+    check_headers(host)  # never the build machine's Python.h or pyconfig.h
     final = Layout(env=env, cross=cross_prefix or env / "cross", python_version=host.version_str)
     # A second create of the same ENV waits for the first, then sees its result.
     locked = sorted({env, final.cross})

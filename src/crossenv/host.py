@@ -66,6 +66,9 @@ class HostDescription:
     sysconfigdata_name: str
     sysconfigdata_path: Path | None
     config_vars: Mapping[str, Any] = dataclasses.field(repr=False, compare=False)
+    #: where the host's prefix is on this machine when it is outside the sysroot (a
+    #: conda-style PREFIX): paths under ``prefix`` are found there, not in the sysroot
+    prefix_dir: str | None = None
 
     @property
     def triplet(self) -> str:
@@ -83,6 +86,8 @@ class HostDescription:
 
     def build_path(self, host_path: str) -> str:
         """Map a path as the host sees it (``/usr/include``) to where it is here."""
+        if self.prefix_dir is not None and validate.under(host_path, self.prefix):
+            return self.prefix_dir + host_path[len(self.prefix.rstrip("/")):]
         return _map_path(host_path, self.prefix, self._actual_prefix, self.sysroot)
 
     @property
@@ -183,7 +188,10 @@ def from_config_vars(
         if inside and actual != recorded_prefix:
             sysroot = Path(actual[: -len(recorded_prefix)] or "/")
     real_prefix = actual_prefix.rstrip("/") if actual_prefix else None
-    if sysroot is not None:
+    # A host prefix found outside --sysroot (a conda-style PREFIX): its paths are where
+    # they were found, not re-rooted under the sysroot where none of them exists.
+    outside = _outside_prefix(real_prefix, sysroot)
+    if sysroot is not None and outside is None:
         real_prefix = str(sysroot) + (recorded_prefix if recorded_prefix != "/" else "")
 
     def mapped(name: str, fallback: str) -> Path:
@@ -191,9 +199,16 @@ def from_config_vars(
         if not value.startswith("/"):
             raise HostError(f"the host's {name} {validate.shown(value)} is not an absolute "
                             "path; pass the host's real _sysconfigdata_*.py")
-        return validate.host_path(
-            _map_path(value, recorded_prefix, real_prefix or recorded_prefix, sysroot),
-            name, root=sysroot)
+        root = sysroot
+        if outside is not None and validate.under(value, recorded_prefix):
+            root = Path(outside)  # found as given (or moved with its prefix)
+        path = validate.host_path(
+            _map_path(value, recorded_prefix, real_prefix or recorded_prefix,
+                      sysroot if root == sysroot else None),
+            name, root=root)
+        if root is not None:
+            validate.stays_inside(path, root, name)
+        return path
 
     include = mapped("INCLUDEPY", f"{recorded_prefix}/include/python{version_text}")
     platinclude = include
@@ -202,9 +217,16 @@ def from_config_vars(
         # dispatching wrapper in include/python3.X.
         candidate = Path(_map_path(f"{recorded_prefix}/include/{multiarch}/python{version_text}"
                                    f"{abiflags}", recorded_prefix,
-                                   real_prefix or recorded_prefix, sysroot))
+                                   real_prefix or recorded_prefix,
+                                   sysroot if outside is None else None))
         if (candidate / "pyconfig.h").is_file():
+            if sysroot is not None and outside is None:
+                validate.stays_inside(candidate, sysroot, "pyconfig.h directory")
             platinclude = candidate
+    for name in validate.PATH_VARS:  # every other path-like value: checked alike
+        if name not in ("INCLUDEPY", "LIBDIR") and isinstance(config_vars.get(name), str) \
+                and config_vars[name].startswith("/"):
+            mapped(name, "")
     shared = bool(config_vars.get("Py_ENABLE_SHARED"))
     libname = _str(config_vars, "INSTSONAME") if shared else _str(config_vars, "LIBRARY")
     libname = libname or _str(config_vars, "LDLIBRARY") or None
@@ -242,7 +264,38 @@ def from_config_vars(
         sysconfigdata_name=name,
         sysconfigdata_path=sysconfigdata_path,
         config_vars=dict(config_vars),
+        prefix_dir=outside,
     )
+
+
+def _outside_prefix(prefix: str | None, sysroot: Path | None) -> str | None:
+    """*prefix* if it is a host prefix outside *sysroot* (never the build machine's own
+    ``/usr``, ``/usr/local`` or ``/``), else None."""
+    if prefix is None or sysroot is None or prefix in ("", "/", "/usr", "/usr/local"):
+        return None
+    real = os.path.realpath(prefix)
+    if validate.under(real, os.path.realpath(sysroot)) or not os.path.isdir(real):
+        return None
+    return prefix
+
+
+def check_headers(host: HostDescription) -> None:
+    """Refuse, at creation, a host with a sysroot whose ``Python.h``/``pyconfig.h`` cannot be
+    found, or whose header directories hold a symlink that leaves it: the compiler
+    would otherwise find the build machine's (``-I`` of a missing directory is ignored)."""
+    if host.sysroot is None:
+        return
+    how = (f"install the host's libpython{host.version_str}-dev into the sysroot "
+           "(crossenv provision --package), or pass the host's own prefix")
+    if not (host.include_dir / "Python.h").is_file():
+        raise HostError(f"the host's Python.h is not in {host.include_dir} (INCLUDEPY); {how}")
+    if not any((d / "pyconfig.h").is_file() for d in (host.platinclude_dir, host.include_dir)):
+        raise HostError(f"the host's pyconfig.h is in neither {host.platinclude_dir} nor "
+                        f"{host.include_dir}; {how}")
+    roots = [host.sysroot]
+    for directory in dict.fromkeys((host.include_dir, host.platinclude_dir)):
+        root = next((r for r in roots if validate.under(str(directory), str(r))), None)
+        validate.no_escaping_links(directory, root or directory)
 
 
 def _sysconfigdata_name(config_vars: Mapping[str, Any], machdep: str, multiarch: str | None) -> str:

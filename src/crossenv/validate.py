@@ -6,8 +6,9 @@ is checked here, once, when the :class:`~crossenv.host.HostDescription` is made:
 names (triplets, multiarch, machine, platform) against strict patterns, ABI flags
 against a small alphabet, paths for being absolute, normalised and inside the
 sysroot, numbers for being in range, and compiler flags for options that make the
-compiler run other programs, write files of their choosing or use another sysroot. Quoting for each output format lives in
-:mod:`crossenv.quoting`; write paths go through :func:`inside`.
+compiler run other programs, write files of their choosing or use another sysroot.
+Quoting for each output format lives in :mod:`crossenv.quoting`; write paths go
+through :func:`inside`.
 """
 
 from __future__ import annotations
@@ -85,6 +86,55 @@ def host_path(value: object, what: str, *, root: Path | None) -> Path:
         raise HostError(f"the host's {what} {shown(value)} has characters crossenv does not "
                         f"write into generated files (quotes, spaces, ';', '$'); {_HOW}")
     return Path(normal)
+
+
+def under(path: str, root: str | os.PathLike[str]) -> bool:
+    """Whether *path* is *root* or below it (both normal absolute paths)."""
+    base = str(root).rstrip("/")
+    return path == base or path.startswith(base + "/") or base == ""
+
+
+def stays_inside(path: Path, root: Path, what: str) -> None:
+    """Refuse *path* (inside *root*) if the kernel, following symlinks, leaves *root*: a
+    sysroot link such as ``usr/include/<multiarch>/python3.11 ->
+    /usr/include/x86_64-linux-gnu/python3.11`` would give the compiler the build
+    machine's headers. (A chroot would resolve it inside; the cross compiler does not.)"""
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if not under(real, real_root):
+        raise HostError(f"the host's {what} {path} is a symlink that leaves {root} (to "
+                        f"{real}), so the compiler would read the build machine's files; make "
+                        "the link relative, inside the sysroot")
+
+
+#: how many entries of a header directory are looked at for escaping symlinks
+MAX_HEADER_ENTRIES = 20000
+
+
+def no_escaping_links(directory: Path, root: Path) -> None:
+    """Refuse a symlink under *directory* (headers) that the kernel resolves outside *root*."""
+    real_root = os.path.realpath(root)
+    seen = 0
+    for top, dirs, files in os.walk(directory):
+        for entry in (*dirs, *files):
+            seen += 1
+            path = os.path.join(top, entry)
+            if seen > MAX_HEADER_ENTRIES:
+                raise HostError(f"{directory} holds more than {MAX_HEADER_ENTRIES} entries; "
+                                f"{_HOW}")
+            if os.path.islink(path) and not under(os.path.realpath(path), real_root):
+                raise HostError(f"the host's header {path} is a symlink that leaves {root} "
+                                f"(to {os.path.realpath(path)}), so the compiler would read "
+                                "the build machine's file; make the link relative, inside "
+                                "the sysroot")
+
+
+#: sysconfig variables that hold one absolute host path (validated like INCLUDEPY and
+#: moved into the sysroot by crossenv.crossconfig)
+PATH_VARS = (
+    "BINDIR", "BINLIBDEST", "CONFINCLUDEDIR", "CONFINCLUDEPY", "DESTLIB", "DESTSHARED",
+    "INCLUDEDIR", "INCLUDEPY", "LIBDEST", "LIBDIR", "LIBP", "LIBPC", "LIBPL", "MACHDESTLIB",
+    "SCRIPTDIR", "datarootdir", "mandir", "docdir", "exec_prefix",
+)
 
 
 def host_prefix(value: object) -> str:
