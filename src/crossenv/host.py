@@ -224,14 +224,14 @@ def from_config_vars(
                 validate.stays_inside(candidate, sysroot, "pyconfig.h directory")
             platinclude = candidate
     for name in validate.PATH_VARS:  # every other path-like value: checked alike
-        if name not in ("INCLUDEPY", "LIBDIR") and isinstance(config_vars.get(name), str) \
-                and config_vars[name].startswith("/"):
+        if name not in ("INCLUDEPY", "LIBDIR") and _str(config_vars, name):
             mapped(name, "")
     shared = bool(config_vars.get("Py_ENABLE_SHARED"))
     libname = _str(config_vars, "INSTSONAME") if shared else _str(config_vars, "LIBRARY")
     libname = libname or _str(config_vars, "LDLIBRARY") or None
-    if libname is not None:
-        validate.name(libname, validate.FILE_NAME, "library name (INSTSONAME/LIBRARY)")
+    for key in ("INSTSONAME", "LIBRARY", "LDLIBRARY"):  # each a file name in LIBDIR
+        if _str(config_vars, key):
+            validate.name(config_vars[key], validate.FILE_NAME, f"library name ({key})")
     libdir = mapped("LIBDIR", f"{recorded_prefix}/lib") if libname else None
     platform = (
         f"{system.lower()}-{machine}" if system in ("Linux", "FreeBSD")
