@@ -97,6 +97,16 @@ def buildwheel(session: nox.Session) -> None:
 
 
 @nox.session
+def launchers(session: nox.Session) -> None:
+    """Compiler caches on rebuilt sdists: sccache for every backend too (the default run
+    has ccache for every backend and sccache for setuptools)."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "2", "-s", "--durations=10"]
+    session.run("pytest", *args, "tests/test_launchers.py", "-k", "rebuilt_sdist",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_LAUNCHERS_FULL": "1"})
+
+
+@nox.session
 def rust(session: nox.Session) -> None:
     """The full Rust run: maturin and setuptools-rust wheels for aarch64 and armhf, and the
     zig env's manylinux2014 wheel, all imported under qemu (the default run builds three)."""

@@ -17,6 +17,7 @@ import signal
 import socket
 import string
 import subprocess
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -317,15 +318,62 @@ def make_project(directory: Path, backend: str) -> Path:
     return directory
 
 
-def cross_wheel(env: Path, project: Path, out: Path, environ: dict[str, str]) -> Path:
-    """``cross-pip wheel PROJECT`` from a clean tree (a rebuild compiles everything again)."""
-    for leftover in ("build", f"{project.name}.egg-info"):
-        shutil.rmtree(project / leftover, ignore_errors=True)
-    run([env / "bin" / "cross-pip", "wheel", "--no-deps", "--no-cache-dir", project,
-         "-w", out], env=environ)
+#: a build with debug information in every backend (setuptools takes -g from CFLAGS)
+DEBUG_SETTINGS = {"setuptools": [], "meson-python": ["-Csetup-args=-Ddebug=true"],
+                  "scikit-build-core": ["-Ccmake.build-type=RelWithDebInfo"]}
+
+
+def make_sdist(project: Path, dest: Path) -> Path:
+    """*project* as an sdist (``NAME-1.0.tar.gz`` with PKG-INFO), as an index serves it."""
+    base = f"{project.name}-1.0"
+    (project / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {project.name}\n"
+                                      "Version: 1.0\n")
+    dest.mkdir(parents=True, exist_ok=True)
+    sdist = dest / f"{base}.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        tar.add(project, arcname=base)
+    return sdist
+
+
+def cross_wheel(env: Path, source: Path, out: Path, environ: dict[str, str],
+                *args: str) -> Path:
+    """``cross-pip wheel SOURCE``. pip unpacks an sdist into a new random directory and
+    builds in a new random isolated environment; the sdist is copied to a directory of
+    its own first, so that pip's wheel cache (keyed by its location) never answers."""
+    if source.is_file():
+        (out / "sdist").mkdir(parents=True)
+        source = Path(shutil.copy2(source, out / "sdist"))
+    else:  # a project directory, from a clean tree (a rebuild compiles everything again)
+        for leftover in ("build", f"{source.name}.egg-info"):
+            shutil.rmtree(source / leftover, ignore_errors=True)
+    run([env / "bin" / "cross-pip", "wheel", "--no-deps", *args, source, "-w", out],
+        env=environ)
     (wheel,) = out.glob("*.whl")
     assert wheel.name.endswith("_aarch64.whl"), wheel.name
     return wheel
+
+
+def debug_paths(wheel: Path, tmp_path: Path) -> tuple[set[str], set[str], bytes]:
+    """The extension's DW_AT_comp_dir and DW_AT_name values of its compile units (readelf
+    from the cross binutils, which the cross gcc needs anyway) and its bytes."""
+    readelf = shutil.which("aarch64-linux-gnu-readelf")
+    require(readelf, "binutils-aarch64-linux-gnu is needed (readelf)")
+    with zipfile.ZipFile(wheel) as archive:
+        (member,) = [n for n in archive.namelist() if n.endswith(".so")]
+        data = archive.read(member)
+    so = tmp_path / f"{wheel.parent.name}.so"
+    so.write_bytes(data)
+    text = run([readelf, "--debug-dump=info", so]).stdout
+    units = [part for part in text.split("Compilation Unit @")[1:]]
+    comp_dirs, names = set(), set()
+    for unit in units:
+        head = unit.split("DW_TAG_", 2)[:2]  # the unit's own attributes
+        for line in "".join(head).splitlines():
+            if "DW_AT_comp_dir" in line:
+                comp_dirs.add(line.rsplit(": ", 1)[-1].strip())
+            elif "DW_AT_name" in line:
+                names.add(line.rsplit(": ", 1)[-1].strip())
+    return comp_dirs, names, data
 
 
 def check_runs(target: Target, wheel: Path, module: str, tmp_path: Path) -> str:
@@ -360,24 +408,89 @@ def test_env_records_and_describes_the_launcher(ccache_env: Path, ccache: str) -
                env=_clean_environ()).stdout.strip() == ccache
 
 
+@pytest.fixture(scope="module")
+def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pip cache for this module's builds: build requirements are downloaded once."""
+    return tmp_path_factory.mktemp("pip-cache")
+
+
+@pytest.fixture(scope="module")
+def sccache() -> str:
+    found = shutil.which("sccache")
+    require(found, "sccache is needed (apt install sccache)")
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="module")
+def sccache_env(tmp_path_factory: pytest.TempPathFactory, arm64_sysroot: object,
+                aarch64_gcc: str, sccache: str) -> Path:
+    env = tmp_path_factory.mktemp("launchers") / "sccache-env"
+    run([*crossenv_cmd(), "--compiler-launcher", "sccache", arm64_sysroot.python, env],  # type: ignore[attr-defined]
+        env=_clean_environ())
+    return env
+
+
+@pytest.fixture
+def cache_setup(request: pytest.FixtureRequest, tmp_path: Path, pip_cache: Path,
+                ) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """The launcher's program, its environment and the build's variables: a cache of this
+    test's own (an sccache server on a free port, stopped afterwards)."""
+    tool = request.param
+    program = request.getfixturevalue(tool)
+    env = request.getfixturevalue(f"{tool}_env")
+    environ = _clean_environ(PIP_CACHE_DIR=str(pip_cache))
+    if tool == "ccache":
+        environ["CCACHE_DIR"] = str(tmp_path / "ccache")
+        yield program, env, environ
+        return
+    environ.update(SCCACHE_DIR=str(tmp_path / "sccache"), SCCACHE_SERVER_PORT=str(_free_port()),
+                   SCCACHE_IDLE_TIMEOUT="0")
+    try:
+        yield program, env, environ
+    finally:
+        subprocess.run([program, "--stop-server"], env=environ, capture_output=True,
+                       timeout=60, check=False)
+
+
+#: ccache for every backend; sccache for setuptools here, for all in ``nox -s launchers``
+FULL = os.environ.get("CROSSENV_LAUNCHERS_FULL", "") not in ("", "0")
+CACHE_CASES = [(backend, "ccache") for backend in PROJECTS] + [
+    (backend, "sccache") for backend in (PROJECTS if FULL else ["setuptools"])]
+
+
 @pytest.mark.integration
-@pytest.mark.parametrize("backend", list(PROJECTS))
-def test_rebuild_hits_ccache(backend: str, ccache_env: Path, ccache: str,
-                             aarch64_target: Target, tmp_path: Path) -> None:
-    project = make_project(tmp_path / MODULES[backend], backend)
-    environ = _clean_environ(CCACHE_DIR=str(tmp_path / "ccache"))
-    readings = []
+@pytest.mark.parametrize(("backend", "cache_setup"), CACHE_CASES, indirect=["cache_setup"])
+def test_a_rebuilt_sdist_hits_the_cache(backend: str, cache_setup: tuple[str, Path, dict[str, str]],
+                                        aarch64_target: Target, tmp_path: Path) -> None:
+    """The user's flow: ``cross-pip wheel`` of the same sdist twice. pip unpacks it into a
+    new random directory each time and builds in a new random isolated environment
+    (scikit-build-core in a random build directory too, unless told otherwise); every
+    compile of the second build must be a hit, and the debug information must name the
+    directories crossenv maps them to (".", paths relative to it), never a random one."""
+    program, env, environ = cache_setup
+    module = MODULES[backend]
+    sdist = make_sdist(make_project(tmp_path / module, backend), tmp_path / "dist")
+    readings, wheels = [], []
     for attempt in ("cold", "warm"):
-        before = launcher.cache_stats([ccache], environ)
-        wheel = cross_wheel(ccache_env, project, tmp_path / attempt, environ)
-        after = launcher.cache_stats([ccache], environ)
+        before = launcher.cache_stats([program], environ)
+        wheels.append(cross_wheel(env, sdist, tmp_path / attempt, environ,
+                                  *DEBUG_SETTINGS[backend]))
+        after = launcher.cache_stats([program], environ)
         assert before is not None and after is not None
         readings.append(after - before)
     cold, warm = readings
     print(f"{backend}: cold {cold.summary()}; warm {warm.summary()}")
-    assert cold.misses >= 1 and cold.hits == 0
-    assert warm.hits >= cold.misses and warm.misses == 0
-    check_runs(aarch64_target, wheel, MODULES[backend], tmp_path)
+    assert cold.misses >= 1
+    assert warm.hits >= 1 and warm.misses == 0, (cold, warm)
+    for wheel in wheels:
+        comp_dirs, names, data = debug_paths(wheel, tmp_path)
+        assert comp_dirs == {"."}, comp_dirs
+        assert any(name.endswith(f"{module}.c") and not name.startswith("/")
+                   for name in names), names
+        assert os.fsencode(tempfile.gettempdir() + "/pip-") not in data
+        assert os.fsencode(tempfile.gettempdir() + "/tmp") not in data
+    check_runs(aarch64_target, wheels[1], module, tmp_path)
 
 
 # -- distcc ------------------------------------------------------------------------------------
@@ -485,3 +598,87 @@ def test_the_launcher_survives_the_path_mapping(tmp_path: Path, args: list[str])
     out = subprocess.run([wrapper, *args], capture_output=True, text=True, env=environ,
                          check=True).stdout.splitlines()
     assert out[0] == "launched" and out[1].startswith("cc ")
+
+
+@pytest.mark.integration
+def test_a_launcher_in_a_directory_with_a_space(tmp_path: Path, arm64_sysroot: object,
+                                                aarch64_gcc: str, ccache: str) -> None:
+    """``--compiler-launcher ccache`` found in ``/.../my tools`` on PATH: the environment
+    records that path, and its wrappers run it (the text cross-python exports for it
+    too); a second compile hits."""
+    tools = tmp_path / "my tools"
+    tools.mkdir()
+    (tools / "ccache").symlink_to(ccache)  # ccache runs as a launcher under its own name
+    environ = _clean_environ(PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
+                             CCACHE_DIR=str(tmp_path / "cache"))
+    env = tmp_path / "env"
+    run([*crossenv_cmd(), "--compiler-launcher", "ccache", arm64_sysroot.python, env],  # type: ignore[attr-defined]
+        env=environ)
+    recorded = json.loads((env / "crossenv.json").read_text())["compiler_launcher"]
+    assert recorded == [str(tools / "ccache")]
+    exported = run([env / "bin" / "cross-python", "-c",
+                    f"import os; print(os.environ[{launcher.ENV_VAR!r}])"], env=environ)
+    assert exported.stdout.strip() == str(tools / "ccache")
+    wrapper = env / "cross" / "crossenv" / "bin" / Path(aarch64_gcc).name
+    source = tmp_path / "a.c"
+    source.write_text("int twice(int x) { return 2 * x; }\n")
+    deltas = []
+    for value in (None, exported.stdout.strip(), None):
+        before = launcher.cache_stats([ccache], environ)
+        extra = {} if value is None else {launcher.ENV_VAR: value}
+        run([wrapper, "-g", "-c", source, "-o", tmp_path / "a.o"], env={**environ, **extra},
+            cwd=tmp_path)
+        after = launcher.cache_stats([ccache], environ)
+        assert before is not None and after is not None
+        deltas.append(after - before)
+    assert [(d.hits, d.misses) for d in deltas] == [(0, 1), (1, 0), (1, 0)]
+
+
+def test_the_wrapper_maps_the_working_directory_only_for_caches(tmp_path: Path) -> None:
+    """A cache launcher gets ``-fdebug-prefix-map=$PWD=.`` (and the project above it by
+    its relative path) before the build's arguments (after zig's subcommand); ccache also
+    CCACHE_BASEDIR (the temporary directory, unless set), sccache the maps through the
+    preprocessor; distcc and no launcher get the arguments as they are."""
+    printer = tmp_path / "printer"
+    printer.write_text("#!/bin/sh\necho \"base=${CCACHE_BASEDIR-unset}\"\n"
+                       "for a do echo \"$a\"; done\n")
+    printer.chmod(0o755)
+    config = {"sysroot": "", "build_multiarch": "x86_64-linux-gnu",
+              "host_multiarch": "aarch64-linux-gnu", "keep": [],
+              "system_dirs": list(compilerwrap.SYSTEM_DIRS),
+              "multiarch_bases": list(compilerwrap.MULTIARCH_BASES)}
+    work = tmp_path / "work dir"
+    work.mkdir()
+
+    def words(name: str, compiler: str = "cc", cwd: Path = work, **extra: str) -> list[str]:
+        fake = tmp_path / name  # the launcher: prints what it is given
+        if not fake.exists():
+            fake.symlink_to(printer)
+        wrapper = tmp_path / f"wrapper-{name}-{compiler}"
+        wrapper.write_text(compilerwrap.render((compiler,), config, (str(fake),)))
+        wrapper.chmod(0o755)
+        environ = {k: v for k, v in os.environ.items()
+                   if k not in (launcher.ENV_VAR, "CCACHE_BASEDIR", "TMPDIR")}
+        out = subprocess.run([wrapper, "cc", "-c", "x.c"], capture_output=True, text=True,
+                             env={**environ, **extra}, cwd=cwd, check=True).stdout
+        return out.splitlines()
+
+    mapped = f"-fdebug-prefix-map={work}=."
+    assert words("ccache") == ["base=/tmp", "cc", mapped, "cc", "-c", "x.c"]
+    assert words("ccache", TMPDIR=str(tmp_path))[0] == f"base={tmp_path}"
+    assert words("ccache", CCACHE_BASEDIR="")[0] == "base="
+    assert words("ccache", "zig") == ["base=/tmp", "zig", "cc", mapped, "-c", "x.c"]
+    assert words("sccache") == ["base=unset", "cc", "-Xpreprocessor", mapped, "cc", "-c",
+                                "x.c"]
+    assert words("distcc")[0:1] == ["base=unset"] and words("distcc")[2:] == ["cc", "-c", "x.c"]
+    # scikit-build-core's build directory inside the project: the project is "../.."
+    project = tmp_path / "proj"
+    build = project / "build" / "cp311-crossenv"
+    build.mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    assert words("ccache", cwd=build)[1:4] == [
+        "cc", f"-fdebug-prefix-map={project}=../..", f"-fdebug-prefix-map={build}=."]
+    assert words("sccache", cwd=build)[1:6] == [
+        "cc", "-Xpreprocessor", f"-fdebug-prefix-map={project}=../..", "-Xpreprocessor",
+        f"-fdebug-prefix-map={build}=."]
+    assert words("ccache", cwd=project)[1:3] == ["cc", f"-fdebug-prefix-map={project}=."]

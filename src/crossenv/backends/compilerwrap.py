@@ -157,12 +157,14 @@ case " ${{LP##*/}} $LA " in
     *" ccache "*|*"/ccache "*) K=ccache ;;
     *" sccache "*|*"/sccache "*) K=sccache ;;
 esac
-# A cache: debug info names the working directory "." (-fdebug-prefix-map, put before
-# the build's own arguments so that a map of the build's wins), so an sdist that pip
-# unpacks into a new random directory compiles to the same object every time. ccache
-# also hashes paths under the temporary directory relative to the working directory
-# (CCACHE_BASEDIR, unless set); sccache gets no working directory in its preprocessor
-# output. Docs: "Compiler launchers".
+# A cache: debug information names the working directory "." and the project above it
+# (the nearest directory with a pyproject.toml or setup.py, up to 4 levels) by its path
+# relative to the working directory (-fdebug-prefix-map, put before the build's own
+# arguments so that a map of the build's wins). An sdist that pip unpacks into a new
+# random directory then compiles to the same object every time. ccache also hashes paths
+# under the temporary directory relative to the working directory (CCACHE_BASEDIR,
+# unless set); sccache hashes arguments as they are, so it gets the maps through the
+# preprocessor. Docs: "Cache hits for sdists".
 case $PWD in /?*=*|/) K= ;; esac
 if [ "$K" = ccache ] && [ -z "${{CCACHE_BASEDIR+x}}" ]; then
     case ${{TMPDIR:-/tmp}} in /?*) CCACHE_BASEDIR=${{TMPDIR:-/tmp}}; export CCACHE_BASEDIR ;; esac
@@ -170,10 +172,15 @@ fi
 run() {{
     if [ -n "$K" ]; then
         s=; [ {subcommand} = 1 ] && [ $# -gt 0 ] && {{ s=$1; shift; }}
-        case $K in
-            ccache) set -- "-fdebug-prefix-map=$PWD=." "$@" ;;
-            *) set -- -Xpreprocessor "-fdebug-prefix-map=$PWD=." -fno-working-directory "$@" ;;
-        esac
+        r=$PWD; u=; i=0
+        until [ -f "$r/pyproject.toml" ] || [ -f "$r/setup.py" ]; do
+            i=$((i + 1)); r=${{r%/*}}; u=$u/..
+            if [ $i -gt 4 ] || [ -z "$r" ]; then r=; break; fi
+        done
+        case $r in "$PWD"|*=*) r= ;; esac
+        X=; [ "$K" = sccache ] && X=-Xpreprocessor
+        set -- ${{X:+"$X"}} "-fdebug-prefix-map=$PWD=." "$@"
+        [ -n "$r" ] && set -- ${{X:+"$X"}} "-fdebug-prefix-map=$r=${{u#/}}" "$@"
         [ -n "$s" ] && set -- "$s" "$@"
     fi
     if [ -n "$LP" ]; then exec "$LP" $LA "$C"{rest} "$@"; fi
