@@ -483,6 +483,29 @@ def test_local_header_with_another_name(tmp_path: Path) -> None:
     assert refused(wheel) == ["zip-local-header"]
 
 
+def test_unicode_path_field_naming_another_file_is_refused(tmp_path: Path) -> None:
+    """Info-ZIP's Unicode Path field (0x7075): zipfile uses it from Python 3.12 on, 3.11
+    ignores it, so one wheel would install ``../evil.py`` or ``demo/util.py``."""
+    members = wheel_members(PURE)
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
+            if name == "demo/util.py":
+                other = b"../evil.py"
+                info.extra = struct.pack("<HHBI", 0x7075, 5 + len(other), 1,
+                                         zlib.crc32(name.encode())) + other
+            zf.writestr(info, content, zipfile.ZIP_DEFLATED)
+    wheel = write(tmp_path / "demo-1.0-py3-none-any.whl", sink.getvalue())
+    with zipfile.ZipFile(wheel) as zf:  # the premise: which name depends on the Python
+        read_as = "../evil.py" if sys.version_info >= (3, 12) else "demo/util.py"
+        assert read_as in zf.namelist()
+    with pytest.raises(zipread.ZipStructureError) as info:
+        check.check_wheel(wheel)
+    assert [p[:2] for p in info.value.problems] == [("demo/util.py", "zip-central")]
+    assert "'../evil.py'" in info.value.problems[0][2]
+
+
 def test_data_descriptor_disagreeing_is_refused(tmp_path: Path) -> None:
     data = bytearray(pure_wheel(tmp_path / "good", seekable=False).read_bytes())
     at = data.index(b"PK\x07\x08")  # the first member's descriptor

@@ -104,6 +104,19 @@ def _name(raw: bytes, flags: int) -> str:
     return raw.decode("utf-8") if flags & _UTF8 else raw.decode("cp437")
 
 
+def _other_name(blocks: dict[int, bytes], name: str) -> str | None:
+    """The name an Info-ZIP Unicode Path field (0x7075) gives instead of *name*, if any.
+
+    zipfile reads that field from Python 3.12 on (and Info-ZIP's unzip always), 3.11
+    does not: a field naming another file makes one wheel install different files.
+    """
+    field = blocks.get(0x7075)
+    if field is None:
+        return None
+    other = field[5:].decode("utf-8", "replace")
+    return other if other != name else None
+
+
 def _extra_blocks(extra: bytes) -> dict[int, bytes] | None:
     """``tag -> data`` of an extra field; None if a block runs past its end or repeats."""
     blocks: dict[int, bytes] = {}
@@ -255,6 +268,10 @@ class _Survey:
                 self.add(name, "zip-central", "the extra field is malformed (a block runs "
                          "past its end or is repeated)")
                 continue
+            other = _other_name(blocks, name)
+            if other is not None:
+                self.add(name, "zip-central", f"a Unicode Path extra field names it "
+                         f"{quoted(other)}, which zipfile reads instead from Python 3.12 on")
             zip64 = blocks.get(0x0001, b"")
             wanted = [v == _MAX32 for v in (usize, csize, offset)] + [disk == _MAX16]
             values = []
@@ -348,6 +365,9 @@ class _Survey:
             differ.append(f"compression method {method} (central {m.compress_type})")
         blocks = _extra_blocks(raw[name_len:]) or {}
         m.zip64_local = 0x0001 in blocks
+        other = _other_name(blocks, m.filename)
+        if other is not None:
+            differ.append(f"a Unicode Path extra field naming {quoted(other)}")
         if _MAX32 in (csize, usize):
             zip64 = blocks.get(0x0001, b"")
             if len(zip64) < 16:
