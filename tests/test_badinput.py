@@ -122,8 +122,8 @@ BAD_WHEELS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "truncated": (_truncated, "not a zip archive"),
     "encrypted": (_encrypted, "encrypted"),
     "bad-crc": (_bad_crc, "corrupt"),
-    "compression": (_unsupported_compression, "corrupt"),
-    "bad-utf8-name": (_bad_utf8_name, "not a zip archive"),
+    "compression": (_unsupported_compression, "[zip-method]"),
+    "bad-utf8-name": (_bad_utf8_name, "[zip-central]"),
     "file-name": (_not_a_wheel_name, "not a wheel file name"),
 }
 
