@@ -238,3 +238,71 @@ def test_mips64el_host_is_little_endian(tmp_path: Path) -> None:
                        "endian": "little"}
     wrapper = meson.qemu_command(described)  # None without qemu or a libc to run with
     assert wrapper is None or Path(wrapper[0]).name.startswith("qemu-mips64el")
+
+
+_DEBIAN_GCC = ROOT / "tests" / "data" / "debian-cross-gcc.txt"
+
+
+def _recorded_gcc() -> dict[str, set[str]]:
+    """build machine's Debian arch -> the cross gcc/g++ packages bookworm or trixie has."""
+    found: dict[str, set[str]] = {}
+    for line in _DEBIAN_GCC.read_text().splitlines():
+        if line and not line.startswith("#"):
+            _, build, package = line.split()
+            found.setdefault(build, set()).add(package)
+    return found
+
+
+@pytest.mark.parametrize("build", ["amd64", "arm64"])
+@pytest.mark.parametrize("row", ARCHES, ids=lambda a: a.debian or a.machine)
+def test_every_row_names_a_real_debian_compiler_package(row: Arch, build: str) -> None:
+    """The install hint's package exists in Debian bookworm or trixie for that build
+    machine (recorded by scripts/record-cross-gcc.py), for gcc and g++; a row without
+    one says None (and the hint then names no package)."""
+    recorded = _recorded_gcc()[build]
+    build_row = arches.by_debian(build)
+    for tool in ("gcc", "g++"):
+        package = arches.debian_gcc_package(row, build_row, tool)
+        if row == build_row:
+            assert package == tool  # the native compiler also answers to <triplet>-gcc
+        elif row.debian is None or (row.debian_cross_gcc is not None
+                                    and build not in row.debian_cross_gcc):
+            assert package is None
+            assert not any(p.startswith(f"{tool}-{row.triplet.split('-')[0]}-")
+                           for p in recorded), f"Debian has a {tool} for {row.triplet} now"
+        else:
+            assert package in recorded, f"{package} is not a Debian package"
+
+
+def test_armhf_hint_names_the_row_triplet_not_the_host_one() -> None:
+    """Debian's armhf python says armv8l-linux-gnueabihf; no such gcc package exists."""
+    armhf, armel = arches.by_debian("armhf"), arches.by_debian("armel")
+    assert arches.debian_gcc_package(armhf) == "gcc-arm-linux-gnueabihf"
+    assert arches.debian_gcc_package(armel) == "gcc-arm-linux-gnueabi"
+    assert arches.debian_gcc_package(arches.by_debian("amd64"), arches.by_debian("arm64")) \
+        == "gcc-x86-64-linux-gnu"
+
+
+def test_arch_lists_agree_with_the_table() -> None:
+    """The --arch values named by the lookup error, crossenv --help, provision --help
+    and the docs are the table's Debian names."""
+    names = sorted(a.debian for a in ARCHES if a.debian and a.suites)  # provisionable
+    choices = arches.arch_choices()
+    assert re.findall(r"(?:^|, )([a-z0-9]+)", choices) == names
+    with pytest.raises(arches.UnknownArchError) as info:
+        arches.lookup("vax")
+    assert choices in str(info.value)
+    for command in ([], ["provision"]):
+        text = run([*crossenv_cmd(), *command, "--help"]).stdout
+        assert " ".join(choices.split()) in " ".join(text.split()), command
+
+
+def test_no_doc_lists_the_arches_by_hand() -> None:
+    """The docs say the --arch values through the crossenv-arches directive (the table),
+    never as a hand-written list that drifts from it."""
+    names = set(arches.debian_names())
+    for page in (ROOT / "docs").glob("*.rst"):
+        for number, line in enumerate(page.read_text().splitlines(), 1):
+            listed = {w for w in re.findall(r"[a-z0-9]+", line) if w in names}
+            assert len(listed) < 4, f"{page.name}:{number} lists arches by hand: {line}"
+    assert ".. crossenv-arches::" in (ROOT / "docs" / "quickstart.rst").read_text()

@@ -62,6 +62,21 @@ def test_missing_compiler_says_what_to_install(tmp_path: Path) -> None:
     assert "gcc-mips64el-linux-gnuabi64" in str(info.value)
 
 
+@pytest.mark.parametrize("debian, package", [("armhf", "gcc-arm-linux-gnueabihf"),
+                                             ("arm64", "gcc-aarch64-linux-gnu")])
+def test_missing_compiler_names_a_package_that_exists(
+        debian: str, package: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's armhf python says HOST_GNU_TYPE armv8l-unknown-linux-gnueabihf: the hint
+    names the table row's package, not gcc-armv8l-linux-gnueabihf (which does not exist)."""
+    desc = host_mod.describe(recorded_sysconfigdata(debian))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no compiler at all
+    with pytest.raises(ToolchainError) as info:
+        toolchain.find(desc, kind="gnu", environ={})
+    message = str(info.value)
+    assert f"apt-get install {package})" in message and "--cc" in message, message
+    assert "armv8l-linux" not in message.split("; ", 1)[1] and "\n" not in message
+
+
 def test_sysroot_flag_and_relative_names(tmp_path: Path) -> None:
     require(shutil.which("aarch64-linux-gnu-gcc"), "aarch64-linux-gnu-gcc is not installed")
     desc = host_mod.describe(recorded_sysconfigdata("arm64"))

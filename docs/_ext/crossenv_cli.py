@@ -4,7 +4,10 @@
 :func:`crossenv.cli.build_create_parser`; ``.. crossenv-cli:: check`` documents one
 subcommand from the ``register()`` of its module in :data:`crossenv.cli.SUBCOMMANDS`;
 ``.. crossenv-subcommands::`` documents every subcommand whose module exists. So the
-reference can never disagree with ``crossenv --help``.
+reference can never disagree with ``crossenv --help``. ``.. crossenv-arches::`` is the
+paragraph of ``--arch`` values, from the architecture table as ``--help`` and the errors
+say them (:func:`crossenv.arches.arch_choices`); ``.. crossenv-releases::`` is the table
+of Debian releases crossenv provisions from (:data:`crossenv.releases.RELEASES`).
 """
 
 from __future__ import annotations
@@ -104,7 +107,35 @@ class CrossenvSubcommands(CrossenvCli):
         return self._parse(lines)
 
 
+class CrossenvArches(CrossenvCli):
+    optional_arguments = 0
+
+    def run(self) -> list[nodes.Node]:
+        from crossenv import arches
+
+        return self._parse([f"``--arch`` accepts: {_escape(arches.arch_choices())}.", ""])
+
+
+class CrossenvReleases(CrossenvCli):
+    optional_arguments = 0
+
+    def run(self) -> list[nodes.Node]:
+        from crossenv import releases
+
+        lines = [".. list-table::", "   :header-rows: 1", ""]
+        rows = [("Release", "Python", "glibc", "C++ library", "Architectures")]
+        for release in releases.RELEASES:
+            cxx = next((p for p in release.packages if p.startswith("libstdc++")), "")
+            rows.append((release.suite, ", ".join(release.pythons), release.glibc,
+                         f"``{cxx}``", " ".join(release.architectures)))
+        for row in rows:
+            lines += [f"   * - {row[0]}", *(f"     - {cell}" for cell in row[1:])]
+        return self._parse([*lines, ""])
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.add_directive("crossenv-cli", CrossenvCli)
+    app.add_directive("crossenv-arches", CrossenvArches)
+    app.add_directive("crossenv-releases", CrossenvReleases)
     app.add_directive("crossenv-subcommands", CrossenvSubcommands)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -87,6 +87,10 @@ class Arch:
     suites: tuple[str, ...] = ()
     #: link flags a GNU cross gcc needs to link as the host's native toolchain does
     gcc_link_flags: tuple[str, ...] = ()
+    #: the build machines (Debian arches) Debian packages a ``gcc-<triplet>`` cross
+    #: compiler for it on, in bookworm or trixie; None: all of them
+    #: (tests/data/debian-cross-gcc.txt, recorded by scripts/record-cross-gcc.py)
+    debian_cross_gcc: tuple[str, ...] | None = None
 
     @property
     def abi(self) -> str:
@@ -162,7 +166,8 @@ ARCHES: tuple[Arch, ...] = (
     Arch("ppc64", "ppc64", "powerpc64-linux-gnu", "powerpc64-linux-gnu", "ppc64",
          "powerpc64-unknown-linux-gnu", None, "qemu-ppc64",
          ElfFacts("EM_PPC64", 64, "big"), "IBM_DOUBLE_DOUBLE_BE",
-         gnu_cpu="powerpc64", manylinux_legacy=("manylinux2014",)),
+         gnu_cpu="powerpc64", manylinux_legacy=("manylinux2014",),
+         debian_cross_gcc=("amd64",)),
     Arch("powerpc", "ppc", "powerpc-linux-gnu", "powerpc-linux-gnu", "ppc",
          "powerpc-unknown-linux-gnu", None, "qemu-ppc",
          ElfFacts("EM_PPC", 32, "big"), "IBM_DOUBLE_DOUBLE_BE", gnu_cpu="powerpc"),
@@ -193,7 +198,8 @@ ARCHES: tuple[Arch, ...] = (
          zig_min_glibc=(2, 36)),
     Arch(None, "aarch64_be", "aarch64_be-linux-gnu", "aarch64_be-linux-gnu", "aarch64",
          "aarch64_be-unknown-linux-gnu", "aarch64_be-linux-gnu", "qemu-aarch64_be",
-         ElfFacts("EM_AARCH64", 64, "big"), "IEEE_QUAD_BE", gnu_cpu="aarch64_be"),
+         ElfFacts("EM_AARCH64", 64, "big"), "IEEE_QUAD_BE", gnu_cpu="aarch64_be",
+         debian_cross_gcc=()),
 )
 
 _BY_DEBIAN = {a.debian: a for a in ARCHES if a.debian}
@@ -209,6 +215,34 @@ def _known(kind: str, names: Iterable[str]) -> str:
 
 def debian_names() -> tuple[str, ...]:
     return tuple(_BY_DEBIAN)
+
+
+def arch_choices() -> str:
+    """The ``--arch`` values (Debian architectures with a release crossenv provisions
+    from), as every error, ``--help`` and the docs list them: one owner, this table.
+    One a release limits says which releases have it: ``riscv64 (trixie/sid)``."""
+    words = []
+    for arch in sorted((a for a in ARCHES if a.debian and a.suites), key=lambda a: a.debian or ""):
+        limited = "" if arch.suites == _ALL_SUITES else f" ({'/'.join(arch.suites)})"
+        words.append(f"{arch.debian}{limited}")
+    return ", ".join(words)
+
+
+def debian_gcc_package(arch: Arch, build: Arch | None = None, tool: str = "gcc") -> str | None:
+    """The Debian package with *tool* (``gcc``, ``g++``) compiling for *arch* on the
+    build machine *build*, or None when Debian has none (``aarch64_be``).
+
+    It is named after the row's triplet, never the host's: Debian's armhf Python says
+    ``armv8l-linux-gnueabihf`` (it is built on arm64 machines), and no
+    ``gcc-armv8l-linux-gnueabihf`` exists. The build machine's own arch is its native
+    ``gcc``, which has the ``<triplet>-gcc`` name too.
+    """
+    if build is not None and build == arch:
+        return tool
+    builds = arch.debian_cross_gcc
+    if not arch.debian or (builds is not None and (build is None or build.debian not in builds)):
+        return None
+    return f"{tool}-{arch.triplet.replace('_', '-')}"  # no "_" in Debian names: x86-64
 
 
 def by_debian(name: str) -> Arch:
@@ -297,7 +331,7 @@ def lookup(name: str) -> Arch:
     if len(cpus) == 1:
         return cpus[0]
     raise UnknownArchError(f"unknown architecture {name!r}; use one of: "
-                           f"{', '.join(sorted(_BY_DEBIAN))} (or a uname -m name)")
+                           f"{arch_choices()} (or its uname -m name)")
 
 
 def for_host(machine: str, triplet: str) -> Arch | None:

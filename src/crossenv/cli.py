@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
+from . import __version__, arches
 from .errors import CrossenvError
 
 logger = logging.getLogger("crossenv")
@@ -118,7 +118,7 @@ def build_create_parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("host Python from Debian (instead of HOST_PYTHON)")
     add = group.add_argument
     add("--arch", metavar="ARCH", help="provision the host Python for this Debian architecture "
-        "(arm64, armhf, riscv64, ...; as crossenv provision) and create ENV with it")
+        f"({arches.arch_choices()}; as crossenv provision) and create ENV with it")
     add("--python", metavar="X.Y", help="with --arch: the host's CPython version, which picks "
         "the Debian release (3.9 bullseye, 3.11 bookworm, 3.13 trixie, 3.14 sid)")
     add("--release", metavar="NAME", help="with --arch: the Debian release to provision from")

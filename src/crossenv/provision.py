@@ -77,7 +77,7 @@ def debian_arch(arch: str) -> Arch:
         raise ProvisionError(str(exc)) from None
     if found.debian is None:
         raise ProvisionError(f"{arch} has no Debian port; use one of: "
-                             f"{', '.join(sorted(arches.debian_names()))}")
+                             f"{arches.arch_choices()}")
     return found
 
 
@@ -506,8 +506,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Build a Debian sysroot for ARCH without root, from apt's configured "
                     "sources. Prints the host python's path as the last line.")
     add = parser.add_argument
-    ports = sorted({a for r in releases.RELEASES for a in r.architectures})
-    add("--arch", default="arm64", help=f"Debian architecture: {', '.join(ports)}")
+    add("--arch", default="arm64", help=f"Debian architecture: {arches.arch_choices()}")
     shipped = ", ".join(f"{r.suite}: {'/'.join(r.pythons)}" for r in releases.RELEASES)
     add("--python", type=releases.parse_python, metavar="X.Y",
         help=f"the host CPython version; picks the Debian release that ships it ({shipped}; "

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import provision, quoting, releases
+from . import arches, provision, quoting, releases
 from .apt import SKIPPED_DEPENDENCIES, os_codename
 from .errors import CrossenvError, ProvisionError
 from .releases import Release
@@ -284,7 +284,7 @@ def register(subparsers: Any) -> None:
         "configured sources. Environments whose PATH has no rustc with ARCH's standard library "
         "use it, also those created before. Prints the rustc wrapper's path as the last line.")
     parser.add_argument("--arch", default="arm64", help="the host's Debian architecture "
-                        f"({', '.join(sorted(releases.RELEASES[0].architectures))}, ...)")
+                        f"({arches.arch_choices()})")
     parser.add_argument("--refresh", action="store_true",
                         help="rebuild even if the cached toolchain exists")
     parser.set_defaults(func=run)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import platform
 import shlex
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 
-from . import elfarch
+from . import arches, elfarch
 from .errors import ToolchainError
 from .host import HostDescription
 from .model import Toolchain
@@ -142,9 +143,7 @@ def find(
         names = " or ".join(p + "gcc" for p in _gnu_prefixes(host))
         raise ToolchainError(
             f"no cross compiler for {host.triplet} found on PATH (looked for {names}); "
-            f"install gcc-{host.triplet} (Debian: apt-get install gcc-{host.triplet}) "
-            "or pass --cc"
-        )
+            f"{_install_hint(host, 'gcc')} or pass --cc")
     if found is None:
         found = Toolchain(kind="custom", triplet=host.triplet, cc=cc_words, cxx=cxx_words,
                           ar=ar_words or ("ar",))
@@ -177,11 +176,20 @@ def missing_cxx(chain: Toolchain, host: HostDescription) -> str | None:
     if chain.kind == "clang":
         return ("no C++ compiler for the host (clang++ is not on PATH): C++ extensions "
                 "will not build; install clang or pass --cxx")
-    triplet = host.arch.triplet if host.arch is not None else chain.triplet
     program = f"{chain.triplet}-g++" if chain.kind == "gnu" else "--cxx"
     return (f"no C++ compiler for {host.triplet} ({program} is not on PATH): C++ extensions "
-            f"will not build; install g++-{triplet} (Debian: apt-get install g++-{triplet}), "
-            "pass --cxx, or use --toolchain zig")
+            f"will not build; {_install_hint(host, 'g++')}, pass --cxx, or use --toolchain zig")
+
+
+def _install_hint(host: HostDescription, tool: str) -> str:
+    """"install PACKAGE (Debian: apt-get install PACKAGE)", the package
+    named by the host's row of crossenv.arches (never the host's own triplet, which
+    can be one no package has: Debian's armhf Python says armv8l-linux-gnueabihf)."""
+    build = arches.find_machine(platform.machine())
+    package = arches.debian_gcc_package(host.arch, build, tool) if host.arch else None
+    if package is None:
+        return f"install a {tool} cross compiler for {host.triplet}"
+    return f"install {package} (Debian: apt-get install {package})"
 
 
 def _relative(words: tuple[str, ...]) -> tuple[str, ...]:
