@@ -479,17 +479,35 @@ def test_ccache_statslog_counts_one_build(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+def _sdist(project: Path, dest: Path) -> Path:
+    """*project* as an sdist (``cibwdemo-0.1.0.tar.gz``, PKG-INFO and sources only)."""
+    import tarfile
+
+    base = "cibwdemo-0.1.0"
+    dest.mkdir(parents=True, exist_ok=True)
+    sdist = dest / f"{base}.tar.gz"
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "*.so", "_cymod.c")
+    shutil.copytree(project, dest / base, ignore=skip)
+    (dest / base / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: cibwdemo\n"
+                                          "Version: 0.1.0\n")
+    with tarfile.open(sdist, "w:gz") as tar:
+        tar.add(dest / base, arcname=base)
+    shutil.rmtree(dest / base)
+    return sdist
+
+
 def test_a_second_ccache_run_hits(tmp_path: Path) -> None:
+    """The same sdist built twice: buildwheel unpacks it into a new random directory each
+    run, and pip builds it in a new random isolated environment; the second run's
+    compiles (_cmod.c, _cymod.c) are all hits (the wrapper maps the working directory
+    and sets CCACHE_BASEDIR, see docs "Compiler launchers")."""
     _testbed(["aarch64"])
     require(shutil.which("ccache"), "ccache is needed (.ci/apt-packages.txt)")
     env = {"CCACHE_DIR": str(tmp_path / "ccache"), "CIBW_TEST_SKIP": "*"}
+    sdist = _sdist(PROJECT, tmp_path / "dist")
     rows, outputs = [], []
     for run in ("first", "second"):
-        # a fresh checkout each time (setuptools skips what build/ holds), at one path:
-        # ccache hashes the working directory of -g compiles
-        shutil.rmtree(tmp_path / "project", ignore_errors=True)
-        shutil.copytree(PROJECT, tmp_path / "project")
-        proc = _crossenv("buildwheel", tmp_path / "project", "--only", "cp311-manylinux_aarch64",
+        proc = _crossenv("buildwheel", sdist, "--only", "cp311-manylinux_aarch64",
                          "--compiler-launcher", "ccache", "--output-dir", tmp_path / run,
                          env=env, timeout=3000)
         outputs.append(proc.stdout + proc.stderr)

@@ -82,12 +82,26 @@ def provision(arch: str, python: str, *, packages: Sequence[str] = ()) -> Sysroo
     return provision_mod.provision_debian(debian, None, list(packages), python=python)
 
 
+def _code_digest() -> str:
+    """A digest of crossenv's own files: a cached environment holds files its generators
+    wrote (the compiler wrappers, the shim), so code that changed without a new version
+    number (a source checkout) must not reuse one made by the old code."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _env_key(sysroot: Sysroot, toolchain: str, glibc: str | None,
              env_vars: Sequence[tuple[str, str, str]], build_python: str | None,
              compiler_launcher: Sequence[str] = ()) -> str:
     manifest = sysroot.root / ".crossenv-sysroot.json"
     stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
-    text = json.dumps([__version__, str(sysroot.root), stamp, str(sysroot.python), toolchain,
+    text = json.dumps([__version__, _code_digest(), str(sysroot.root), stamp,
+                       str(sysroot.python), toolchain,
                        glibc, [list(v) for v in env_vars], build_python,
                        list(compiler_launcher)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -100,7 +114,7 @@ def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
     """A cross environment for ``sysroot``'s Python; returns its directory.
 
     Without ``env`` it lives in the user cache under a key of everything it depends on
-    (crossenv's version, the sysroot and its manifest, the toolchain, ``glibc`` for zig,
+    (crossenv's version and code, the sysroot and its manifest, the toolchain, ``glibc`` for zig,
     ``env_vars`` as in ``crossenv --env``, ``compiler_launcher`` as resolved by
     :func:`crossenv.launcher.parse`), and an existing one is reused. The build
     interpreter is ``build_python`` or the one :mod:`crossenv.buildpython` resolves
