@@ -30,7 +30,7 @@ import filelock
 from . import __version__, backends, crossconfig, envfile, hostlibc, scripts, staging, versions
 from .cache import user_cache
 from .errors import EnvironmentCreationError
-from .host import HostDescription, check_headers
+from .host import HostDescription, check_headers, not_cross
 from .model import Layout, Options, Toolchain
 from .toolchain import missing_cxx
 
@@ -306,8 +306,8 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     spelling of one ENV takes the same lock and records the same paths.
     """
     options = options or Options()
-    for line in [*versions.unsupported(), missing_cxx(chain, host)]:
-        if line:  # installed with --no-deps, or pinned back; no C++ compiler
+    for line in [*versions.unsupported(), missing_cxx(chain, host), not_cross(host)]:
+        if line:  # installed with --no-deps, or pinned back; no C++ compiler; not a cross build
             print(f"crossenv: warning: {line}", file=sys.stderr)
     given = Path(env)
     env = Path(os.path.realpath(given))

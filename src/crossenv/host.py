@@ -279,6 +279,24 @@ def _outside_prefix(prefix: str | None, sysroot: Path | None) -> str | None:
     return prefix
 
 
+def not_cross(host: HostDescription, build_machine: str | None = None) -> str | None:
+    """The one-line warning for a host that is the build machine itself, or None.
+
+    The build machine's own Python (its architecture, no sysroot) makes a working
+    environment that cross-compiles nothing: the wheels are the ones a venv makes.
+    It is only warned about, not refused: crossenv 1.x accepted it, and an x86_64
+    host *with* a sysroot (another glibc: ``crossenv --arch amd64``) is a real target.
+    """
+    build = arches.find_machine(build_machine or os.uname().machine)
+    if build is None or host.arch != build:
+        return None
+    if host.sysroot is not None and os.path.realpath(host.sysroot) != "/":
+        return None
+    return (f"the host is this machine's own {host.machine} Python (no sysroot), so nothing "
+            "is cross-compiled: for native wheels use a venv (python3 -m venv); for "
+            "another architecture give its Python or --arch (crossenv --arch arm64 ENV)")
+
+
 def check_headers(host: HostDescription) -> None:
     """Refuse, at creation, a host with a sysroot whose ``Python.h``/``pyconfig.h`` cannot be
     found, or whose header directories hold a symlink that leaves it: the compiler

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -119,12 +120,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--install", action="append", default=[], metavar="WHEEL_OR_REQ",
                         help="install this wheel or requirement for the host first (repeatable)")
     parser.add_argument("--qemu", help="the qemu-user binary (default: found on PATH)")
-    parser.add_argument("args", nargs="*", metavar="CMD",
+    # REMAINDER: a command given without "--" reaches run(), which names the fix, instead
+    # of argparse's "unrecognized arguments: -c print(1)" for the command's own options.
+    # It also takes run's own options given after ENV: _own_options() takes them back.
+    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="CMD",
                         help="the command after --, e.g. -- python -m pytest --pyargs msgpack")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, run_parser=parser)
+
+
+_OWN_OPTIONS = ("--install", "--qemu")
+
+
+def _own_options(args: argparse.Namespace) -> None:
+    """Move run's options that stand before the command (``ENV --install W -- CMD``)
+    from the command words into *args*, as argparse would have parsed them."""
+    words = list(args.args)
+    while words and words[0].startswith("-"):
+        if words[0] in ("-h", "--help"):
+            args.run_parser.print_help()
+            raise SystemExit(0)
+        name, eq, value = words.pop(0).partition("=")
+        found = [o for o in _OWN_OPTIONS if o.startswith(name) and len(name) > 2]
+        if len(found) != 1:
+            words.insert(0, name + eq + value)
+            break
+        if not eq:
+            if not words:
+                raise TargetError(f"{found[0]} needs a value")
+            value = words.pop(0)
+        if found[0] == "--install":
+            args.install.append(value)
+        else:
+            args.qemu = value
+    args.args = words
+
+
+def without_separator(env: Path, words: Sequence[str]) -> str | None:
+    """The one-line error for a command with options given without ``--``, or None.
+
+    Without ``--`` an option of the command (``python -c ...``) could be crossenv's
+    own (``--qemu``, ``--install``): it is refused rather than guessed. A command
+    without options (``python script.py``) runs as it always did.
+    """
+    if not any(word.startswith("-") for word in words):
+        return None
+    return (f"put -- before a command with options (crossenv's own go before it): "
+            f"crossenv run {shlex.quote(str(env))} -- {shlex.join(words)}")
 
 
 def run(args: argparse.Namespace) -> int:
+    _own_options(args)
+    problem = without_separator(args.env, args.args)
+    if problem:
+        raise TargetError(problem)
     rest = [*args.args, *getattr(args, "extra_args", [])]
     if args.install:
         envfile.read(args.env)  # a damaged ENV fails before cross-pip starts

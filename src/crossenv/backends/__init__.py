@@ -47,7 +47,8 @@ GENERATORS: tuple[str, ...] = (
     "crossenv.tags", "crossenv.backends.meson", "crossenv.backends.cmake",
     "crossenv.backends.cargo", "crossenv.backends.hostreqs", "crossenv.backends.autotools",
     "crossenv.backends.compilerwrap", "crossenv.backends.pkgconfig",
-    "crossenv.backends.dpkgarch", "crossenv.backends.uvbase")
+    "crossenv.backends.dpkgarch", "crossenv.backends.uvbase",
+    "crossenv.backends.configscripts")
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

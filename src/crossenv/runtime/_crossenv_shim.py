@@ -55,6 +55,21 @@ def _pip_cache_dir(default):
         os.environ["PIP_CACHE_DIR"] = os.path.join(mine, key)
 
 
+#: variables naming directories that go first on PATH in cross-python
+_FIRST_ON_PATH = ("CROSSENV_CONFIG_SCRIPTS", "CROSSENV_PREPEND_PATH")
+
+
+def _first_on_path(first, drop=None):
+    """PATH with the directories *first* in front, once each, and *drop* left out:
+    nested cross-pythons (pip's PEP 517 hook runs) keep one PATH, not a growing one."""
+    first = [d for d in first if d]
+    if not first and drop is None:
+        return
+    rest = [d for d in os.environ.get("PATH", "").split(os.pathsep)
+            if d not in first and d != drop]
+    os.environ["PATH"] = os.pathsep.join(first + rest)
+
+
 def _uname():
     real = _real_uname()
     return os.uname_result((_C.SYSTEM, real.nodename, real.release, real.version, _C.MACHINE))
@@ -111,6 +126,8 @@ def _activate():
         for name, value in getattr(_C, "BUILD_ENV", {}).items():
             if os.environ.get(name) == value:
                 del os.environ[name]
+                if name == "CROSSENV_CONFIG_SCRIPTS":  # the build machine's *-config again
+                    _first_on_path((), drop=value)
         os.execv(_C.BUILD_PYTHON, [_C.BUILD_PYTHON, *argv[1:]])
     if _meson_script(argv) and os.path.exists(_C.BUILD_PYTHON):
         os.execv(_C.BUILD_PYTHON, [_C.BUILD_PYTHON, *argv[1:]])
@@ -120,11 +137,9 @@ def _activate():
         _pip_cache_dir(build_env["PIP_CACHE_DIR"])
     for name, value in build_env.items():
         os.environ.setdefault(name, value)
-    # tools builds must find first on PATH (maturin runs "cargo": ENV's Rust wrappers)
-    first = os.environ.get("CROSSENV_PREPEND_PATH")
-    path = os.environ.get("PATH", "")
-    if first and not path.startswith(first + os.pathsep):
-        os.environ["PATH"] = first + os.pathsep + path
+    # tools builds must find first on PATH: the *-config dispatchers (setup.py runs
+    # "curl-config") and ENV's Rust wrappers (maturin runs "cargo")
+    _first_on_path([os.environ.get(name) for name in _FIRST_ON_PATH])
     sys.cross_compiling = _Namespace(**_C.INFO)
     if hasattr(_C, "BYTEORDER") and _hook_process(argv):
         runtime_module("_crossenv_facts").apply()  # the host's byte order, pointer size
