@@ -399,7 +399,7 @@ def test_env_records_and_describes_the_launcher(ccache_env: Path, ccache: str) -
     text = run([*crossenv_cmd(), "describe", ccache_env, "--format", "env"]).stdout
     assert f"export {launcher.ENV_VAR}={ccache}\n" in text
     for wrapper in (ccache_env / "cross" / "crossenv" / "bin").iterdir():
-        assert f"LNCH={ccache}\n" in wrapper.read_text()
+        assert f"LP={ccache}\n" in wrapper.read_text()
     # the native side sees nothing: build-python's environment has no launcher
     probe = "import os; print(os.environ.get('CROSSENV_COMPILER_LAUNCHER'))"
     assert run([ccache_env / "bin" / "build-python", "-c", probe],
