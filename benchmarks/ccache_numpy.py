@@ -1,20 +1,18 @@
 """numpy for aarch64 through ccache: a build with a cold cache, then one with it warm.
 
-    python benchmarks/ccache_numpy.py [--arch arm64] [--sdist numpy-X.tar.gz] [--jobs 2]
+    python benchmarks/ccache_numpy.py [--arch arm64] [--sdist numpy==2.3.5] [--jobs 2]
                                       [--baseline] [--json result.json]
 
-One environment is created with ``--compiler-launcher ccache``; numpy's sdist is
-then built twice with ``cross-pip wheel`` (build isolation on, pip's wheel cache
-off), both times from a fresh unpacked copy, against one ``CCACHE_DIR`` that starts
-empty. Prints both wall times, ccache's hits and misses for each build (the
-difference of two ``--print-stats`` readings) and the ratio warm/cold.
-``--baseline`` adds a first build without the launcher (``CROSSENV_COMPILER_LAUNCHER``
-set empty), showing what ccache itself costs on a cold cache.
-
-pip unpacks every build into a new random directory, so ``CCACHE_BASEDIR`` is set
-to the temporary directory: ccache then hashes paths under it relative to the
-working directory (the advice of ccache's manual for such builds; see the docs'
-"Compiler launchers" section). Builds run one after the other, same parallelism.
+One environment is created with ``--compiler-launcher ccache``; numpy's sdist from
+PyPI is then built twice with ``cross-pip wheel --no-binary numpy`` (build isolation
+on, pip's wheel cache off), against one ``CCACHE_DIR`` that starts empty. pip unpacks
+each build into a new random directory and installs its build requirements into
+another: nothing here makes the paths stable, crossenv's compiler wrapper does (docs:
+"Cache hits for sdists"), so the warm build hits only if that works. Prints both wall
+times, ccache's hits and misses for each build (the difference of two
+``--print-stats`` readings) and the ratio warm/cold. ``--baseline`` adds a first
+build without the launcher (``CROSSENV_COMPILER_LAUNCHER`` set empty), showing what
+ccache itself costs on a cold cache. Builds run one after the other, same parallelism.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _build import clean_environ, timed
+from _build import cache_runs, clean_environ, print_runs, timed
 
 from crossenv import launcher
 
@@ -42,13 +40,6 @@ def _source(spec: str) -> list[str]:
     if Path(spec).is_file():
         return [str(Path(spec).absolute())]
     return ["--no-binary", "numpy", spec]
-
-
-def _build(env: Path, source: list[str], out: Path, log: Path, jobs: int,
-           environ: dict[str, str]) -> float:
-    cmd = [str(env / "bin" / "cross-pip"), "wheel", "--no-deps", "--no-cache-dir",
-           f"-Ccompile-args=-j{jobs}", *source, "-w", str(out)]
-    return timed(cmd, log, environ, expect="numpy-*.whl", out=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,37 +65,22 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "crossenv", "--compiler-launcher", "ccache",
                         str(host_python), str(env)], check=True)
         environ = clean_environ()
-        environ.update(CCACHE_DIR=str(work / "ccache"), CCACHE_BASEDIR=tempfile.gettempdir(),
-                       CCACHE_MAXSIZE="5G")
+        environ.update(CCACHE_DIR=str(work / "ccache"), CCACHE_MAXSIZE="5G")
+        extra = [f"-Ccompile-args=-j{args.jobs}"]
         result: dict[str, object] = {"sdist": args.sdist, "jobs": args.jobs,
                                      "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}
         if args.baseline:
             plain = dict(environ, **{launcher.ENV_VAR: ""})
-            result["no_launcher_s"] = _build(env, source, work / "w0", work / "plain.log",
-                                             args.jobs, plain)
-        runs = {}
-        for name in ("cold", "warm"):
-            before = launcher.cache_stats(["ccache"], environ)
-            seconds = _build(env, source, work / f"w-{name}", work / f"{name}.log",
-                             args.jobs, environ)
-            after = launcher.cache_stats(["ccache"], environ)
-            assert before is not None and after is not None
-            delta = after - before
-            runs[name] = {"seconds": round(seconds, 1), "hits": delta.hits,
-                          "misses": delta.misses, "uncacheable": delta.uncacheable}
-        result.update(runs)
-        cold, warm = runs["cold"]["seconds"], runs["warm"]["seconds"]
-        result["ratio_warm_over_cold"] = round(warm / cold, 3)
+            out = work / "w0"
+            result["no_launcher_s"] = round(timed(
+                [str(env / "bin" / "cross-pip"), "wheel", "--no-deps", "--no-cache-dir",
+                 *extra, *source, "-w", str(out)], work / "plain.log", plain,
+                expect="numpy-*.whl", out=out), 1)
+        result.update(cache_runs(env, source, work, environ, "ccache", extra,
+                                 expect="numpy-*.whl"))
         result["loadavg_end"] = os.getloadavg()
-        (wheel,) = (work / "w-warm").glob("numpy-*.whl")
-        result["wheel"] = wheel.name
-        print(f"sdist:    {args.sdist} -> {wheel.name}  (-j{args.jobs}, {os.cpu_count()} cpus)")
-        if "no_launcher_s" in result:
-            print(f"no ccache:{result['no_launcher_s']:8.1f} s")
-        for name, data in runs.items():
-            print(f"{name + ':':<9}{data['seconds']:8.1f} s  ccache {data['hits']} hits, "
-                  f"{data['misses']} misses, {data['uncacheable']} uncacheable")
-        print(f"ratio:    {warm / cold:8.2f}x  (warm / cold)")
+        print(f"(-j{args.jobs}, {os.cpu_count()} cpus)")
+        print_runs(args.sdist, result)
         if args.json:
             args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     finally:
