@@ -400,3 +400,54 @@ def test_create_sysroot_link_that_leaves_it(scratch: Path, aarch64_gcc: str,
         (include / "pyconfig.h").write_text("/* host */\n")
         (include / "Python.h").symlink_to(outside / "Python.h")
     expect_error(scratch, [str(data), str(scratch / "env")], contains="symlink that leaves")
+
+
+# ---------------------------------------------------------------- ENV paths (issue 22 item 4)
+
+
+@pytest.mark.parametrize(("char", "reason"), [
+    ('"', "CMake"), (";", "CMake list"), ("\\", "backslash"), (":", "PATH"), ("$", "meson"),
+    ("\n", "control character"), ("\t", "control character"), ("\x7f", "control character"),
+])
+@pytest.mark.parametrize("where", ["ENV", "--cross-prefix"])
+def test_create_env_path_a_format_cannot_carry(scratch: Path, aarch64_gcc: str, char: str,
+                                               reason: str, where: str) -> None:
+    host = recorded_sysconfigdata("arm64")
+    odd = scratch / f"a{char}b"
+    argv = [str(host), str(odd)] if where == "ENV" else \
+        ["--cross-prefix", str(odd), str(host), str(scratch / "env")]
+    line = expect_error(scratch, argv, contains=reason)
+    assert line.startswith(f"crossenv: error: {where} ")
+
+
+@pytest.mark.integration
+def test_create_env_path_with_characters_formats_can_quote(tmp_path: Path,
+                                                           aarch64_gcc: str) -> None:
+    """Blanks, quotes, '#', '@DIRNAME@', '&' and non-ASCII are quoted per format: a CMake
+    configure with the toolchain file and a meson setup with the cross file both work."""
+    import shutil
+
+    cmake = shutil.which("cmake")
+    require(cmake and shutil.which("ninja") and importlib.util.find_spec("mesonbuild"),
+            "cmake, ninja and meson")
+    env = tmp_path / "a 'q' #x é @DIRNAME@ (y) & z"
+    proc = subprocess.run([sys.executable, "-m", "crossenv", str(recorded_sysconfigdata("arm64")),
+                           str(env)], capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    assert proc.returncode == 0, proc.stderr
+    assert "CONFIG_SITE is not set" in proc.stderr  # autoconf cannot: said, not silent
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.15)\nproject(p C)\n"
+                                        "add_library(m SHARED m.c)\n")
+    (src / "meson.build").write_text("project('p', 'c')\nshared_library('m', 'm.c')\n")
+    (src / "m.c").write_text("int f(void) { return 1; }\n")
+    crossenv_dir = env / "cross" / "crossenv"
+    (toolchain,) = crossenv_dir.glob("*.cmake")
+    subprocess.run([cmake, "-S", src, "-B", tmp_path / "cb", "-G", "Ninja",
+                    f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"], check=True, capture_output=True)
+    subprocess.run([cmake, "--build", tmp_path / "cb"], check=True, capture_output=True)
+    (cross_file,) = crossenv_dir.glob("*.ini")
+    subprocess.run([sys.executable, "-m", "mesonbuild.mesonmain", "setup", tmp_path / "mb",
+                    src, "--cross-file", cross_file], check=True, capture_output=True)
+    subprocess.run(["ninja", "-C", tmp_path / "mb"], check=True, capture_output=True)

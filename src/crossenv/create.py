@@ -27,7 +27,17 @@ from typing import Any
 
 import filelock
 
-from . import __version__, backends, crossconfig, envfile, hostlibc, scripts, staging, versions
+from . import (
+    __version__,
+    backends,
+    crossconfig,
+    envfile,
+    hostlibc,
+    quoting,
+    scripts,
+    staging,
+    versions,
+)
 from .cache import user_cache
 from .errors import EnvironmentCreationError
 from .host import HostDescription, check_headers, not_cross
@@ -316,6 +326,10 @@ def create(env: Path, host: HostDescription, chain: Toolchain, options: Options 
     if cross_prefix == env / "cross":
         cross_prefix = None  # the default, spelled out
     _check_paths(given, env, cross_prefix, host)
+    for what, path in (("ENV", env), ("--cross-prefix", cross_prefix),
+                       ("the sysroot", host.sysroot)):
+        if path is not None:  # named in CMake, meson and shell files: refused if they can't
+            quoting.directory(str(path), what)
     check_headers(host)  # never the build machine's Python.h or pyconfig.h
     final = Layout(env=env, cross=cross_prefix or env / "cross", python_version=host.version_str)
     # A second create of the same ENV waits for the first, then sees its result.

@@ -40,6 +40,37 @@ def _utf8(value: str, fmt: str) -> None:
         raise _refuse(value, fmt, "it is not valid Unicode") from None
 
 
+# -- directories that generated files name ----------------------------------------------------
+
+# Characters that a directory named in generated files (ENV, --cross-prefix, the sysroot)
+# cannot hold, and why; tried with a real cmake 3.25 and meson 1.x build: CMake writes the
+# toolchain file's path into CMakeSystem.cmake unescaped, meson's ninja backend never
+# settles on a path with a backslash, meson expands variables in the cross file's path.
+_DIRECTORY_REFUSED = {
+    '"': "CMake cannot load a toolchain file from such a directory",
+    ";": "';' separates CMake list items, so CMake splits the toolchain file's path",
+    "\\": "CMake and meson's ninja backend read a backslash as an escape",
+    ":": "':' separates the entries of PATH and PKG_CONFIG_LIBDIR",
+    "$": "meson expands $NAME in a --cross-file path (os.path.expandvars)",
+}
+
+
+def directory(value: str, what: str) -> None:
+    """Refuse a directory that generated files name if a format crossenv writes cannot
+    carry it (every other character is quoted per format by the functions below)."""
+    _utf8(value, "generated files")
+    for char in value:
+        if char < " " or char == "\x7f":
+            raise QuotingError(f"{what} {value!r} holds the control character {char!r}, which "
+                               "shell scripts, CMake and meson files cannot carry; choose a "
+                               "path without it")
+        reason = _DIRECTORY_REFUSED.get(char)
+        if reason is not None:
+            text = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise QuotingError(f"{what} {text} contains {char!r}: {reason}; choose a path "
+                               "without it")
+
+
 # -- CMake -------------------------------------------------------------------------------------
 
 _CMAKE_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -104,8 +104,9 @@ def host_triplet(host: HostDescription, chain: Toolchain) -> str:
 def tools(chain: Toolchain) -> dict[str, str]:
     """``CC``... as configure reads them: one shell-quoted command line each."""
     out: dict[str, str] = {}
-    for name, words in (("CC", chain.cc), ("CXX", chain.cxx), ("AR", chain.ar),
-                        ("RANLIB", chain.ranlib), ("STRIP", chain.strip)):
+    for name, words in (("CC", chain.cc), ("CXX", chain.cxx), ("FC", chain.fc),
+                        ("F77", chain.fc), ("AR", chain.ar), ("RANLIB", chain.ranlib),
+                        ("STRIP", chain.strip)):
         if words:
             out[name] = quoting.shell_join(words)
     return out
@@ -158,6 +159,10 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     site = plain_path(layout.crossenv_dir / FILE_NAME)
     if site is not None:
         env[SITE_VAR] = site
+    else:  # configure word-splits and globs CONFIG_SITE, make expands '$': not silently
+        print(f"crossenv: warning: CONFIG_SITE is not set, as configure and make cannot "
+              f"read {layout.crossenv_dir} unchanged (blanks, '$', quotes or glob "
+              "characters); autoconf builds need an ENV path without them", file=sys.stderr)
     emulator = cmake.render_emulator(host)
     if emulator is not None:
         # The same file (same text) as the CMake backend's: whichever writes first.

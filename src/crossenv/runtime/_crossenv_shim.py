@@ -76,7 +76,9 @@ def _uname():
 
 
 class _Namespace:
-    """``sys.cross_compiling``: truthy, with the host's facts as attributes."""
+    """``sys.crossenv``: the host's facts as attributes. ``sys.cross_compiling`` itself is
+    ``True``, exactly, as crossenv 1.x, cibuildwheel's Android/iOS environments and xbuild
+    set it (tools test ``sys.cross_compiling == True``)."""
 
     def __init__(self, **kwargs):
         self.__dict__.update(kwargs)
@@ -107,13 +109,56 @@ def runtime_module(name):
 
 
 class _Finder:
-    """Patches a few modules right after they are first imported."""
+    """Patches a few modules right after they are first imported, and makes the host's
+    sysconfigdata importable by the name ``sysconfig._get_sysconfigdata_name()`` gives
+    (as crossenv 1.x did: build scripts import it by that name)."""
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
+        if name == _C.SYSCONFIGDATA_NAME:
+            from importlib.util import spec_from_file_location
+
+            return spec_from_file_location(name, _C.SYSCONFIGDATA)
         if name not in _NAMES:
             return None
         return runtime_module("_crossenv_patches").find_spec(cls, name, path, target)
+
+
+def _build_site():
+    """ENV/build's site-packages, or None where build-pip's packages stay out of reach:
+    ``CROSSENV_BUILD_PACKAGES=0``, another interpreter that runs this shim (uv's and
+    pypa/build's isolated venvs) and pip's isolated builds (its ``pip-build-env-*/site``
+    on PYTHONPATH), whose isolation is the point."""
+    if os.environ.get("CROSSENV_BUILD_PACKAGES") == "0" or not _is_cross_python():
+        return None
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        if os.path.basename(os.path.dirname(entry.rstrip(os.sep))).startswith("pip-build-env-"):
+            return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    cross_prefix = os.path.dirname(os.path.dirname(_C.SYSCONFIGDATA))
+    build_prefix = os.path.dirname(os.path.dirname(_C.BUILD_PYTHON))
+    return os.path.join(build_prefix, os.path.relpath(here, cross_prefix))
+
+
+class _BuildPackages:
+    """Last on ``sys.meta_path``: a top-level import that nothing else finds comes from
+    ENV/build's site-packages, so what ``build-pip`` installed (Cython...) imports in
+    cross-python as in crossenv 1.x. It stays invisible to importlib.metadata and pip
+    (``cross-pip`` still installs host copies; ``cross-expose`` makes it visible)."""
+
+    site = ()  # unknown until the first miss
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if path is not None or name in ("sitecustomize", "usercustomize"):
+            return None
+        if cls.site == ():
+            cls.site = _build_site()
+        if cls.site is None:
+            return None
+        from importlib.machinery import PathFinder
+
+        return PathFinder.find_spec(name, [cls.site], target)
 
 
 def _activate():
@@ -140,13 +185,15 @@ def _activate():
     # tools builds must find first on PATH: the *-config dispatchers (setup.py runs
     # "curl-config") and ENV's Rust wrappers (maturin runs "cargo")
     _first_on_path([os.environ.get(name) for name in _FIRST_ON_PATH])
-    sys.cross_compiling = _Namespace(**_C.INFO)
+    sys.crossenv = _Namespace(**_C.INFO)
+    sys.cross_compiling = True
     if hasattr(_C, "BYTEORDER") and _hook_process(argv):
         runtime_module("_crossenv_facts").apply()  # the host's byte order, pointer size
     if _C.MULTIARCH:
         sys.implementation._multiarch = _C.MULTIARCH
     os.uname = _uname
     sys.meta_path.insert(0, _Finder)
+    sys.meta_path.append(_BuildPackages)
     if not _NAMES.isdisjoint(sys.modules):
         runtime_module("_crossenv_patches").patch_loaded()
 
@@ -162,5 +209,5 @@ def _is_cross_python():
 
 
 _real_uname = os.uname
-if not hasattr(sys, "cross_compiling") and _is_cross_python():
+if not hasattr(sys, "crossenv") and _is_cross_python():
     _activate()
