@@ -636,7 +636,7 @@ def test_crossenv_1x_variable(x86_wheel: Path, tmp_path: Path,
 
 @pytest.mark.integration
 def test_active_env_of_a_real_crossenv(x86_wheel: Path, aarch64_env: Path) -> None:
-    """Under cross-python (sys.cross_compiling) and after ENV/bin/activate (CROSSENV_ENV)."""
+    """Under cross-python (sys.crossenv) and after ENV/bin/activate (CROSSENV_ENV)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("CROSSENV_ENV", "PYTHON_CROSSENV", "VIRTUAL_ENV")}
     paths = [str(Path(check.__file__).parents[1]), *sysconfig.get_paths()["purelib"].split()]

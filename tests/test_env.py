@@ -56,7 +56,10 @@ def test_cross_python_reports_the_host(aarch64_env: Path) -> None:
 
 
 def test_cross_compiling_shape(aarch64_env: Path) -> None:
-    code = ("import sys, json; c = sys.cross_compiling; "
+    """``sys.cross_compiling`` is exactly True (crossenv 1.x, cibuildwheel's Android/iOS,
+    xbuild; RobotPy tests ``== True``); the host's facts are on ``sys.crossenv``."""
+    code = ("import sys, json; c = sys.crossenv; "
+            "assert sys.cross_compiling is True and sys.cross_compiling == True; "
             "print(json.dumps({k: getattr(c, k) for k in ('tool', 'host_platform', "
             "'host_machine', 'multiarch', 'ext_suffix', 'sysroot', 'build_python', 'env')}))")
     info = json.loads(run([aarch64_env / "bin" / "cross-python", "-c", code]).stdout)

@@ -249,9 +249,9 @@ def test_pep600_module_agrees_with_ladder(runtime: types.ModuleType,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     pep600 = load_runtime("_manylinux")
     # No crossenv shim active (a native python that finds the file): no opinion.
-    monkeypatch.delattr(sys, "cross_compiling", raising=False)
+    monkeypatch.delattr(sys, "crossenv", raising=False)
     assert pep600.manylinux_compatible(2, 17, "x86_64") is None
-    monkeypatch.setattr(sys, "cross_compiling", True, raising=False)
+    monkeypatch.setattr(sys, "crossenv", object(), raising=False)
     assert pep600.manylinux_compatible(2, 28, "aarch64") is True
     assert pep600.manylinux_compatible(2, 17, "aarch64") is True
     assert pep600.manylinux_compatible(2, 29, "aarch64") is False

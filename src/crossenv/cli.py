@@ -31,6 +31,7 @@ SUBCOMMANDS = {
     "run": "crossenv.run",
     "buildwheel": "crossenv.buildwheel.command",
     "cache": "crossenv.sysrootcache",
+    "find-header": "crossenv.headers",
 }
 
 _EPILOG = """\
@@ -42,6 +43,7 @@ subcommands (crossenv SUBCOMMAND --help for their options):
   provision [DEST]       download a Debian host Python into a sysroot, without root
   provision-rust         download Debian's rustc/cargo and a host's Rust std, without root
   cache list|prune       the cached sysroots and the envs using them; remove unused ones
+  find-header HEADER     the Debian package that ships a header, and the provision command
   run ENV -- CMD...      run a command for the host under qemu-user
   buildwheel [PROJECT]   cibuildwheel's configuration, cross-built: manylinux wheels for
                          aarch64, armv7l, ppc64le, s390x ..., tested under qemu
@@ -72,6 +74,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"crossenv: error: {message} (see {self.prog} --help)\n")
+
+
+def _machine(value: str) -> str:
+    """``--machine``: a ``uname -m`` value. A GNU triplet means its machine, as the host's
+    HOST_GNU_TYPE would (SynoCommunity passes its toolchain's ``aarch64-unknown-linux-gnueabi``;
+    crossenv 1.x took it verbatim, which made the platform ``linux-aarch64-unknown-linux-gnueabi``).
+    Anything else is left for :func:`crossenv.validate.machine` to judge."""
+    from . import validate
+
+    if "-" in value and validate.TRIPLET.fullmatch(value):
+        from .host import gnu_cpu_to_machine
+
+        return gnu_cpu_to_machine(value)
+    return value
 
 
 def _config_var(spec: str) -> tuple[str, str]:
@@ -150,7 +166,8 @@ def build_create_parser() -> argparse.ArgumentParser:
     add("--env", action="append", default=[], type=_env_var, metavar="NAME=VALUE",
         help="set an environment variable whenever cross-python/cross-pip start (repeatable); "
         "NAME=V sets, NAME?=V sets if unset, NAME+=V appends, NAME:=V appends with ':'")
-    add("--machine", help="override the host machine (os.uname().machine), e.g. armv7l")
+    add("--machine", type=_machine, help="override the host machine (os.uname().machine), "
+        "e.g. armv7l; a GNU triplet such as aarch64-unknown-linux-gnu means its machine")
     add("--trust-host-flags", action="store_true",
         help="accept host compiler flags that run other programs (-wrapper, -fplugin=, -B, "
         "--specs, @file, linker plugins), write files of their choosing (-o, -MF, "
@@ -278,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.extra_args = extra
             _configure_logging(getattr(args, "verbose", 0) or 0)
             return int(args.func(args) or 0)
-        args = build_create_parser().parse_args(argv)
+        # crossenv 1.x accepted options between and after the positionals
+        # (conda-forge: HOST --sysroot S --without-pip ENV --sysconfigdata-file F ...)
+        args = build_create_parser().parse_intermixed_args(argv)
         _configure_logging(args.verbose)
         return run_create(args)
     except CrossenvError as exc:

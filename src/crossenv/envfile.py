@@ -117,12 +117,12 @@ def host_str(meta: EnvMetadata, key: str) -> str:
 def active() -> tuple[Path, str] | None:
     """The crossenv environment this process runs in, and how that was found.
 
-    cross-python's shim sets ``sys.cross_compiling.env``; ``ENV/bin/activate`` exports
+    cross-python's shim sets ``sys.crossenv.env``; ``ENV/bin/activate`` exports
     ``CROSSENV_ENV``; crossenv 1.x only set ``PYTHON_CROSSENV``, with ``VIRTUAL_ENV``
     naming the cross prefix (ENV/cross, whose parent is ENV). Raises when a crossenv is
     clearly active but its ENV cannot be found: a guess would check the wrong host.
     """
-    info = getattr(sys, "cross_compiling", None)
+    info = getattr(sys, "crossenv", None)
     env = getattr(info, "env", None)
     if isinstance(env, str) and env:
         return Path(env), "running under its cross-python"

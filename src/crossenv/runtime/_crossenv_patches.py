@@ -1,7 +1,7 @@
 """crossenv runtime: the patches the shim applies, loaded on the first hooked import.
 
 ``_crossenv_shim`` runs at every start of cross-python and keeps only what every
-start needs (``os.uname``, ``sys.cross_compiling``, the variables, one meta-path
+start needs (``os.uname``, ``sys.cross_compiling``/``sys.crossenv``, the variables, one meta-path
 finder that knows the hooked module names). This module is read only when one of
 those modules (``sysconfig``, ``platform``, ``packaging.tags``, the import hooks
 named in ``_crossenv_config.IMPORT_HOOKS``) is imported, so a plain

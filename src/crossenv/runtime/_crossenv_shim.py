@@ -194,6 +194,7 @@ def _activate():
     os.uname = _uname
     sys.meta_path.insert(0, _Finder)
     sys.meta_path.append(_BuildPackages)
+    sys.meta_path.append(_BuildPackages)
     if not _NAMES.isdisjoint(sys.modules):
         runtime_module("_crossenv_patches").patch_loaded()
 

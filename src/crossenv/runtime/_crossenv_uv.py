@@ -48,7 +48,7 @@ def patch_query(module):
     if not callable(getattr(module, "main", None)):
         # the query reads sys._base_executable in main(), after this hook has run
         return "main", "uv's interpreter query has no main() to run after this hook"
-    if not sys.flags.isolated or not hasattr(sys, "cross_compiling"):
+    if not sys.flags.isolated or not hasattr(sys, "crossenv"):
         return None
     import _crossenv_config as config
 
@@ -122,14 +122,14 @@ def _site_packages():
 
 def start(cross_site):
     """In a venv made from uv-base: describe the host in uv's build processes."""
-    if UV_BUILD_VARIABLE not in os.environ or hasattr(sys, "cross_compiling"):
+    if UV_BUILD_VARIABLE not in os.environ or hasattr(sys, "crossenv"):
         return
     if _console_script():
         return
     native_machine = os.uname().machine
     config = _load("_crossenv_config", cross_site)
     shim = _load("_crossenv_shim", cross_site)
-    if not hasattr(sys, "cross_compiling"):
+    if not hasattr(sys, "crossenv"):
         shim._activate()
     wrong = foreign_requirements(_site_packages(), native_machine)
     if wrong:

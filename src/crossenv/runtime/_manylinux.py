@@ -13,7 +13,7 @@ import sys
 
 
 def manylinux_compatible(tag_major, tag_minor, tag_arch):
-    if not hasattr(sys, "cross_compiling") or "_crossenv_config" not in sys.modules:
+    if not hasattr(sys, "crossenv") or "_crossenv_config" not in sys.modules:
         return None
     from _crossenv_tags import manylinux_compatible as answer
 
