@@ -57,7 +57,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import quoting
+from .. import headers, quoting
 from ..host import HostDescription
 from ..launcher import ENV_VAR as LAUNCHER_VAR
 from ..launcher import cache_environment
@@ -150,6 +150,11 @@ if [ -n "${{CROSSENV_COMPILER_LAUNCHER+x}}" ] && [ "$CROSSENV_COMPILER_LAUNCHER"
     done
 fi
 C={compiler}
+# After a failed compile, HP runs HF with the settings HS: one line naming the Debian
+# package of a header the sysroot lacks (docs: "Missing headers"). Empty: no hint.
+HP={hint_python}
+HF={hint_file}
+HS={hint_settings}
 K=
 case " ${{LP##*/}} $LA " in
     *" distcc "*|*"/distcc "*|*" icecc "*|*"/icecc "*|*" icerun "*|*"/icerun "*)
@@ -183,8 +188,15 @@ run() {{
         [ -n "$r" ] && set -- ${{X:+"$X"}} "-fdebug-prefix-map=$r=${{u#/}}" "$@"
         [ -n "$s" ] && set -- "$s" "$@"
     fi
-    if [ -n "$LP" ]; then exec "$LP" $LA "$C"{rest} "$@"; fi
-    exec "$C"{rest} "$@"
+    if [ -z "$HP" ]; then
+        if [ -n "$LP" ]; then exec "$LP" $LA "$C"{rest} "$@"; fi
+        exec "$C"{rest} "$@"
+    fi
+    # waits for the compiler (one fork) so that only a failure costs the hint's re-run
+    if [ -n "$LP" ]; then "$LP" $LA "$C"{rest} "$@"; else "$C"{rest} "$@"; fi && exit 0
+    rc=$?
+    "$HP" -I -S "$HF" "$HS" "$C"{rest} "$@" >&2
+    exit $rc
 }}
 
 # Only a word that could name a build-machine path (or a response file) needs the
@@ -540,9 +552,10 @@ def _multiarch_lines(build: str, host: str) -> str:
 
 
 def render(real: tuple[str, ...] | list[str], config: dict[str, object],
-           launcher: Sequence[str] = ()) -> str:
+           launcher: Sequence[str] = (), hint: Sequence[object] = ("", "", "")) -> str:
     """The wrapper script for the compiler command *real* (its program, by name or path),
-    run through *launcher* (validated by :mod:`crossenv.launcher`) if one is given."""
+    run through *launcher* (validated by :mod:`crossenv.launcher`) if one is given; *hint*
+    is (build python, runtime file, settings) of the missing-header hint, or empties."""
     sysroot = str(config["sysroot"])
     keep = [str(k) for k in config.get("keep", ()) if str(k)]  # type: ignore[attr-defined]
     if sysroot:
@@ -570,6 +583,8 @@ def render(real: tuple[str, ...] | list[str], config: dict[str, object],
         multiarch=_multiarch_lines(build, host),
         default_libs="|".join(f"{d}|{d}/" for d in defaults),
         rsp_depth=RSP_DEPTH, rsp_files=RSP_FILES, rsp_bytes=RSP_BYTES,
+        **{f"hint_{k}": quoting.shell(str(v)) if v else "''"
+           for k, v in dict(python=hint[0], file=hint[1], settings=hint[2]).items()},
     )
 
 
@@ -580,11 +595,18 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
     config = settings(host, chain, layout.env, layout.cross)
     bin_dir = directory / BIN_DIR
     bin_dir.mkdir(parents=True, exist_ok=True)
+    hint: tuple[object, ...] = ("", "", "")
+    header_settings = headers.settings(host.arch, host.sysroot, host.version_str)
+    if header_settings is not None:
+        (directory / headers.SETTINGS_NAME).write_text(
+            json.dumps(header_settings, indent=2) + "\n", encoding="utf-8")
+        hint = (layout.build_python, layout.cross_site / headers.RUNTIME,
+                layout.crossenv_dir / headers.SETTINGS_NAME)  # final paths, not staging's
     for words in (chain.cc, chain.cxx):
         if not words:
             continue
         path = bin_dir / _wrapper_name(words[0])
-        path.write_text(render((words[0],), config, options.compiler_launcher),
+        path.write_text(render((words[0],), config, options.compiler_launcher, hint),
                         encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
