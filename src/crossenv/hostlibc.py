@@ -145,7 +145,7 @@ def search_dirs(chain: Toolchain) -> SearchDirs | None:
 
 def pin(chain: Toolchain, stage_dir: Path, final_dir: Path) -> Toolchain:
     """Write ``stage_dir`` (the links) and return *chain* with ``-B final_dir/`` on its
-    C and C++ compiler commands; *chain* unchanged when the toolchain has no C library
+    C, C++ and Fortran compiler commands; *chain* unchanged when the toolchain has no C library
     of its own ahead of the sysroot's."""
     dirs = search_dirs(chain)
     if dirs is None or not dirs.before or not dirs.sysroot or chain.sysroot is None:
@@ -160,5 +160,9 @@ def pin(chain: Toolchain, stage_dir: Path, final_dir: Path) -> Toolchain:
             link.unlink()
         link.symlink_to(target)
     flag = f"-B{final_dir}/"
-    return dataclasses.replace(
-        chain, cc=(*chain.cc, flag), cxx=(*chain.cxx, flag) if chain.cxx else chain.cxx)
+
+    def add(words: tuple[str, ...]) -> tuple[str, ...]:
+        return (*words, flag) if words else words
+
+    # gfortran is a gcc driver: its links need the sysroot's C library just the same
+    return dataclasses.replace(chain, cc=add(chain.cc), cxx=add(chain.cxx), fc=add(chain.fc))

@@ -29,6 +29,9 @@ class Toolchain:
     #: extra -I/-L flags the sysconfigdata adds to CFLAGS/LDFLAGS (zig: no sysroot libc)
     cflags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ()
+    #: the Fortran compiler (``<triplet>-gfortran``), if installed: scipy and other
+    #: meson/CMake projects with Fortran sources need one for the host
+    fc: tuple[str, ...] = ()
 
     @property
     def glibc(self) -> tuple[int, int] | None:
@@ -45,7 +48,7 @@ class Toolchain:
             "kind": self.kind, "triplet": self.triplet, "cc": list(self.cc), "cxx": list(self.cxx),
             "ar": list(self.ar), "ranlib": list(self.ranlib), "strip": list(self.strip),
             "sysroot": str(self.sysroot) if self.sysroot else None,
-            "cflags": list(self.cflags), "ldflags": list(self.ldflags),
+            "cflags": list(self.cflags), "ldflags": list(self.ldflags), "fc": list(self.fc),
         }
 
 

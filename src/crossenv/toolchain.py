@@ -64,6 +64,20 @@ def _gnu_prefixes(host: HostDescription) -> list[str]:
     return seen
 
 
+def gfortran(host: HostDescription, prefix: str) -> tuple[str, ...]:
+    """The GNU Fortran cross compiler, if installed: ``<triplet>-gfortran`` named after
+    the host's row of crossenv.arches (Debian's ``gfortran-<triplet>`` package), else
+    after the C compiler's *prefix*; () when neither is on PATH. Fortran is optional
+    (few extensions have it), so its absence is said only when a build needs it, by
+    the build tool ("'fortran' compiler binary not defined in cross file")."""
+    names = [f"{host.arch.triplet}-gfortran"] if host.arch is not None else []
+    names.append(f"{prefix}gfortran")
+    for name in dict.fromkeys(names):
+        if shutil.which(name):
+            return (name,)
+    return ()
+
+
 def _gnu(host: HostDescription) -> Toolchain | None:
     for prefix in _gnu_prefixes(host):
         cc = shutil.which(prefix + "gcc")
@@ -77,6 +91,7 @@ def _gnu(host: HostDescription) -> Toolchain | None:
             ranlib=(prefix + "gcc-ranlib",) if shutil.which(prefix + "gcc-ranlib") else (),
             strip=(prefix + "strip",) if shutil.which(prefix + "strip") else (),
             ldflags=host.arch.gcc_link_flags if host.arch is not None else (),
+            fc=gfortran(host, prefix),
         )
     return None
 
@@ -151,10 +166,12 @@ def find(
         found = _apply_overrides(found, cc_words, cxx_words, ar_words)
     if relative:
         found = dataclasses.replace(
-            found, cc=_relative(found.cc), cxx=_relative(found.cxx), ar=_relative(found.ar))
+            found, cc=_relative(found.cc), cxx=_relative(found.cxx), ar=_relative(found.ar),
+            fc=_relative(found.fc))
     if found.kind in ("gnu", "clang", "custom") and sysroot is not None:
         found = dataclasses.replace(found, cc=_with_sysroot(found.cc, sysroot),
-                                    cxx=_with_sysroot(found.cxx, sysroot))
+                                    cxx=_with_sysroot(found.cxx, sysroot),
+                                    fc=_with_sysroot(found.fc, sysroot))
     found = dataclasses.replace(found, sysroot=sysroot)
     if verify:
         problem = probe(found, host)

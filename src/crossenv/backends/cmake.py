@@ -88,7 +88,7 @@ def render(host: HostDescription, chain: Toolchain, *, python: str | None = None
     ]
     if host.sysroot is not None:
         lines.append(f"set(CMAKE_SYSROOT {_quote(str(host.sysroot))})")
-    for lang, words in (("C", chain.cc), ("CXX", chain.cxx)):
+    for lang, words in (("C", chain.cc), ("CXX", chain.cxx), ("Fortran", chain.fc)):
         if not words:
             continue
         program, flags = _compiler(words)

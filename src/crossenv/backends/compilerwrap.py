@@ -85,14 +85,14 @@ def wrapper_path(crossenv_dir: Path, program: str) -> Path:
 
 
 def wrapped(chain: Toolchain, crossenv_dir: Path) -> Toolchain:
-    """*chain* with its C and C++ compiler programs replaced by the wrappers in
+    """*chain* with its C, C++ and Fortran compiler programs replaced by the wrappers in
     *crossenv_dir* (their flags, ``--sysroot`` included, stay on the command line)."""
     def swap(words: tuple[str, ...]) -> tuple[str, ...]:
         if not words:
             return words
         return (str(wrapper_path(crossenv_dir, words[0])), *words[1:])
 
-    return dataclasses.replace(chain, cc=swap(chain.cc), cxx=swap(chain.cxx))
+    return dataclasses.replace(chain, cc=swap(chain.cc), cxx=swap(chain.cxx), fc=swap(chain.fc))
 
 
 #: build-machine system directories, and those of them that have a multiarch subdirectory;
@@ -602,7 +602,7 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
             json.dumps(header_settings, indent=2) + "\n", encoding="utf-8")
         hint = (layout.build_python, layout.cross_site / headers.RUNTIME,
                 layout.crossenv_dir / headers.SETTINGS_NAME)  # final paths, not staging's
-    for words in (chain.cc, chain.cxx):
+    for words in (chain.cc, chain.cxx, chain.fc):
         if not words:
             continue
         path = bin_dir / _wrapper_name(words[0])

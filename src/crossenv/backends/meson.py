@@ -128,15 +128,6 @@ def _literal(value: Value) -> str:
     return quoting.meson(value)  # meson's own machine-file rules (no backslash escapes)
 
 
-def _find_fortran(host: HostDescription, chain: Toolchain) -> list[str] | None:
-    if chain.kind != "gnu":
-        return None
-    name = f"{chain.triplet}-gfortran"
-    if not shutil.which(name):
-        return None
-    return [name] + [w for w in chain.cc[1:] if w.startswith("--sysroot")]
-
-
 def sections(host: HostDescription, chain: Toolchain, *, python: str | None,
              extra_binaries: Mapping[str, Sequence[str]] | None = None,
              ) -> dict[str, dict[str, Value]]:
@@ -144,9 +135,8 @@ def sections(host: HostDescription, chain: Toolchain, *, python: str | None,
     binaries: dict[str, Value] = {"c": list(chain.cc)}
     if chain.cxx:
         binaries["cpp"] = list(chain.cxx)
-    fortran = _find_fortran(host, chain)
-    if fortran:
-        binaries["fortran"] = fortran
+    if chain.fc:  # scipy's Fortran sources: "'fortran' compiler binary not defined" without
+        binaries["fortran"] = list(chain.fc)
     binaries["ar"] = list(chain.ar)
     if chain.strip:
         binaries["strip"] = list(chain.strip)
@@ -177,9 +167,9 @@ def sections(host: HostDescription, chain: Toolchain, *, python: str | None,
     if chain.cflags:
         built_in["c_args"] = list(chain.cflags)
         built_in["cpp_args"] = list(chain.cflags)
-    if chain.ldflags:
-        built_in["c_link_args"] = list(chain.ldflags)
-        built_in["cpp_link_args"] = list(chain.ldflags)
+    if chain.ldflags:  # a Fortran extension is linked by gfortran: same link flags
+        for lang in ("c", "cpp", "fortran") if chain.fc else ("c", "cpp"):
+            built_in[f"{lang}_link_args"] = list(chain.ldflags)
 
     out: dict[str, dict[str, Value]] = {
         "binaries": binaries,
@@ -219,6 +209,8 @@ def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolcha
              "c": list(guarded.cc)}
     if guarded.cxx:
         extra["cpp"] = list(guarded.cxx)
+    if guarded.fc:
+        extra["fortran"] = list(guarded.fc)
     text = render(host, chain, python=str(layout.cross_python), extra_binaries=extra)
     (directory / FILE_NAME).write_text(text, encoding="utf-8")
     return {ENV_VAR: str(layout.crossenv_dir / FILE_NAME)}
