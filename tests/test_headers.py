@@ -23,7 +23,7 @@ usr/include/aarch64-linux-gnu/openssl/opensslconf.h     libdevel/libssl-dev
 usr/include/zlib.h                                      libdevel/zlib1g-dev,libdevel/other-dev
 usr/include/python3.11/Python.h                         libdevel/libpython3.11-dev
 usr/share/doc/libbz2-dev/copyright                      libdevel/libbz2-dev
-usr/include/uuid.h                                      libs/libossp-uuid16,libdevel/libossp-uuid-dev
+usr/include/uuid.h                                   libs/libossp-uuid16,libdevel/libossp-uuid-dev
 """
 
 
