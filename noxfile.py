@@ -128,6 +128,18 @@ def numpy(session: nox.Session) -> None:
 
 
 @nox.session
+def scipy(session: nox.Session) -> None:
+    """scipy cross-built for arm64 from its sdist with no flags (an OpenBLAS sysroot,
+    gfortran-aarch64-linux-gnu), repaired, checked with --import, and parts of its
+    linalg, special and sparse tests run under qemu (about an hour on two cores); the
+    default run builds tests/sources/fortlapack, the same shape in small."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "0", "-s", "--durations=10"]
+    session.run("pytest", *args, "tests/test_scipy.py",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_SCIPY_FULL": "1"})
+
+
+@nox.session
 def compat1x(session: nox.Session) -> None:
     """crossenv 1.x's own test suite (from its PyPI sdist) against this crossenv, on the
     aarch64 testbed: python tests/compat1x/run.py [--crossenv SPEC] [--raw] [-- PYTEST_ARGS]."""

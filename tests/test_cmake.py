@@ -34,6 +34,17 @@ def test_compilers_by_full_path() -> None:
     assert f'set(CMAKE_C_COMPILER "{gcc}")' in cmake.render(description, chain)
 
 
+def test_fortran_compiler() -> None:
+    description = host.describe(recorded_sysconfigdata("arm64"))
+    chain = toolchain.Toolchain(kind="gnu", triplet="aarch64-linux-gnu",
+                                cc=("aarch64-linux-gnu-gcc",), cxx=(), ar=("ar",),
+                                fc=("/opt/bin/aarch64-linux-gnu-gfortran", "--sysroot=/sr",
+                                    "-B/x/"))
+    text = cmake.render(description, chain)
+    assert 'set(CMAKE_Fortran_COMPILER "/opt/bin/aarch64-linux-gnu-gfortran")' in text
+    assert 'set(CMAKE_Fortran_FLAGS_INIT "-B/x/")' in text
+
+
 def test_render_toolchain() -> None:
     description = host.describe(recorded_sysconfigdata("armhf"))
     chain = toolchain.Toolchain(kind="gnu", triplet="arm-linux-gnueabihf",

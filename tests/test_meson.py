@@ -7,6 +7,7 @@ was built: a file meson accepts but that builds for the wrong machine fails.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -81,6 +82,20 @@ def test_sysroot_properties(tmp_path: Path) -> None:
     wrapper = sections["binaries"].get("exe_wrapper")
     if wrapper:
         assert list(wrapper)[-2:] == ["-L", str(tmp_path)]
+
+
+def test_fortran_compiler_and_its_link_flags() -> None:
+    """scipy's Fortran sources: the toolchain's gfortran is [binaries] fortran, linked
+    with the same flags as C (riscv64's -pthread); no Fortran key without one."""
+    description = _host("arm64")
+    chain = _chain("arm64")
+    assert "fortran" not in meson.sections(description, chain, python=None)["binaries"]
+    chain = dataclasses.replace(chain, fc=("aarch64-linux-gnu-gfortran", "--sysroot=/sr"),
+                                ldflags=("-pthread",))
+    out = meson.sections(description, chain, python=None)
+    assert out["binaries"]["fortran"] == ["aarch64-linux-gnu-gfortran", "--sysroot=/sr"]
+    assert out["built-in options"]["fortran_link_args"] == ["-pthread"]
+    assert out["built-in options"]["c_link_args"] == ["-pthread"]
 
 
 def test_literal_quoting() -> None:

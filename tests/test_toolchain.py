@@ -87,6 +87,25 @@ def test_sysroot_flag_and_relative_names(tmp_path: Path) -> None:
     assert chain.sysroot == tmp_path
 
 
+def test_gfortran_joins_the_gnu_toolchain(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """<triplet>-gfortran (the arches row's triplet) gets the sysroot like gcc; a PATH
+    without it gives no Fortran compiler, not a build machine's gfortran."""
+    gfortran = shutil.which("aarch64-linux-gnu-gfortran")
+    require(gfortran, "gfortran-aarch64-linux-gnu is not installed")
+    desc = host_mod.describe(recorded_sysconfigdata("arm64"))
+    chain = toolchain.find(desc, sysroot=tmp_path, environ={}, verify=False)
+    assert chain.fc == ("aarch64-linux-gnu-gfortran", f"--sysroot={tmp_path}")
+    assert chain.to_json()["fc"] == list(chain.fc)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aarch64-linux-gnu-gcc").symlink_to(str(shutil.which("aarch64-linux-gnu-gcc")))
+    (bin_dir / "gfortran").symlink_to(str(gfortran))  # a native-looking name: never taken
+    monkeypatch.setenv("PATH", str(bin_dir))
+    chain = toolchain.find(desc, sysroot=tmp_path, environ={}, verify=False)
+    assert chain.cc[0] == "aarch64-linux-gnu-gcc" and chain.fc == ()
+
+
 def test_unknown_kind() -> None:
     desc = host_mod.describe(recorded_sysconfigdata("arm64"))
     with pytest.raises(ToolchainError, match="unknown toolchain"):
