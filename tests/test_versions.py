@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import crossenv_cmd, require, run, unpack_wheels
-from crossenv import apt, arches, buildpython, provision, releases
+from crossenv import aptsources, arches, buildpython, provision, releases
 from crossenv.errors import ProvisionError
 
 MATRIX = os.environ.get("CROSSENV_MATRIX", "") not in ("", "0")
@@ -127,17 +127,17 @@ Components: main
 
 
 def test_deb822_sources_retarget_to_sid_and_trixie() -> None:
-    sources = apt.parse_deb822(_BOOKWORM_822)
+    sources = aptsources.parse_deb822(_BOOKWORM_822)
     assert [s.uris[0] for s in sources] == ["http://mirror.example/debian",
                                             "http://mirror.example/debian-security",
                                             "http://vendor.example/apt"]
-    trixie = apt.retarget(sources, "bookworm", releases.by_suite("trixie"))
+    trixie = aptsources.retarget(sources, "bookworm", releases.by_suite("trixie"))
     assert [s.suites for s in trixie] == [("trixie", "trixie-updates"), ("trixie-security",)]
     assert trixie[1].options[0][1].startswith("\n -----BEGIN")  # embedded key kept whole
-    sid = apt.retarget(sources, "bookworm", releases.by_suite("sid"))
+    sid = aptsources.retarget(sources, "bookworm", releases.by_suite("sid"))
     assert [s.suites for s in sid] == [("sid",)]  # sid has no -updates/-security
-    text = apt.render_deb822(trixie)
-    assert apt.parse_deb822(text) == trixie
+    text = aptsources.render_deb822(trixie)
+    assert aptsources.parse_deb822(text) == trixie
     assert "vendor.example" not in text and "bookworm" not in text
 
 
@@ -145,15 +145,15 @@ def test_one_line_sources_keep_their_options() -> None:
     text = ("# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://m.example/debian bookworm main\n"
             "deb-src http://m.example/debian bookworm main\n"
             "deb http://m.example/debian bookworm-backports main\n")
-    sources = apt.parse_list(text)
+    sources = aptsources.parse_list(text)
     assert sources[0].options == (("Signed-By", "/k.gpg"),)
-    moved = apt.retarget(sources, "bookworm", releases.by_suite("bullseye"))
+    moved = aptsources.retarget(sources, "bookworm", releases.by_suite("bullseye"))
     assert [s.suites for s in moved] == [("bullseye",)]  # backports is not a release pocket
 
 
 _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-./:_", min_size=1, max_size=12)
 _SOURCE = st.builds(
-    apt.Source, uris=st.lists(_WORD, min_size=1, max_size=3).map(tuple),
+    aptsources.Source, uris=st.lists(_WORD, min_size=1, max_size=3).map(tuple),
     suites=st.lists(_WORD, min_size=1, max_size=3).map(tuple),
     components=st.lists(_WORD, min_size=1, max_size=3).map(tuple),
     options=st.lists(st.tuples(st.sampled_from(["Signed-By", "Trusted", "Check-Valid-Until"]),
@@ -161,14 +161,14 @@ _SOURCE = st.builds(
 
 
 @given(st.lists(_SOURCE, max_size=4))
-def test_deb822_round_trip(sources: list[apt.Source]) -> None:
-    assert apt.parse_deb822(apt.render_deb822(sources)) == sources
+def test_deb822_round_trip(sources: list[aptsources.Source]) -> None:
+    assert aptsources.parse_deb822(aptsources.render_deb822(sources)) == sources
 
 
 @given(st.lists(_SOURCE, max_size=4), st.sampled_from(releases.RELEASES))
-def test_retarget_names_only_the_release(sources: list[apt.Source],
+def test_retarget_names_only_the_release(sources: list[aptsources.Source],
                                          release: releases.Release) -> None:
-    for source in apt.retarget(sources, "bookworm", release):
+    for source in aptsources.retarget(sources, "bookworm", release):
         assert set(source.suites) <= set(release.suites())
 
 
