@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import require
-from crossenv import provision, releases
+from crossenv import archiveindex, provision, releases
 from crossenv.apt import Apt, failed_fetches, parse_madison
 from crossenv.errors import ProvisionError
 
@@ -115,6 +115,7 @@ def test_the_manifest_records_the_fallback(tmp_path: Path,
             return super().download(packages, into)
 
     monkeypatch.setattr(provision, "Apt", Falling)
+    monkeypatch.setattr(archiveindex, "live", releases.recorded)  # no index: no network
     monkeypatch.setattr(provision, "extract_deb", _fake_extract)
     dest = tmp_path / "sysroot"
     provision.provision_debian("armhf", dest, python="3.11")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import crossenv_cmd, recorded_sysconfigdata, run
-from crossenv import provision, staging
+from crossenv import archiveindex, provision, releases, staging
 from crossenv.errors import ProvisionError
 
 pytestmark = pytest.mark.integration
@@ -551,6 +551,7 @@ def test_provision_keeps_files_written_into_an_empty_dest_during_the_run(
             return super().download(packages, into)
 
     monkeypatch.setattr(provision, "Apt", Intruding)
+    monkeypatch.setattr(archiveindex, "live", releases.recorded)  # no index: no network
     monkeypatch.setattr(provision, "extract_deb", _fake_extract)
     with pytest.raises(ProvisionError, match="not a crossenv sysroot"):
         provision.provision_debian("arm64", dest)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from crossenv import provision, releases
+from crossenv import archiveindex, provision, releases
 from crossenv.errors import CrossenvError, ProvisionError
 
 HOSTDATA = Path(__file__).parent / "data" / "hostdata"
@@ -197,6 +197,7 @@ def fake_debian(monkeypatch: pytest.MonkeyPatch) -> type[_FakeApt]:
     _FakeApt.calls = []
     monkeypatch.setattr(provision, "Apt", _FakeApt)
     monkeypatch.setattr(provision, "extract_deb", _fake_extract)
+    monkeypatch.setattr(archiveindex, "live", releases.recorded)  # no index: no network
     return _FakeApt
 
 

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import crossenv_cmd, require
-from crossenv import alternatives, generations, provision, sysrootcache
+from crossenv import alternatives, archiveindex, generations, provision, releases, sysrootcache
 from crossenv.apt import parse_package, run_bounded
 from crossenv.errors import ProvisionError
 from test_provision import _fake_extract, _FakeApt
@@ -35,6 +35,7 @@ def fake_debian(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> type[_FakeAp
     _FakeApt.calls = []
     monkeypatch.setattr(provision, "Apt", _FakeApt)
     monkeypatch.setattr(provision, "extract_deb", _fake_extract)
+    monkeypatch.setattr(archiveindex, "live", releases.recorded)  # no index: no network
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return _FakeApt
 

@@ -29,6 +29,17 @@ from .aptsources import configured_sources, os_codename, read_sources, render_de
 from .errors import ProvisionError
 from .releases import Release
 
+
+class PoolLagError(ProvisionError):
+    """The release's index names a package version its pool does not serve (a mirror
+    whose pool lags its index): another release that ships the same Python may do."""
+
+    def __init__(self, message: str, package: str, version: str) -> None:
+        super().__init__(message)
+        self.package = package
+        self.version = version
+
+
 _log = logging.getLogger(__name__)
 
 # Needed only by maintainer scripts, which never run in a sysroot. Dropping them (and
@@ -335,15 +346,15 @@ class Apt:
         from_pocket = any(suite.endswith(pockets) for _, suite in same)
         others = [v for v, _ in rows if v not in {v for v, _ in same}]
         if not from_pocket:  # the release's own suite: nothing older to fall back to
-            raise ProvisionError(
+            raise PoolLagError(
                 f"cannot download {name} {version} for {self._what()}: {url} failed{more}; "
                 "retry later (the mirror may be mid-sync) or choose another Debian release "
-                "with --release")
+                "with --release", name, version)
         if not others:
-            raise ProvisionError(
+            raise PoolLagError(
                 f"cannot download {name} {version} for {self._what()}: {url} failed and no "
                 f"other pocket has the package{more}; retry later (the mirror may be "
-                "mid-sync) or choose another Debian release with --release")
+                "mid-sync) or choose another Debian release with --release", name, version)
         return same[0][0], others[0]  # apt-cache madison lists the newest first
 
 

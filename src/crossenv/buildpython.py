@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import provision, releases
+from . import archiveindex, provision, releases
 from .errors import ProvisionError
 
 _log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def provide(version: str, *, dest: Path | None = None, refresh: bool = False) ->
     """Unpack Debian's Python ``version`` for this machine and make it runnable here."""
     arch = build_arch()
     info = provision.debian_arch(arch)
-    release = releases.choose(arch, version)
+    release = archiveindex.choose(arch, version)
     dest = dest if dest is not None else default_dest(release, version, arch)
     if shutil.which("patchelf") is None and _patchelf() is None:
         raise ProvisionError("patchelf not found; a provided build Python needs it "
@@ -198,7 +198,7 @@ def resolve(version: str, given: str | None = None) -> BuildPython:
     if given != PROVIDE and (found_path := discover(version)) is not None:
         return BuildPython(found_path, version, "found")
     try:
-        releases.choose(build_arch(), version)
+        archiveindex.choose(build_arch(), version)
     except ProvisionError:
         raise ProvisionError(
             f"the host is Python {version}: found no python{version} here (PATH, pyenv, uv) "

@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import arches, releases
+from . import arches, archiveindex, releases
 from .apt import Apt
 from .cache import user_cache
 from .errors import ProvisionError
@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     if not arch.debian:
         raise ProvisionError(f"{args.arch} has no Debian port; use one of: "
                              f"{arches.arch_choices()}")
-    release = releases.choose(arch.debian, args.python, args.release)
+    release = archiveindex.choose(arch.debian, args.python, args.release)
     index = index_path(arch.debian, release.suite)
     if not index.is_file():
         print(f"downloading the Contents index of Debian {release.suite} {arch.debian}...",

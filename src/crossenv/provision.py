@@ -38,7 +38,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import alternatives, arches, generations, releases
-from .apt import SKIPPED_DEPENDENCIES, Apt, disk_full, os_codename, parse_package, run_bounded
+from .apt import (
+    SKIPPED_DEPENDENCIES,
+    Apt,
+    PoolLagError,
+    disk_full,
+    os_codename,
+    parse_package,
+    run_bounded,
+)
 from .arches import Arch, UnknownArchError
 from .errors import ProvisionError
 from .releases import Release
@@ -272,18 +280,69 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
                      refresh: bool = False, python: str | None = None,
                      release: str | None = None) -> Sysroot:
     """Return a sysroot of ``arch`` holding Python ``python`` (X.Y), its headers and
-    common -dev libs, from the Debian release that ships it (see crossenv.releases).
+    common -dev libs, from the Debian release that ships it (its archive's index says,
+    see crossenv.archiveindex).
 
     Without ``python`` it is the Python crossenv runs on when a release ships it.
     ``packages`` are Debian names (``name[:arch][=version]``, checked); without
     ``dest`` a set of them has its own cached sysroot, sharing the default one's files.
+    When crossenv chose the release (no ``release``) and its pool lags its index (a
+    version listed, not served), the next release shipping that X.Y is used, with one
+    warning and ``release_fallback`` in the manifest.
     The returned root is the generation's real path: it never changes.
     """
+    from . import archiveindex
+
     info = debian_arch(arch)
     name = info.debian or ""
     packages = sorted({_normal_spec(p, name) for p in packages})
-    chosen = releases.choose(name, python, release)
-    version = releases.host_python(chosen, python)
+    options = archiveindex.candidates(name, python, release)
+    version = releases.host_python(options[0], python)
+    options = [r for r in options if version in r.pythons]
+    lagged: dict[str, Any] | None = None
+    for number, chosen in enumerate(options):
+        later = options[number + 1:]
+        if lagged is None and not refresh and dest is None and later:
+            kept = _kept_fallback(name, chosen, later, version, packages)
+            if kept is not None:
+                return kept
+        try:
+            return _provision(info, chosen, version, packages, dest, refresh, python, lagged)
+        except PoolLagError as exc:
+            if not later:
+                raise
+            lagged = {"from": chosen.suite, "package": exc.package, "version": exc.version,
+                      "reason": str(exc)}
+            _log.warning("Debian %s lists %s %s for %s but its archive does not serve it; "
+                         "using Debian %s, which also ships Python %s", chosen.suite,
+                         exc.package, exc.version, name, later[0].suite, version)
+    raise AssertionError("unreachable: the last candidate returns or raises")
+
+
+def _kept_fallback(arch: str, lagging: Release, later: Sequence[Release], version: str,
+                   packages: Sequence[str]) -> Sysroot | None:
+    """A sysroot an earlier run made from a later release because ``lagging``'s pool
+    lagged, when ``lagging`` has none of its own: used without asking the archive again
+    (``--refresh`` tries ``lagging`` first again)."""
+    if _current(default_dest(arch, lagging, version, packages), True) is not None:
+        return None
+    info = debian_arch(arch)
+    for chosen in later:
+        found = _current(default_dest(arch, chosen, version, packages), True)
+        manifest = _load_manifest(found) if found is not None else None
+        requested = [*releases.default_packages(chosen, version), *packages]
+        if found is not None and manifest is not None and \
+                (manifest.get("release_fallback") or {}).get("from") == lagging.suite and \
+                _covers(manifest, arch, chosen.suite, requested):
+            with contextlib.suppress(ProvisionError):
+                return _existing(Path(os.path.realpath(found)), info, chosen, version)
+    return None
+
+
+def _provision(info: Arch, chosen: Release, version: str, packages: list[str],
+               dest: Path | None, refresh: bool, python: str | None,
+               lagged: dict[str, Any] | None) -> Sysroot:
+    name = info.debian or ""
     given = dest
     link_from: list[Path] = []
     if dest is None:
@@ -293,8 +352,10 @@ def provision_debian(arch: str, dest: Path | None = None, packages: Sequence[str
     requested = [*releases.default_packages(chosen, version), *packages]
 
     def finish(root: Path) -> dict[str, Any]:
+        # why this release and not the one crossenv chose first (its pool lagged)
+        extra = {"release_fallback": lagged} if lagged else {}
         return {"python": str(_find_python(root, version).relative_to(root)),
-                "python_version": version}
+                "python_version": version, **extra}
 
     root = build_tree(info, chosen, Path(dest), requested, finish, refresh=refresh,
                       versioned=True, link_from=link_from)

@@ -1,10 +1,14 @@
 """The Debian releases crossenv provisions from, and the Python each one ships.
 
-A host Python's X.Y decides the release: Debian ships one or two CPythons per
+A host Python's X.Y decides the release: Debian ships one to three CPythons per
 release, built against that release's glibc, so "Python 3.13 for riscv64" means
-"trixie's python3.13 for riscv64". This table is the one place those facts live;
-provisioning, the command line and the docs read it. The archive itself is never
-named here: apt's configured sources are reused with only the suite replaced.
+"trixie's python3.13 for riscv64". What a release ships is read from its archive's
+own index (crossenv.archiveindex passes it to :func:`choose` as ``index``); the
+per-architecture table recorded from that index by ``scripts/record-releases.py``
+(crossenv._recorded_releases) answers offline, for ``--help`` and the docs. What is
+crossenv's choice lives here: the releases, their extra packages and pockets. The
+archive itself is never named: apt's configured sources are reused with only the
+suite replaced.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+from collections.abc import Callable
 
+from ._recorded_releases import RECORDED
 from .arches import debian_ports
 from .errors import ProvisionError
 
@@ -22,7 +28,9 @@ class Release:
     """One Debian release: what it ships, for which architectures."""
 
     suite: str  # the codename, as in ``dists/<suite>``
-    pythons: tuple[str, ...]  # the CPython X.Y it packages, the default first
+    # The CPython X.Y it packages, the default first (for one architecture when from
+    # :func:`recorded` or the archive's index; else any architecture's, for the docs).
+    pythons: tuple[str, ...]
     glibc: str
     # Installed into every sysroot besides python (libyaml-dev: pyyaml's C extension).
     packages: tuple[str, ...]
@@ -44,20 +52,32 @@ class Release:
 
 _COMMON = ("libc6-dev", "libyaml-dev", "zlib1g-dev", "libffi-dev")
 
+
+def _pythons(suite: str) -> tuple[str, ...]:
+    """Every X.Y the recorded table has for ``suite`` on any architecture, the default of
+    most architectures first."""
+    lists = list(RECORDED[suite]["pythons"].values())  # type: ignore[attr-defined]
+    defaults = [found[0] for found in lists if found]
+    every = {v for found in lists for v in found}
+    first = max(set(defaults), key=defaults.count) if defaults else None
+    return tuple(sorted(every, key=lambda v: (v != first, -int(v.split(".")[1]))))
+
+
+def _release(suite: str, packages: tuple[str, ...], **more: tuple[str, ...]) -> Release:
+    return Release(suite, _pythons(suite), str(RECORDED[suite]["glibc"]), packages,
+                   debian_ports(suite), **more)
+
+
 #: Oldest first: a Python shipped by two releases is taken from the older (stable) one.
 RELEASES: tuple[Release, ...] = (
     # bullseye is past its LTS: the archive's -security pool lacks files its index names.
-    Release("bullseye", ("3.9",), "2.31", (*_COMMON, "libstdc++-10-dev"),
-            debian_ports("bullseye"),
-            pockets=("-updates",)),
-    Release("bookworm", ("3.11",), "2.36", (*_COMMON, "libstdc++-12-dev"),
-            debian_ports("bookworm")),
-    Release("trixie", ("3.13",), "2.41", (*_COMMON, "libstdc++-14-dev"),
-            debian_ports("trixie")),
-    Release("sid", ("3.14", "3.13"), "2.43", (*_COMMON, "libstdc++-15-dev"),
-            debian_ports("sid"),
-            pockets=()),
+    _release("bullseye", (*_COMMON, "libstdc++-10-dev"), pockets=("-updates",)),
+    _release("bookworm", (*_COMMON, "libstdc++-12-dev")),
+    _release("trixie", (*_COMMON, "libstdc++-14-dev")),
+    _release("sid", (*_COMMON, "libstdc++-15-dev"), pockets=()),
 )
+#: what stands for the archive's index: (release, Debian arch) -> that release as shipped
+Index = Callable[[Release, str], Release]
 _BY_SUITE = {r.suite: r for r in RELEASES}
 
 
@@ -94,6 +114,12 @@ def host_python(release: Release, python: str | None = None) -> str:
     return default_python() if default_python() in release.pythons else release.python
 
 
+def recorded(release: Release, arch: str) -> Release:
+    """``release`` as the recorded table says it ships for Debian ``arch`` (offline)."""
+    found = RECORDED.get(release.suite, {}).get("pythons", {}).get(arch)  # type: ignore[attr-defined]
+    return release if found is None else dataclasses.replace(release, pythons=tuple(found))
+
+
 def _offer() -> str:
     return "; ".join(f"{r.suite}: Python {', '.join(r.pythons)} for {', '.join(r.architectures)}"
                      for r in RELEASES)
@@ -104,28 +130,44 @@ def default_python() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def choose(arch: str, python: str | None = None, release: str | None = None) -> Release:
-    """The release that ships Python ``python`` (X.Y) for Debian ``arch``.
+def candidates(arch: str, python: str | None = None, release: str | None = None, *,
+               index: Index | None = None) -> list[Release]:
+    """The releases that ship Python ``python`` (X.Y) for Debian ``arch``, in the order
+    crossenv takes them (the first one; the next when its archive cannot serve it).
 
     With neither ``python`` nor ``release``, the Python crossenv runs on if a release
     ships it for ``arch`` (the 1.x behaviour), else the newest stable release's.
+    ``index`` says what a release ships (the archive's index); else the recorded table.
     """
+    shipped = index or recorded
     if release is not None:
         chosen = by_suite(release)
-        if python is not None and python not in chosen.pythons:
-            raise ProvisionError(f"Debian {chosen.suite} ships Python {', '.join(chosen.pythons)},"
-                                 f" not {python}; drop --release or use: {_offer()}")
         if arch not in chosen.architectures:
             raise ProvisionError(f"Debian {chosen.suite} has no {arch} architecture; use: "
                                  f"{_offer()}")
-        return chosen
+        chosen = shipped(chosen, arch)
+        if not chosen.pythons or (python is not None and python not in chosen.pythons):
+            offer = f"Python {', '.join(chosen.pythons)}" if chosen.pythons else "no Python"
+            raise ProvisionError(f"Debian {chosen.suite} ships {offer} for {arch}"
+                                 f"{f', not {python}' if python and chosen.pythons else ''}; "
+                                 f"drop --release or use: {_offer()}")
+        return [chosen]
     wanted = python or default_python()
-    for candidate in RELEASES:
-        if wanted in candidate.pythons and arch in candidate.architectures:
-            return candidate
+    found = [live for candidate in RELEASES if arch in candidate.architectures
+             and wanted in (live := shipped(candidate, arch)).pythons]
+    if found:
+        return found
     if python is None:
         for candidate in reversed(RELEASES):
-            if arch in candidate.architectures and candidate.pockets:
-                return candidate
+            if arch in candidate.architectures and candidate.pockets and \
+                    (live := shipped(candidate, arch)).pythons:
+                return [live]
     raise ProvisionError(f"no known Debian release ships Python {wanted} for {arch}; "
                          f"available: {_offer()}")
+
+
+def choose(arch: str, python: str | None = None, release: str | None = None, *,
+           index: Index | None = None) -> Release:
+    """The release that ships Python ``python`` (X.Y) for Debian ``arch`` (see
+    :func:`candidates`)."""
+    return candidates(arch, python, release, index=index)[0]
