@@ -14,7 +14,9 @@ with ``ast.literal_eval``; it is never executed on the build machine. The facts 
 from running the real host python under qemu-user when qemu is available, and every
 fact says how it was obtained.
 
-Usage: scripts/record-hostdata.py [--out DIR] [ARCH ...]   (default: all five arches)
+Usage: scripts/record-hostdata.py [--out DIR] [--python X.Y --release SUITE] [ARCH ...]
+(default: bookworm's python3.11 for all five arches; ``--python 3.15 --release sid``
+records sid's python3.15 into tests/data/hostdata-3.15, with its extension suffixes)
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from crossenv import provision
+from crossenv import provision, releases
 
 ARCHES = ("arm64", "armhf", "s390x", "ppc64el", "i386")
 PYTHON = "python3.11"
 # Debian ships the real file in libpython3.X-minimal; libpython3.X-stdlib only adds a
 # _sysconfigdata__linux_<multiarch>.py symlink to it.
 PACKAGE = f"lib{PYTHON}-minimal"
+RELEASE: str | None = None  # the build machine's own release
 
 # Printed by the host python under qemu; uses only modules in python3.X-minimal.
 _PROBE = """
@@ -58,6 +61,8 @@ print(repr({
     "sysconfigdata_name": sysconfig._get_sysconfigdata_name(),
     "version": sys.version.split()[0],
     "cache_tag": sys.implementation.cache_tag,
+    "SOABI_PLATFORM": v("SOABI_PLATFORM"),
+    "EXTENSION_SUFFIXES": __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES,
 }))
 """
 
@@ -101,7 +106,8 @@ def record(arch: str, out: Path) -> Path:
     info = provision.debian_arch(arch)
     with tempfile.TemporaryDirectory(prefix=f"hostdata-{arch}-") as tmp:
         work = Path(tmp)
-        apt = provision.Apt(arch, work / "apt")
+        release = releases.by_suite(RELEASE) if RELEASE else None
+        apt = provision.Apt(arch, work / "apt", release)
         skipped = apt.update()
         # The interpreter's closure is small and lets qemu run it for the facts.
         debs = apt.download(apt.closure([f"{PYTHON}-minimal", PACKAGE]), work / "debs")
@@ -109,13 +115,14 @@ def record(arch: str, out: Path) -> Path:
         root.mkdir()
         for deb in debs:
             provision.extract_deb(deb, root)
+        provision.merge_usr(root)  # trixie on: /lib is base-files' link, not unpacked
         provision.relativize_symlinks(root)
         versions = dict(provision.deb_name_version(d) for d in debs)
         name = f"_sysconfigdata__{info.multiarch}.py"
         source = root / "usr" / "lib" / PYTHON / name
         if not source.is_file():
             raise SystemExit(f"{arch}: {PACKAGE} has no {source.relative_to(root)}")
-        dest = out / info.name
+        dest = out / info.debian
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
@@ -125,14 +132,14 @@ def record(arch: str, out: Path) -> Path:
         facts: dict[str, Any] = {
             "EXT_SUFFIX": static.get("EXT_SUFFIX"), "SOABI": static.get("SOABI"),
             "MULTIARCH": static.get("MULTIARCH"), "HOST_GNU_TYPE": static.get("HOST_GNU_TYPE"),
-            "uname_m": _UNAME_M.get(info.name), **_elf_facts(root / "usr" / "bin" / PYTHON),
+            "uname_m": _UNAME_M.get(info.debian), **_elf_facts(root / "usr" / "bin" / PYTHON),
         }
         how = {**dict.fromkeys(("EXT_SUFFIX", "SOABI", "MULTIARCH", "HOST_GNU_TYPE"),
                                "build_time_vars of the recorded file, via ast.literal_eval"),
                "uname_m": "table in scripts/record-hostdata.py",
                "byteorder": "ELF header of usr/bin/" + PYTHON,
                "pointer_size": "ELF header of usr/bin/" + PYTHON}
-        probed = _qemu_facts(info.name, root, root / "usr" / "bin" / PYTHON)
+        probed = _qemu_facts(info.debian, root, root / "usr" / "bin" / PYTHON)
         if probed is not None:
             values, qemu = probed
             for key, value in values.items():
@@ -142,9 +149,9 @@ def record(arch: str, out: Path) -> Path:
                 facts[key] = value
                 how[key] = f"host {PYTHON} run under {qemu}"
         manifest = {
-            "debian_arch": info.name,
+            "debian_arch": info.debian,
             "multiarch": info.multiarch,
-            "codename": provision.os_codename(),
+            "codename": RELEASE or provision.os_codename(),
             "package": PACKAGE,
             "version": versions[PACKAGE],
             "file": name,
@@ -156,7 +163,7 @@ def record(arch: str, out: Path) -> Path:
                     for method in sorted(set(how.values()))},
             "notes": ("uname_m is what qemu-user reports; a real armhf userland on an arm64 "
                       "kernel may report armv8l instead of armv7l")
-            if info.name == "armhf" else "",
+            if info.debian == "armhf" else "",
             "incomplete_package_lists": bool(skipped),
             "recorded": datetime.date.today().isoformat(),
             "recorded_by": "scripts/record-hostdata.py",
@@ -168,12 +175,19 @@ def record(arch: str, out: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).resolve().parent.parent / "tests/data/hostdata")
+    parser.add_argument("--out", type=Path, help="default: tests/data/hostdata, or "
+                        "tests/data/hostdata-X.Y for another --python")
+    parser.add_argument("--python", default="3.11", help="the host CPython X.Y")
+    parser.add_argument("--release", help="the Debian release (default: this machine's)")
     parser.add_argument("arches", nargs="*", default=list(ARCHES))
     args = parser.parse_args()
+    global PYTHON, PACKAGE, RELEASE
+    PYTHON, RELEASE = f"python{args.python}", args.release
+    PACKAGE = f"lib{PYTHON}-minimal"
+    data = Path(__file__).resolve().parent.parent / "tests" / "data"
+    out = args.out or data / ("hostdata" if args.python == "3.11" else f"hostdata-{args.python}")
     for arch in args.arches:
-        print(record(arch, args.out))
+        print(record(arch, out))
     return 0
 
 

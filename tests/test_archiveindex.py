@@ -167,6 +167,21 @@ def test_a_damaged_cache_file_is_asked_again(cache: Path, monkeypatch: pytest.Mo
     assert json.loads((cache / "sid-arm64.json").read_text())["pythons"] == ["3.14"]
 
 
+def test_a_port_the_archive_does_not_carry_is_skipped_quietly(
+        cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """An index with no libc6 (a partial mirror; sid's dropped armel) ships nothing: the
+    next release is taken without a warning, and that answer is cached too."""
+    def fetch(release: releases.Release, arch: str, workdir: Path) -> Shipped:
+        return parse_show("E: No packages found\n") or Shipped((), "") \
+            if release.suite == "bullseye" else Shipped(("3.11",), "2.36")
+
+    monkeypatch.setattr(archiveindex, "fetch", fetch)
+    with caplog.at_level(logging.WARNING):
+        assert archiveindex.choose("arm64", "3.11").suite == "bookworm"
+    assert not caplog.records
+    assert json.loads((cache / "bullseye-arm64.json").read_text())["pythons"] == []
+
+
 # --- a release whose pool lags its index -------------------------------------------------
 
 

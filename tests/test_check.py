@@ -174,6 +174,18 @@ def test_elf_in_pure_wheel(build_dir: Path, tmp_path: Path) -> None:
     (f"{CP311}-manylinux_2_17_aarch64", "demo/_demo.abi3.so", []),
     (f"{CP311}-manylinux_2_17_aarch64", "demo/_demo.so", []),
     (f"{CP311}-linux_aarch64", "demo/_demo.cpython-311-aarch64-linux-gnu.so", []),
+    # 3.15 (PEP 803 and SOABI_PLATFORM): what Debian's python3.15 imports, by its tags
+    ("cp315-cp315-linux_aarch64", "demo/_demo.cpython-315-aarch64-linux-gnu.so", []),
+    ("cp315-cp315-linux_aarch64", "demo/_demo.abi3-aarch64-linux-gnu.so", []),
+    ("cp315-cp315-linux_aarch64", "demo/_demo.abi3t.so", []),
+    ("cp315-abi3-linux_aarch64", "demo/_demo.abi3-aarch64-linux-gnu.so", []),
+    ("cp39-abi3-linux_aarch64", "demo/_demo.abi3-aarch64-linux-gnu.so", ["ext-suffix"]),
+    ("cp315-abi3t-linux_aarch64", "demo/_demo.abi3t-aarch64-linux-gnu.so", []),
+    ("cp315-abi3t-linux_aarch64", "demo/_demo.abi3.so", ["ext-suffix"]),
+    ("cp315-abi3.abi3t-linux_aarch64", "demo/_demo.abi3t.so", []),
+    ("cp315-abi3t-linux_aarch64", "demo/_demo.abi3t-x86_64-linux-gnu.so", ["ext-suffix"]),
+    ("cp315-cp315t-linux_aarch64", "demo/_demo.abi3.so", ["ext-suffix"]),
+    ("cp314-cp314-linux_aarch64", "demo/_demo.abi3t.so", ["ext-suffix"]),
 ])
 def test_extension_suffix(build_dir: Path, tmp_path: Path, tag: str, member: str,
                           expected: list[str]) -> None:
@@ -182,6 +194,8 @@ def test_extension_suffix(build_dir: Path, tmp_path: Path, tag: str, member: str
     assert codes(problems) == expected
     if "x86_64-linux-gnu" in member:
         assert "(the suffix of x86_64)" in problems[0].message
+    if "x86_64-linux-gnu" in member and "abi3t" in tag:
+        assert ".abi3t-aarch64-linux-gnu.so" in problems[0].message
 
 
 # ---------------------------------------------------------------- glibc, libstdc++, libpython

@@ -84,11 +84,9 @@ def fetch(release: Release, arch: str, workdir: Path) -> Shipped:
     wanted = sorted({n for n in names if _PYTHON.fullmatch(n)})
     asked = ["python3", "libc6", *wanted, *(f"lib{n}-dev" for n in wanted)]
     text = client.run("apt-cache", "show", "--no-all-versions", "--", *asked, check=False)
-    found = parse_show(text)
-    if found is None:
-        raise CrossenvError(f"the package index of Debian {release.suite} for {arch} names "
-                            "no libc6 (an empty or partial mirror?)")
-    return found
+    # No libc6: the archive does not carry this port of the release (a partial mirror,
+    # or a port Debian dropped): nothing is shipped here, which is an answer, not an error.
+    return parse_show(text) or Shipped((), "")
 
 
 def _cache_file(release: Release, arch: str) -> Path:
@@ -192,6 +190,9 @@ def record(suites: Iterable[Release]) -> dict[str, dict[str, object]]:
                     found = fetch(release, arch, Path(tmp))
             except CrossenvError as exc:  # left out: the release's other rows answer
                 _log.warning("%s %s: %s", release.suite, arch, exc)
+                continue
+            if not found.pythons:  # not on this archive: unknown, rather than "none"
+                _log.warning("%s %s: the archive's index has no CPython", release.suite, arch)
                 continue
             per_arch[arch] = list(found.pythons)
             glibc.add(found.glibc)

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from . import arches, validate
+from . import arches, suffixes, validate
 from .errors import HostError
 from .hostdescription import HostDescription, from_config_vars
 
@@ -102,7 +102,8 @@ def to_build_details(host: HostDescription) -> dict[str, Any]:
         "abi": {"flags": list(host.abiflags), "extension_suffix": host.ext_suffix,
                 "stable_abi_suffix": ".abi3.so"},
         "suffixes": {"source": [".py"], "bytecode": [".pyc"],
-                     "extensions": [host.ext_suffix, ".abi3.so", ".so"]},
+                     "extensions": suffixes.for_config_vars(host.version, host.ext_suffix,
+                                                            host.config_vars)},
         "c_api": {"headers": _host_view(host, host.include_dir)},
     }
     if lib:

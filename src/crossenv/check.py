@@ -23,7 +23,7 @@ from typing import Any
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from . import arches, envfile, loader, wheelfile
+from . import arches, envfile, loader, suffixes, wheelfile
 from .errors import CrossenvError, WheelError
 from .policy import Platform, parse_platform, platform_accepts
 from .wheelchecks import Problem, WheelChecker
@@ -65,11 +65,16 @@ def _env_checks(checker: WheelChecker, meta: envfile.EnvMetadata) -> None:
 
     checker.check_installable(f"the host of {env} ({plats[0] if plats else machine})", accepts)
     if ext_suffix:
+        # 3.15 also imports .abi3-<multiarch>.so and the abi3t names (crossenv.suffixes)
+        version = (int(m[1]), int(m[2])) if m else (3, 0)
+        imported = [s for s in suffixes.extension_suffixes(
+            version, ext_suffix, envfile.host_str(meta, "multiarch") or None,
+            "t" in (m[3] if m else "")) if s != ".so"]
         for member in checker.extensions:
             base = member.rsplit("/", 1)[-1]
-            if not base.endswith((ext_suffix, ".abi3.so")) and base.count(".") > 1:
+            if not base.endswith(tuple(imported)) and base.count(".") > 1:
                 checker.add(member, "target-ext-suffix", f"the host Python of {env} imports "
-                            f"*{ext_suffix} (or .abi3.so); rebuild inside that environment")
+                            f"*{' or *'.join(imported)}; rebuild inside that environment")
 
 
 def wheel_tags(path: Path) -> frozenset[Tag]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.tags import Tag, parse_tag
 
-from . import arches, loader, wheelfile
+from . import arches, loader, suffixes, wheelfile
 from .elfinfo import ElfInfo, ElfUnreadable, read_elf, stray_search_paths
 from .policy import Platform, allowed_libraries, allowed_versions, numeric, parse_platform
 
@@ -204,7 +204,7 @@ class WheelChecker:
                 self.add(member, code, f"is {got} but {platform.tag} needs {want}; {hint}")
             if code:
                 self.loadable.pop(member, None)
-        if elf.exports_pyinit or re.search(r"\.(cpython-|abi3\.so$|pypy)", member):
+        if elf.exports_pyinit or suffixes.is_extension_name(member):
             self.extensions.append(member)
             self.check_suffix(member, platform)
         if platform.libc:
@@ -224,13 +224,13 @@ class WheelChecker:
         for tag in self.tags:
             if not tag.interpreter.startswith("cp"):
                 return  # PyPy and generic tags: no fixed suffix to compare with
-            if tag.abi.startswith("cp"):
-                expected |= {f".cpython-{tag.abi[2:]}-{m}.so" for m in multiarches}
-        if suffix in expected | {".so", ".abi3.so"}:
+            # what the tag's interpreters import: 3.15 adds .abi3-<multiarch>.so and abi3t
+            expected |= suffixes.for_tag(tag.interpreter, tag.abi, multiarches)
+        if suffix in expected | {".so"}:
             return
         other = [a for a in arches.ARCHES if a.multiarch.split("-")[0] + "-" in suffix]
         why = f" (the suffix of {other[0].machine})" if other and arch not in other else ""
-        want = " or ".join(sorted(expected | {".abi3.so"}))
+        want = " or ".join(sorted(expected)) or ".so"
         self.add(member, "ext-suffix", f"suffix {suffix}{why} does not match the wheel's tags, "
                  f"which expect {want}; build with the host's EXT_SUFFIX (in a crossenv)")
 
