@@ -104,7 +104,7 @@ def import_modules(env: Path, wheel: Path, extensions: Iterable[str], *,
         while pending:
             args = [f"{name}={site / modules[name]}" for name in pending]
             argv, environ = run.command(env, ["python", "-c", _SCRIPT, json.dumps(tops), *args],
-                                        qemu=qemu, site=[site])
+                                        qemu=qemu, site=[site], prefix=Path(tmp) / "host")
             try:
                 proc = subprocess.run(argv, env=environ, cwd=tmp, capture_output=True,
                                       text=True, timeout=TIMEOUT)

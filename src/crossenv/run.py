@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import arches, envfile
+from . import arches, envfile, hostvenv
 from .errors import CrossenvError
 
 
@@ -71,21 +71,38 @@ def _qemu(option: str | None, arch: arches.Arch | None, machine: str) -> str:
 
 
 def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
-            site: Sequence[Path] = ()) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that run *args* under qemu (``python`` = the host python)."""
+            site: Sequence[Path] = (), prefix: Path | None = None,
+            ) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run *args* under qemu (``python`` = the host python).
+
+    The host python runs as a venv at *prefix* (default ``ENV/host``, see
+    :mod:`crossenv.hostvenv`) whose ``bin`` is first on PATH: ``sys.executable``,
+    ``python`` and ``python3`` start the host python again, so code that spawns Python
+    works under qemu as it does on the host."""
     meta = envfile.read(env)
     sysroot, python = _host_python(meta)
     qemu = _qemu(qemu, host_arch(meta), envfile.host_str(meta, "machine"))
+    prefix = Path(prefix if prefix is not None else Path(env) / "host")
+    if any(c in str(p) for p in (prefix.absolute(), python) for c in "\n\r"):
+        raise TargetError(f"{str(prefix.absolute())!r} or {str(python)!r} has a line break; "
+                          "the host python's venv cannot name it (use another directory)")
+    try:
+        bindir = hostvenv.make(prefix, qemu=qemu, sysroot=sysroot, interpreter=python,
+                               version=python.name[len("python"):])
+    except OSError as exc:
+        raise TargetError(f"cannot write the host python's launchers in {prefix}: "
+                          f"{exc.strerror or exc}") from None
     argv = list(args) or ["python"]
-    if argv[0] in ("python", "python3", python.name):
-        argv[0] = str(python)
+    if argv[0] in hostvenv.names(python.name[len("python"):]):
+        argv[:1] = ["-0", str(bindir / argv[0]), str(python)]
     elif not os.path.isabs(argv[0]):
         argv[0] = str(sysroot / "usr" / "bin" / argv[0])
-    if not os.path.isfile(argv[0]):
+    if argv[0] != "-0" and not os.path.isfile(argv[0]):
         raise TargetError(f"no program {argv[0]} to run on the host; name a program of the "
                           "sysroot (relative names are looked up in its usr/bin)")
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTHON", "_PYTHON")) and k != "VIRTUAL_ENV"}
+    environ["PATH"] = os.pathsep.join([str(bindir), environ.get("PATH", os.defpath)])
     paths = [str(p) for p in (*site, host_site(env)) if Path(p).is_dir()]
     if paths:
         environ["PYTHONPATH"] = os.pathsep.join(paths)

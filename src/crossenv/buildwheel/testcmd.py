@@ -3,7 +3,9 @@
 In cibuildwheel the test command runs in a venv on the machine the wheel is for, so
 ``python`` and ``pytest`` are that venv's. Here that machine is emulated: ``python``
 (``python3``, ``pythonX.Y``) becomes the sysroot's python under qemu-user with the
-fresh test directory on its path, and ``pytest`` becomes ``python -m pytest``. Any
+fresh test directory on its path, and ``pytest`` becomes ``python -m pytest``. A test
+that starts ``sys.executable`` (or ``python`` from PATH) starts that python again
+(:mod:`crossenv.hostvenv`). Any
 other program is looked up in the sysroot (it is a host program as well); shell
 built-ins such as ``cd`` have no host equivalent and are refused with one line.
 """
@@ -26,9 +28,11 @@ def substitute(word: str, project: Path) -> str:
     return word.replace("{project}", str(project)).replace("{package}", str(project))
 
 
-def host_argv(env: Path, command: Sequence[str], *, project: Path,
-              site: Path) -> tuple[list[str], dict[str, str]]:
-    """The qemu argv and environment for one test command."""
+def host_argv(env: Path, command: Sequence[str], *, project: Path, site: Path,
+              prefix: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The qemu argv and environment for one test command. The host python's venv
+    (:mod:`crossenv.hostvenv`: ``sys.executable`` works) goes to *prefix*, by default
+    ``host`` beside *site* (the test's own fresh directory, as cibuildwheel's venv)."""
     words = [substitute(w, project.absolute()) for w in command]
     if not words:
         raise OptionError("test-command has an empty command")
@@ -39,4 +43,5 @@ def host_argv(env: Path, command: Sequence[str], *, project: Path,
         words[0] = "python"
     elif words[0] in ("pytest", "py.test"):
         words = ["python", "-m", "pytest", *words[1:]]
-    return run_mod.command(env, words, site=[site])
+    return run_mod.command(env, words, site=[site],
+                           prefix=prefix if prefix is not None else site.parent / "host")

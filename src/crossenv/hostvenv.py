@@ -1,0 +1,67 @@
+"""A venv on the build machine whose ``python`` is the host's python under qemu-user.
+
+Test suites start Python themselves: ``subprocess.run([sys.executable, "-c", ...])``,
+``python3`` from PATH, multiprocessing's spawn. Without binfmt_misc the kernel cannot run
+the sysroot's interpreter (an aarch64 ELF: ``Exec format error``), so ``sys.executable``
+must be something the build machine can run. qemu-user hands a guest's ``execve`` to the
+kernel unchanged, so a guest that runs a ``#!/bin/sh`` script runs the build machine's
+``/bin/sh``, natively; the script then starts qemu with the host python again.
+
+The directory made here is that script three times (``python``, ``python3``,
+``pythonX.Y``) plus a ``pyvenv.cfg`` whose ``home`` is the sysroot's ``usr/bin``. qemu
+starts the host python with ``-0 <script>`` as its ``argv[0]``, and CPython's own
+startup (getpath) then takes the script as ``sys.executable`` and the directory as a
+venv: ``sys.base_prefix`` is still the sysroot's ``usr``, the sysroot's site-packages
+stay visible (``include-system-site-packages``), and a child started from
+``sys.executable`` or from PATH is the same host python again. Only CPython's documented
+venv mechanism is used, the same in every version Debian ships (3.9 to 3.14).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+from pathlib import Path
+
+CONFIG = "pyvenv.cfg"
+
+
+def names(version: str) -> tuple[str, ...]:
+    """The launcher names for host python *version* (``3.11``)."""
+    return ("python", "python3", f"python{version}")
+
+
+def script(qemu: str, sysroot: Path, interpreter: Path, argv0: Path) -> str:
+    """The ``#!/bin/sh`` text that runs *interpreter* under *qemu* as *argv0*."""
+    words = [qemu, "-L", str(sysroot), "-0", str(argv0), str(interpreter)]
+    return f"#!/bin/sh\nexec {shlex.join(words)} \"$@\"\n"
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    """Replace *path* atomically: a concurrent run sees the old file or the new one."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def make(prefix: Path, *, qemu: str, sysroot: Path, interpreter: Path,
+         version: str) -> Path:
+    """Write the venv at *prefix* (made if missing); its ``bin`` directory."""
+    prefix = Path(prefix).absolute()
+    bindir = prefix / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    _write(prefix / CONFIG, f"home = {Path(interpreter).parent}\n"
+           "include-system-site-packages = true\n"
+           f"version = {version}\n", 0o644)
+    for name in names(version):
+        _write(bindir / name, script(qemu, sysroot, interpreter, bindir / name), 0o755)
+    return bindir
