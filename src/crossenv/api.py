@@ -167,8 +167,11 @@ def _frontend_argv(env: Path, frontend: str, args: Sequence[str], project: Path,
     return [*argv, *args, *[f"-C{k}={v}" for k, v in settings], str(project)]
 
 
-def _find_uv(environ: Mapping[str, str]) -> Path:
-    """uv on PATH, else the one installed beside the interpreter running crossenv."""
+def _find_uv(env: Path, environ: Mapping[str, str], log: TextIO | None = None) -> Path:
+    """uv on PATH, beside the interpreter running crossenv, or the uv package's; else
+    the env's own, installed once into its build venv by build-pip (uv is a native
+    program: PyPI's wheel for the build machine), as pypa/build is installed for
+    ``build``. A cached environment keeps it for every later identifier."""
     found = shutil.which("uv", path=environ.get("PATH"))
     if found is None:
         found = shutil.which("uv", path=str(Path(sys.executable).parent))
@@ -177,7 +180,24 @@ def _find_uv(environ: Mapping[str, str]) -> Path:
             from uv import find_uv_bin  # the uv package's own locator
             found = find_uv_bin()
         except (ImportError, FileNotFoundError):
-            raise BuildError("build-frontend build[uv] needs uv: pip install uv") from None
+            return _env_uv(env, environ, log)
+    return Path(found)
+
+
+def _env_uv(env: Path, environ: Mapping[str, str], log: TextIO | None) -> Path:
+    """``ENV/build/bin/uv``, installed by build-pip when missing (under the env's lock)."""
+    import filelock
+
+    bindir = Path(env) / "build" / "bin"
+    with filelock.FileLock(str(Path(env) / ".uv.lock")):
+        found = shutil.which("uv", path=str(bindir))
+        if found is None:
+            pip = [Path(env) / "bin" / "build-pip", "install", "--quiet", "uv"]
+            if _run(pip, log=log, env=environ) != 0 or not (bindir / "uv").is_file():
+                raise BuildError("build-frontend build[uv] needs uv and build-pip could not "
+                                 "install it from PyPI (see the log); put uv on PATH "
+                                 "(pip install uv)")
+            found = str(bindir / "uv")
     return Path(found)
 
 
@@ -193,7 +213,7 @@ def build(env: Path, project: Path, out_dir: Path, *, frontend: str = "pip",
     environ = dict(os.environ if environ is None else environ)
     if frontend in ("build", "build[uv]"):
         if frontend == "build[uv]":
-            uv = _find_uv(environ)
+            uv = _find_uv(Path(env), environ, log)
             environ["PATH"] = os.pathsep.join([str(uv.parent), environ.get("PATH", "")])
         if _run([env / "bin" / "cross-pip", "install", "--quiet", "build>=1"], log=log,
                 env=environ) != 0:
@@ -279,11 +299,15 @@ def test(env: Path, wheel: Path, spec: TestSpec, *, project: Path,
         for source in spec.sources:
             _copy_source(Path(project), source, cwd)
         target = f"{wheel}[{','.join(spec.extras)}]" if spec.extras else str(wheel)
-        pip = [env / "bin" / "cross-pip", "install", "--quiet", "--only-binary", ":all:",
-               "--target", site, target, *spec.requires]
+        # A requirement without a wheel for the host is built from its sdist by cross-pip,
+        # in this environment; pip keeps the wheel in the env's cache (PIP_CACHE_DIR,
+        # keyed by the host's tags and libc), so the next run installs it at once.
+        pip = [env / "bin" / "cross-pip", "install", "--quiet", "--target", site, target,
+               *spec.requires]
         if _run(pip, log=log, cwd=Path(project)) != 0:  # "-r requirements/test.txt"
             raise TestError(f"cross-pip could not install {wheel.name} and the test "
-                            f"requirements ({' '.join(spec.requires) or 'none'}) for the host")
+                            f"requirements ({' '.join(spec.requires) or 'none'}) for the host "
+                            "(see the log)")
         for command in spec.commands:
             argv, environ = host_argv(env, command, project=Path(project), site=site)
             environ.update(spec.environ)

@@ -36,6 +36,7 @@ SUPPORTED: dict[str, str] = {
     "environment": " ", "before-all": " && ", "before-build": " && ", "before-test": " && ",
     "repair-wheel-command": " && ", "test-command": " && ", "test-requires": " ",
     "test-extras": ",", "test-sources": " ", "test-skip": " ", "test-environment": " ",
+    "test-groups": " ",
     "enable": " ", "build-verbosity": "", "allow-empty": "",
     **{f"manylinux-{arch}-image": "" for arch in ARCHS},
 }
@@ -48,7 +49,6 @@ NOT_APPLICABLE: dict[str, str] = {
     "manylinux-pypy_aarch64-image": "crossenv builds CPython only",
     "manylinux-pypy_i686-image": "crossenv builds CPython only",
     "dependency-versions": "build requirements come from PyPI as the project pins them",
-    "test-groups": "not supported yet: list the packages in test-requires",
     "xbuild-tools": "iOS only", "pyodide-version": "pyodide only",
     "android-api-level": "Android only", "free-threaded-support": "no free-threaded hosts",
     "output-dir": "use --output-dir", "platform": "crossenv buildwheel builds for Linux",
@@ -163,8 +163,11 @@ class Reader:
     """Looks options up through every source, per identifier (for overrides)."""
 
     def __init__(self, sources: Sequence[Source], environ: Mapping[str, str],
-                 cli: Mapping[str, Any]) -> None:
+                 cli: Mapping[str, Any],
+                 dependency_groups: Mapping[str, Any] | None = None) -> None:
         self.sources, self.environ, self.cli = list(sources), environ, dict(cli)
+        #: the project's ``[dependency-groups]`` (PEP 735), for ``test-groups``
+        self.dependency_groups = dict(dependency_groups or {})
 
     def get(self, option: str, identifier: str | None = None) -> Any:
         """The value of ``option`` for ``identifier`` (strings joined as cibuildwheel does)."""
@@ -230,5 +233,7 @@ def open_reader(project: Path, config_file: Path | None, environ: Mapping[str, s
     if (project / "pyproject.toml").is_file():
         pyproject = read_toml(project / "pyproject.toml", "pyproject")
         sources.append(load_source(pyproject, "pyproject.toml", warn))
-    return Reader(sources, environ, cli), _table(pyproject.get("project"), "[project]")
+    groups = _table(pyproject.get("dependency-groups"), "pyproject.toml: [dependency-groups]")
+    return (Reader(sources, environ, cli, groups),
+            _table(pyproject.get("project"), "[project]"))
 

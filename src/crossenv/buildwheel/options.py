@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import launcher
+from . import depgroups
 from .config import Reader
 from .envsyntax import OptionError, parse_config_settings, parse_environment
 from .identifiers import Identifier
@@ -240,7 +241,9 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
         before_test=tuple(tuple(c) for c in split_commands(str(get("before-test") or ""))),
         repair_command=str(get("repair-wheel-command") or ""),
         test_command=test_command,
-        test_requires=_words(get("test-requires")),
+        # words, not requirements ("-r FILE"): joined, never deduplicated
+        test_requires=(*_words(get("test-requires")),
+                       *depgroups.resolve(reader.dependency_groups, _words(get("test-groups")))),
         test_extras=extras_t,
         test_sources=_words(get("test-sources")),
         test_environment=test_env,
