@@ -226,7 +226,7 @@ def run_create(args: argparse.Namespace) -> int:
     from . import toolchain as toolchain_mod
     from .buildpython import resolve as build_python_for
     from .create import Options, create
-    from .tags import platform_tags_for
+    from .tags import parse_manylinux, platform_tags_for
 
     compiler_launcher = launcher.resolve(args.compiler_launcher)  # refused before any work
     host_python, env_dirs = _host_python_and_envs(args)
@@ -268,6 +268,7 @@ def run_create(args: argparse.Namespace) -> int:
         host_requirements=args.host_requirements,
         build_python=build_python.executable,
         compiler_launcher=compiler_launcher,
+        manylinux=parse_manylinux(glibc) if glibc else None,
     )
     for env_dir in env_dirs:
         layout = create(Path(env_dir), host, chain, options)

@@ -31,6 +31,7 @@ from . import (
     __version__,
     backends,
     crossconfig,
+    cxxruntime,
     envfile,
     hostlibc,
     quoting,
@@ -417,6 +418,10 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
     # every link sees the sysroot's C library, not the cross toolchain's copy
     chain = hostlibc.pin(chain, stage.crossenv_dir / hostlibc.DIR_NAME,
                          final.crossenv_dir / hostlibc.DIR_NAME)
+    # C++ extensions link for an older manylinux than gcc's own libstdc++ (same directory)
+    chain = cxxruntime.prepare(chain, host, options.manylinux,
+                               stage.crossenv_dir / hostlibc.DIR_NAME,
+                               final.crossenv_dir / hostlibc.DIR_NAME)
     _write_cross(stage, final, host, chain, options)
     staging.write_marker(stage.cross, "cross", txid, env=str(env))
     if plan.build == "make":

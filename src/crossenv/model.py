@@ -72,6 +72,9 @@ class Options:
     build_python: Path | None = None
     # Run in front of the host C/C++ compiler by the compiler wrappers (crossenv.launcher).
     compiler_launcher: tuple[str, ...] = ()
+    # The manylinux glibc level gcc links C++ extensions for (crossenv.cxxruntime);
+    # None: its default, manylinux_2_28.
+    manylinux: tuple[int, int] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""nanobind modules: one throws, the other catches."""

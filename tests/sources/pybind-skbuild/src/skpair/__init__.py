@@ -1,0 +1,1 @@
+"""pybind11 modules from CMake: one throws, the other catches."""

@@ -1,0 +1,237 @@
+"""C++ extensions for manylinux_2_28 (default) and manylinux2014 from Debian 12's g++.
+
+Unit tests: which symbols a stub keeps (hypothesis against the policy rule), the
+generated C and version script, the glibc 2.34 moves. Integration: stubs cut from the
+real cross libstdc++.so.6 and libc.so.6; the default run builds tests/sources/pybind-pair
+(two pybind11 modules, one throwing a C++ exception the other catches, pybind11 from
+PyPI) in the shared aarch64 environment, checks it against manylinux_2_28 symbol by
+symbol, repairs and checks it, and runs the exception cases under qemu. ``nox -s cxx``
+(``CROSSENV_CXX_FULL=1``) adds pybind11 with scikit-build-core and nanobind, for
+manylinux_2_28 and manylinux2014, on aarch64 and s390x.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import crossenv_cmd, require, run
+from crossenv import arches, cxxruntime, glibcmoved, policy, provision, stublib
+from crossenv.buildwheel.symbols import excesses
+
+SOURCES = Path(__file__).parent / "sources"
+FULL = os.environ.get("CROSSENV_CXX_FULL") == "1"
+PAIR_TEST = """
+import importlib, sys, threading
+pkg = sys.argv[1]
+thrower = importlib.import_module(pkg + "._thrower")
+catcher = importlib.import_module(pkg + "._catcher")
+fn = thrower.boom_fn()
+assert catcher.catch_boom(fn, 7) == 7            # Boom thrown in _thrower, caught by type
+assert catcher.catch_boom(fn, -1) == -1          # std::out_of_range, the same way
+try:
+    thrower.boom(3)                              # _catcher's translator: BoomError
+except catcher.BoomError as exc:
+    assert "boom 3" in str(exc), exc
+else:
+    raise AssertionError("Boom was not translated")
+try:
+    thrower.boom(-2)                             # pybind11's own: IndexError
+except IndexError as exc:
+    assert "negative" in str(exc)
+assert thrower.shared_count(5) == 7 and catcher.shared_count(1) == 3
+assert thrower.words(["a", "b"]) == "a;b;"
+out = []
+worker = threading.Thread(target=lambda: out.append(catcher.catch_boom(fn, 9)))
+worker.start(); worker.join()
+assert out == [9], out
+print("exceptions ok", pkg)
+"""
+
+# --- which symbols a stub keeps ------------------------------------------------------------
+
+LIMITS_2_28 = policy.allowed_versions("aarch64", (2, 28))
+_versions = st.sampled_from(["GLIBCXX_3.4", "GLIBCXX_3.4.19", "GLIBCXX_3.4.21", "GLIBCXX_3.4.24",
+                             "GLIBCXX_3.4.25", "GLIBCXX_3.4.29", "GLIBCXX_3.4.30",
+                             "CXXABI_1.3", "CXXABI_1.3.7", "CXXABI_1.3.11", "CXXABI_1.3.13",
+                             "CXXABI_TM_1", "GLIBCXX_LDBL_3.4"])
+_symbols = st.lists(st.builds(stublib.Symbol, st.sampled_from(["a", "b", "c"]), _versions,
+                              st.just("func")), max_size=12)
+
+
+@given(_symbols)
+def test_the_stub_keeps_the_newest_allowed_version_of_each_name(symbols: list) -> None:
+    kept = stublib.newest(symbols, lambda v: cxxruntime._version_allowed(v, LIMITS_2_28),
+                          cxxruntime._order)
+    for sym in kept:
+        # the same rule as buildwheel's symbol check: a kept version never fails it
+        lib, _, number = sym.version.partition("_")
+        newest, explicit = LIMITS_2_28[lib]
+        assert number in explicit or policy.numeric(number) <= policy.numeric(newest)
+        rivals = [s for s in symbols if s.name == sym.name
+                  and cxxruntime._version_allowed(s.version, LIMITS_2_28)]
+        assert all(cxxruntime._order(s.version) <= cxxruntime._order(sym.version)
+                   for s in rivals)
+    names_allowed = {s.name for s in symbols if cxxruntime._version_allowed(s.version, LIMITS_2_28)}
+    assert {s.name for s in kept} == names_allowed
+
+
+def test_versions_beyond_manylinux_2_28_are_left_out() -> None:
+    allowed = [v for v in ("GLIBCXX_3.4.24", "CXXABI_1.3.11", "CXXABI_TM_1")
+               if cxxruntime._version_allowed(v, LIMITS_2_28)]
+    refused = [v for v in ("GLIBCXX_3.4.25", "GLIBCXX_3.4.29", "CXXABI_1.3.13",
+                           "GLIBCXX_x") if cxxruntime._version_allowed(v, LIMITS_2_28)]
+    assert allowed == ["GLIBCXX_3.4.24", "CXXABI_1.3.11", "CXXABI_TM_1"]
+    assert refused == []
+
+
+def test_stub_source_defines_each_symbol_once_under_its_version() -> None:
+    text, script = stublib.source([
+        stublib.Symbol("_ZSt9terminatev", "GLIBCXX_3.4", "func"),
+        stublib.Symbol("_ZTISt9exception", "GLIBCXX_3.4", "object", 16),
+        stublib.Symbol("__cxa_get_globals", "CXXABI_1.3", "func"),
+        stublib.Symbol("tls_thing", "CXXABI_1.3", "tls", 8)])
+    assert 'void f0(void) __asm__("_ZSt9terminatev"); void f0(void) {}' in text
+    assert 'char d1[16] __asm__("_ZTISt9exception") = {1};' in text
+    assert '__thread char d3[8] __asm__("tls_thing")' in text
+    assert script == ("CXXABI_1.3 {\n  global:\n    __cxa_get_globals;\n    tls_thing;\n};\n"
+                      "GLIBCXX_3.4 {\n  global:\n    _ZSt9terminatev;\n    _ZTISt9exception;\n"
+                      "  local: *;\n};\n")
+
+
+def test_linker_script_lists_stub_archive_compat_and_glibc_stubs(tmp_path: Path) -> None:
+    text = cxxruntime.linker_script(tmp_path / "a b", True, ["crossenv-libpthread-stub.so"])
+    assert (f'INPUT ( "{tmp_path}/a b/crossenv-libstdc++-stub.so" '
+            f'"{tmp_path}/a b/libstdc++_nonshared.a" "{tmp_path}/a b/crossenv-cxxcompat.o" '
+            f'AS_NEEDED ( "{tmp_path}/a b/crossenv-libpthread-stub.so" ) )') in text
+    plain = cxxruntime.linker_script(tmp_path, False, [])
+    assert "cxxcompat" not in plain and "AS_NEEDED" not in plain
+
+
+# --- glibc 2.34's moves ----------------------------------------------------------------------
+
+LIBC_2_36 = [stublib.Symbol(name, version, "func") for name, version in (
+    ("pthread_once", "GLIBC_2.17"), ("pthread_once", "GLIBC_2.34"),
+    ("dlopen", "GLIBC_2.17"), ("dlopen", "GLIBC_2.34"),
+    ("call_once", "GLIBC_2.28"), ("call_once", "GLIBC_2.34"),
+    ("timer_create", "GLIBC_2.17"), ("timer_create", "GLIBC_2.34"),
+    ("closefrom", "GLIBC_2.34"),  # new in 2.34: nothing older to link
+    ("pthread_mutex_lock", "GLIBC_2.17"),  # already in libc.so.6 before 2.34: untouched
+    ("memcpy", "GLIBC_2.17"))]
+
+
+def test_moved_symbols_link_at_the_version_an_older_host_has() -> None:
+    found = {soname: [f"{s.name}@{s.version}" for s in syms]
+             for soname, syms in glibcmoved.moved(LIBC_2_36, (2, 28)).items()}
+    assert found == {"libpthread.so.0": ["call_once@GLIBC_2.28", "pthread_once@GLIBC_2.17"],
+                     "libdl.so.2": ["dlopen@GLIBC_2.17"],
+                     "librt.so.1": ["timer_create@GLIBC_2.17"]}
+    # C11 call_once arrived in 2.28: a manylinux2014 host has none to link against
+    older = glibcmoved.moved(LIBC_2_36, (2, 17))
+    assert [s.name for s in older["libpthread.so.0"]] == ["pthread_once"]
+    assert glibcmoved.moved(LIBC_2_36, (2, 34)) == {}
+
+
+# --- real stubs ------------------------------------------------------------------------------
+
+def _cross(tool: str) -> str:
+    found = shutil.which(f"aarch64-linux-gnu-{tool}")
+    require(found, f"{tool}-aarch64-linux-gnu is needed to cut the stubs")
+    return str(found)
+
+
+@pytest.mark.integration
+def test_stubs_from_the_real_libraries(tmp_path: Path, arm64_sysroot: provision.Sysroot) -> None:
+    """Cut for manylinux2014 from gcc 12's libstdc++.so.6 and the sysroot's glibc 2.36:
+    the stubs define nothing newer, keep the old ABI (std::terminate, __cxa_throw), and
+    a C++ call_once links libpthread.so.0's GLIBC_2.17 through the linker script."""
+    gxx = _cross("g++")
+    shared = Path(subprocess.run([gxx, "-print-file-name=libstdc++.so.6"], text=True,
+                                 capture_output=True, check=True).stdout.strip())
+    limits = policy.allowed_versions("aarch64", (2, 17))
+    symbols = cxxruntime.stub_symbols(shared, limits)
+    stub = tmp_path / "stub.so"
+    stublib.build((_cross("gcc"),), symbols, "libstdc++.so.6", stub)
+    back = {s.name: s.version for s in stublib.defined_symbols(stub)}
+    assert back["__cxa_throw"] == "CXXABI_1.3" and back["_ZSt9terminatev"] == "GLIBCXX_3.4"
+    assert "_ZSt28__throw_bad_array_new_lengthv" not in back  # GLIBCXX_3.4.29
+    assert all(cxxruntime._version_allowed(v, limits) for v in back.values())
+    libc = glibcmoved.find_libc((f"{arm64_sysroot.root}/lib/aarch64-linux-gnu",))
+    assert libc is not None
+    names = glibcmoved.build_stubs((_cross("gcc"),), libc, (2, 17), tmp_path)
+    assert "crossenv-libpthread-stub.so" in names
+    pthread = {s.name: s.version for s in
+               stublib.defined_symbols(tmp_path / "crossenv-libpthread-stub.so")}
+    assert pthread["pthread_once"] == "GLIBC_2.17"
+
+
+# --- a pybind11 project through cross-pip, under qemu ----------------------------------------
+
+def _build(env: Path, project: str, tmp_path: Path) -> Path:
+    src = tmp_path / project
+    shutil.copytree(SOURCES / project, src)
+    out = tmp_path / "wheels"
+    run([env / "bin" / "cross-pip", "wheel", "--no-deps", src, "-w", out], timeout=1800)
+    (wheel,) = out.glob("*.whl")
+    return wheel
+
+
+def _repair_check_run(env: Path, wheel: Path, arch: str, glibc: tuple[int, int], package: str,
+                      tmp_path: Path) -> None:
+    too_new = [e.describe() for e in excesses(wheel, arch, glibc)]
+    assert too_new == [], too_new
+    plat = f"manylinux_{glibc[0]}_{glibc[1]}_{arch}"
+    fixed = tmp_path / "repaired"
+    run([*crossenv_cmd(), "repair", "--env", env, "--plat", plat, "-w", fixed, wheel])
+    (repaired,) = fixed.glob("*.whl")
+    assert plat in repaired.name
+    run([*crossenv_cmd(), "check", "--env", env, repaired])
+    script = tmp_path / "pairtest.py"
+    script.write_text(PAIR_TEST)
+    proc = run([*crossenv_cmd(), "run", env, "--install", repaired, "--", "python", script,
+                package], timeout=600)
+    assert f"exceptions ok {package}" in proc.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.slow(minutes=2)  # an isolated build with pybind11 from PyPI, two modules
+def test_pybind11_pair_is_manylinux_2_28_and_catches_across_modules(
+        aarch64_env: Path, tmp_path: Path) -> None:
+    hostlibc = aarch64_env / "cross" / "crossenv" / "hostlibc"
+    assert (hostlibc / "libstdc++.so").read_text().count("INPUT (") == 1
+    wheel = _build(aarch64_env, "pybind-pair", tmp_path)
+    _repair_check_run(aarch64_env, wheel, "aarch64", (2, 28), "cxxpair", tmp_path)
+
+
+def _env_for(tmp_path: Path, debian: str, manylinux: str | None) -> tuple[Path, str]:
+    sysroot = provision.provision_debian(debian)
+    qemu = provision.find_qemu(debian)
+    require(qemu, f"qemu-user for {debian}")
+    row = arches.by_debian(debian)
+    require(shutil.which(f"{row.triplet}-g++"), f"g++-{row.triplet} is needed")
+    env = tmp_path / f"env-{debian}"
+    run([*crossenv_cmd(), sysroot.python, env, *(["--manylinux", manylinux] if manylinux else [])])
+    return env, row.machine
+
+
+def full_matrix(tmp_path: Path, debian: str, manylinux: str | None, project: str) -> None:
+    env, arch = _env_for(tmp_path, debian, manylinux)
+    glibc = (2, 17) if manylinux == "2_17" else (2, 28)
+    wheel = _build(env, project, tmp_path)
+    package = {"pybind-pair": "cxxpair", "pybind-skbuild": "skpair",
+               "nanobind-pair": "nbpair"}[project]
+    _repair_check_run(env, wheel, arch, glibc, package, tmp_path)
+
+
+if FULL:  # nox -s cxx: collected only there (not a skip in the default run)
+    test_cxx_matrix = pytest.mark.integration(pytest.mark.slow(minutes=3)(
+        pytest.mark.parametrize("debian", ["arm64", "s390x"])(
+            pytest.mark.parametrize("manylinux", [None, "2_17"])(
+                pytest.mark.parametrize("project", ["pybind-pair", "pybind-skbuild",
+                                                    "nanobind-pair"])(full_matrix)))))
