@@ -78,8 +78,9 @@ def compat(session: nox.Session, end: str) -> None:
 
 @nox.session
 def matrix(session: nox.Session) -> None:
-    """Every Python the Debian releases ship (3.9, 3.11, 3.13, 3.14) x aarch64/riscv64,
-    on provided build Pythons; numpy on 3.13. Prints a VERSIONS row per combination."""
+    """Every Python the Debian releases ship (3.9, 3.11, 3.13, 3.14, sid's 3.15) x
+    aarch64/riscv64, on provided build Pythons, each wheel checked with --import; numpy on
+    3.13. Prints a VERSIONS row per combination."""
     session.install("-e", ".[test,repair]")
     args = session.posargs or ["-n", "2", "-s", "--durations=15"]
     session.run("pytest", *args, "tests/test_versions.py", "-k", "version_env",

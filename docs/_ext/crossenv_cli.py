@@ -120,9 +120,11 @@ class CrossenvReleases(CrossenvCli):
     optional_arguments = 0
 
     def run(self) -> list[nodes.Node]:
-        from crossenv import releases
+        from crossenv import _recorded_releases, releases
 
-        lines = [".. list-table::", "   :header-rows: 1", ""]
+        lines = [".. list-table:: Recorded from each release's Packages index on "
+                 f"{_recorded_releases.RECORDED_ON} (scripts/record-releases.py); crossenv "
+                 "reads the index itself when it provisions", "   :header-rows: 1", ""]
         rows = [("Release", "Python", "glibc", "C++ library", "Architectures")]
         for release in releases.RELEASES:
             cxx = next((p for p in release.packages if p.startswith("libstdc++")), "")
