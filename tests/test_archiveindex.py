@@ -240,8 +240,15 @@ def test_a_lagging_pool_falls_back_to_the_next_release_with_one_note(
     assert manifest["release_fallback"]["from"] == "trixie"
     assert manifest["release_fallback"]["package"] == "libc6"
     # the next run takes the same sysroot without asking the lagging archive again
-    assert provision.provision_debian("s390x", python="3.13").root == sysroot.root
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert provision.provision_debian("s390x", python="3.13").root == sysroot.root
     assert lagging.downloads == ["trixie", "sid"]
+    again = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(again) == 1 and "--refresh tries trixie again" in again[0]
+    with caplog.at_level(logging.WARNING):  # --refresh does
+        provision.provision_debian("s390x", python="3.13", refresh=True)
+    assert lagging.downloads == ["trixie", "sid", "trixie", "sid"]
 
 
 def test_a_release_asked_for_by_name_does_not_fall_back(lagging: type[_LaggingApt]) -> None:

@@ -335,7 +335,12 @@ def _kept_fallback(arch: str, lagging: Release, later: Sequence[Release], versio
                 (manifest.get("release_fallback") or {}).get("from") == lagging.suite and \
                 _covers(manifest, arch, chosen.suite, requested):
             with contextlib.suppress(ProvisionError):
-                return _existing(Path(os.path.realpath(found)), info, chosen, version)
+                kept = _existing(Path(os.path.realpath(found)), info, chosen, version)
+                _log.warning("using the Debian %s sysroot made when Debian %s's archive did "
+                             "not serve %s %s for %s (--refresh tries %s again)", chosen.suite,
+                             lagging.suite, manifest["release_fallback"].get("package"),
+                             manifest["release_fallback"].get("version"), arch, lagging.suite)
+                return kept
     return None
 
 
