@@ -26,7 +26,7 @@ SUBCOMMANDS = {
     "describe": "crossenv.describe",
     "check": "crossenv.check",
     "repair": "crossenv.repair",
-    "provision": "crossenv.provision",
+    "provision": "crossenv.provisioncli",
     "provision-rust": "crossenv.rust",
     "run": "crossenv.run",
     "buildwheel": "crossenv.buildwheel.command",

@@ -9,14 +9,15 @@ packages are unpacked with ``dpkg-deb -x``. The archive is whatever apt's config
 sources say, so mirrors and proxies keep working and nothing is hard-coded here.
 
 The result is cached (it is the slow part of a CI run) and built atomically: a
-sysroot either is complete with its manifest, or does not exist. A sysroot is never
+sysroot either is complete with its manifest, or does not exist. What is decided here
+is what to build and when a tree on disk will do (its manifest); the file-system work
+(unpacking, links kept inside, a killed build's leftovers) is crossenv.debtree's. A sysroot is never
 changed once made (see crossenv.generations): a rebuild makes a new one beside it.
 An interrupted build (SIGINT, SIGTERM, SIGHUP) kills apt and leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import errno
@@ -24,18 +25,13 @@ import hashlib
 import json
 import logging
 import os
-import posixpath
 import re
 import shlex
 import shutil
-import signal
-import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from . import alternatives, arches, generations, releases
 from .apt import (
@@ -45,9 +41,19 @@ from .apt import (
     disk_full,
     os_codename,
     parse_package,
-    run_bounded,
 )
 from .arches import Arch, UnknownArchError
+from .debtree import (
+    deb_name_version,
+    extract_deb,
+    interruptible,
+    merge_usr,
+    relativize_symlinks,
+    remove_leftovers,
+    signals_blocked,
+    writable_parent,
+)
+from .debtree import escaping_symlinks as escaping_symlinks  # re-exported: tests
 from .errors import ProvisionError
 from .releases import Release
 
@@ -131,79 +137,6 @@ def default_dest(arch: str, release: Release | None = None, python: str | None =
         return user_cache("sysroots") / f"debian-{release.suite}{extra}"
     return user_cache("sysroots") / \
         f"debian-{release.suite}{extra}-{name}"
-
-
-def deb_name_version(deb: Path) -> tuple[str, str]:
-    """Split apt's ``name_version_arch.deb`` file name (the epoch's ``:`` is ``%3a``)."""
-    name, version, _ = deb.stem.split("_", 2)
-    return name, unquote(version)
-
-
-def extract_deb(deb: Path, root: Path) -> None:
-    """Unpack a ``.deb``'s files into ``root`` (no maintainer scripts, no dpkg database)."""
-    if shutil.which("dpkg-deb") is None:
-        raise ProvisionError("dpkg-deb not found; install the dpkg package to unpack .deb files")
-    proc = run_bounded(["dpkg-deb", "-x", str(deb), str(root)], what=f"unpacking {deb.name}",
-                       watch=root)
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ProvisionError(f"cannot unpack {deb.name}: {detail}; run again (bad download?)")
-
-
-def relativize_symlinks(root: Path) -> list[Path]:
-    """Make every symlink under ``root`` point inside it, relatively; return those changed.
-
-    Packages ship links such as ``usr/lib/<multiarch>/libz.so -> /lib/...``; outside a
-    chroot these name the build machine's (wrong-arch) files, which cross linkers then
-    pick up. Targets are read as if ``root`` were ``/``, so ``..`` never climbs out.
-    Regular files (glibc's ``libc.so`` linker script) are left alone.
-    """
-    changed: list[Path] = []
-    for link, target in list(_symlinks(root)):
-        rel_dir = str(link.parent.relative_to(root))
-        if not target.startswith("/") and not _climbs_out(rel_dir, target):
-            continue  # already relative and inside: keep it exactly as shipped
-        inside = posixpath.normpath(posixpath.join("/", rel_dir, target))
-        link.unlink()
-        link.symlink_to(posixpath.relpath(inside, posixpath.join("/", rel_dir)))
-        changed.append(link)
-    return changed
-
-
-def merge_usr(root: Path) -> list[str]:
-    """Add the ``/lib -> usr/lib`` (``bin``, ``sbin``, ``lib64`` ...) links of merged-/usr.
-
-    From trixie on, packages ship only ``usr/lib/...`` and the top-level links come
-    from base-files, which is not unpacked; glibc's ``libc.so`` script still names
-    ``/lib/<multiarch>/libc.so.6``, so without them a cross link fails. A release
-    whose packages ship real top-level directories keeps them as they are.
-    """
-    made = []
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        if (root / "usr" / name).is_dir() and not os.path.lexists(root / name):
-            (root / name).symlink_to(f"usr/{name}")
-            made.append(name)
-    return made
-
-
-def _climbs_out(rel_dir: str, target: str) -> bool:
-    """Whether relative ``target``, seen from ``rel_dir`` under the root, leaves the root."""
-    normal = posixpath.normpath(posixpath.join(rel_dir, target))
-    return normal == ".." or normal.startswith("../")
-
-
-def escaping_symlinks(root: Path) -> list[Path]:
-    """Return the symlinks under ``root`` that are absolute or lead outside it."""
-    return [link for link, target in _symlinks(root)
-            if target.startswith("/") or _climbs_out(str(link.parent.relative_to(root)), target)]
-
-
-def _symlinks(root: Path) -> Iterator[tuple[Path, str]]:
-    """Every symlink under ``root`` (not followed) with its target."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            if os.path.islink(link := os.path.join(dirpath, name)):
-                yield Path(link), os.readlink(link)
 
 
 def _find_python(root: Path, version: str | None = None) -> Path:
@@ -384,68 +317,6 @@ def _current(dest: Path, versioned: bool) -> Path | None:
     return dest if dest.is_dir() else None
 
 
-def _writable_parent(dest: Path) -> None:
-    """One line, before any work, when ``dest``'s directory cannot be written."""
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ProvisionError(f"cannot create {dest.parent}: {exc.strerror or exc}; choose a "
-                             "DEST in a directory you can write") from None
-    if not os.access(dest.parent, os.W_OK | os.X_OK):
-        raise ProvisionError(f"cannot write in {dest.parent} (read-only or not yours); "
-                             "choose a DEST in a directory you can write")
-
-
-_LEFTOVER = (r"\.{name}\.(?:build-[A-Za-z0-9_]+|link-[0-9a-f]{{8}}"
-             r"|[0-9a-f]{{8}}\.trash-[0-9a-f]{{8}})")
-
-
-def _remove_leftovers(dest: Path) -> None:
-    """Remove what a killed (SIGKILL, power loss) build of ``dest`` left; call under
-    its lock, when no build of it is running."""
-    pattern = re.compile(_LEFTOVER.format(name=re.escape(dest.name)))
-    for entry in dest.parent.iterdir():
-        if pattern.fullmatch(entry.name):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.is_symlink():
-                entry.unlink()
-
-
-@contextlib.contextmanager
-def _interruptible() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise KeyboardInterrupt (as SIGINT does), so a build is
-    unwound (apt killed, temp directory removed) instead of ending mid-write. A
-    signal that is ignored (``nohup``) stays ignored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) not in (signal.SIG_IGN, None):
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM/SIGHUP while cleaning up; they are delivered afterwards."""
-    blocked = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str],
                finish: Callable[[Path], dict[str, Any]], *, refresh: bool = False,
                skipped: Sequence[str] = SKIPPED_DEPENDENCIES, versioned: bool = False,
@@ -475,15 +346,15 @@ def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str
     if not refresh and found is not None and \
             _covers(_load_manifest(found), name, release.suite, requested):
         return Path(os.path.realpath(found))
-    _writable_parent(dest)
+    writable_parent(dest)
     try:
-        with _interruptible(), FileLock(str(dest.parent / f".{dest.name}.lock")):
+        with interruptible(), FileLock(str(dest.parent / f".{dest.name}.lock")):
             found = _current(dest, versioned)
             old = _load_manifest(found) if found is not None else None
             if not refresh and _covers(old, name, release.suite, requested):
                 return Path(os.path.realpath(found or dest))
             _refuse_foreign(dest, versioned)
-            _remove_leftovers(dest)
+            remove_leftovers(dest)
             if old is not None and old.get("release", old.get("codename")) == release.suite:
                 # a rebuild keeps what earlier callers asked for
                 requested = list(dict.fromkeys([*requested, *map(str, old.get("requested", []))]))
@@ -495,7 +366,7 @@ def build_tree(info: Arch, release: Release, dest: Path, requested: Sequence[str
                 return _build(info, release, dest, requested, finish, skipped, work,
                               versioned, sources, carry_from=found if versioned else None)
             finally:
-                with _signals_blocked():
+                with signals_blocked():
                     shutil.rmtree(work, ignore_errors=True)
     except OSError as exc:
         full = disk_full(dest.parent) if exc.errno == errno.ENOSPC else None
@@ -548,7 +419,7 @@ def _build(info: Arch, release: Release, dest: Path, requested: list[str],
     _refuse_foreign(dest, versioned)  # again: something may have appeared during the download
     try:
         if versioned:
-            with _signals_blocked():  # never a complete generation that DEST misses
+            with signals_blocked():  # never a complete generation that DEST misses
                 os.rename(root, final)
                 generations.point(dest, final)
             return final
@@ -563,37 +434,3 @@ def _build(info: Arch, release: Release, dest: Path, requested: list[str],
         raise ProvisionError(f"cannot replace {dest}: {exc.strerror or exc}; choose "
                              "a new or empty directory") from None
     return dest
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``provision`` subcommand to the main command line."""
-    parser = subparsers.add_parser(
-        "provision", help="download a Debian sysroot (headers, libraries, python) for a host",
-        description="Build a Debian sysroot for ARCH without root, from apt's configured "
-                    "sources. Prints the host python's path as the last line.")
-    add = parser.add_argument
-    add("--arch", default="arm64", help=f"Debian architecture: {arches.arch_choices()}")
-    shipped = ", ".join(f"{r.suite}: {'/'.join(r.pythons)}" for r in releases.RELEASES)
-    add("--python", type=releases.parse_python, metavar="X.Y",
-        help=f"the host CPython version; picks the Debian release that ships it ({shipped}; "
-        "default: the Python crossenv runs on)")
-    add("--release", metavar="NAME", help="the Debian release to provision from "
-        f"({', '.join(r.suite for r in releases.RELEASES)})")
-    add("--package", action="append", default=[], metavar="PKG",
-        help="extra Debian package to include (repeatable)")
-    add("--refresh", action="store_true", help="build a new sysroot even if the current one "
-        "suffices; DEST then points to it, the old one is kept for the environments using it "
-        "(crossenv cache prune removes it when none does)")
-    add("dest", nargs="?", type=Path, help="where the sysroot goes: a symlink to the "
-        "generation DEST.<hex> beside it (default: in the user cache, one per package set)")
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Provision as asked on the command line and print the host python's path."""
-    sysroot = provision_debian(args.arch, args.dest, args.package, refresh=args.refresh,
-                               python=args.python, release=args.release)
-    print(f"sysroot {sysroot.root} ({sysroot.arch}, {sysroot.multiarch}, Debian "
-          f"{sysroot.release})", file=sys.stderr)
-    print(sysroot.python)
-    return 0
