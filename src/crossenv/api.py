@@ -97,26 +97,28 @@ def _code_digest() -> str:
 
 def _env_key(sysroot: Sysroot, toolchain: str, glibc: str | None,
              env_vars: Sequence[tuple[str, str, str]], build_python: str | None,
-             compiler_launcher: Sequence[str] = ()) -> str:
+             compiler_launcher: Sequence[str] = (), cxx_manylinux: str | None = None) -> str:
     manifest = sysroot.root / ".crossenv-sysroot.json"
     stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
     text = json.dumps([__version__, _code_digest(), str(sysroot.root), stamp,
                        str(sysroot.python), toolchain,
                        glibc, [list(v) for v in env_vars], build_python,
-                       list(compiler_launcher)])
+                       list(compiler_launcher), cxx_manylinux])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
            glibc: str | None = None, env_vars: Sequence[tuple[str, str, str]] = (),
            build_python: str | None = None,
-           compiler_launcher: Sequence[str] = ()) -> Path:
+           compiler_launcher: Sequence[str] = (), cxx_manylinux: str | None = None) -> Path:
     """A cross environment for ``sysroot``'s Python; returns its directory.
 
     Without ``env`` it lives in the user cache under a key of everything it depends on
     (crossenv's version and code, the sysroot and its manifest, the toolchain, ``glibc`` for zig,
     ``env_vars`` as in ``crossenv --env``, ``compiler_launcher`` as resolved by
-    :func:`crossenv.launcher.parse`), and an existing one is reused. The build
+    :func:`crossenv.launcher.parse`, ``cxx_manylinux``: the manylinux tag gcc links C++
+    for, default manylinux_2_28, see :mod:`crossenv.cxxruntime`), and an existing one is
+    reused. The build
     interpreter is ``build_python`` or the one :mod:`crossenv.buildpython` resolves
     (found, else provided from Debian when the host's X.Y differs from any here).
     """
@@ -129,11 +131,12 @@ def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
     from .cache import user_cache
     from .create import create as create_env
     from .model import Options
-    from .tags import platform_tags_for
+    from .tags import parse_manylinux, platform_tags_for
 
     cached = env is None
     if env is None:
-        key = _env_key(sysroot, toolchain, glibc, env_vars, build_python, compiler_launcher)
+        key = _env_key(sysroot, toolchain, glibc, env_vars, build_python, compiler_launcher,
+                       cxx_manylinux)
         env = user_cache("buildwheel-envs") / f"{sysroot.arch}-{sysroot.python.name}-{key}"
     env = Path(env)
     with filelock.FileLock(str(env.parent / f".{env.name}.lock")):
@@ -151,7 +154,8 @@ def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
         libc, tags = platform_tags_for(host, manylinux=manylinux, toolchain=chain)
         options = Options(clear="both" if env.exists() else None, env_vars=env_vars,
                           platform_tags=tags, libc=libc, build_python=resolved.executable,
-                          compiler_launcher=tuple(compiler_launcher))
+                          compiler_launcher=tuple(compiler_launcher),
+                          manylinux=parse_manylinux(cxx_manylinux) if cxx_manylinux else None)
         create_env(env, host, chain, options)
     return env
 

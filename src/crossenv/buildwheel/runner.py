@@ -142,7 +142,8 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             zig_glibc = options.policy.name if options.toolchain == "zig" else None
             env = api.create(sysroot, toolchain=options.toolchain, glibc=zig_glibc,
                              env_vars=options.env_vars,
-                             compiler_launcher=options.compiler_launcher)
+                             compiler_launcher=options.compiler_launcher,
+                             cxx_manylinux=options.policy.name)
             log.write(f"environment {env}\n")
             counter = Counter(options.compiler_launcher, work)
             environ = counter.environ({**os.environ, **options.environment})
