@@ -141,6 +141,18 @@ def scipy(session: nox.Session) -> None:
 
 
 @nox.session
+def cxx(session: nox.Session) -> None:
+    """C++ extensions for manylinux (crossenv.cxxruntime): pybind11 with setuptools and with
+    scikit-build-core, and nanobind, for manylinux_2_28 and manylinux2014, on arm64 and
+    s390x, with exceptions crossing module boundaries under qemu (the default run builds
+    the pybind11 + setuptools pair for aarch64)."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "2", "-s", "--durations=10"]
+    session.run("pytest", *args, "tests/test_cxxruntime.py",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_CXX_FULL": "1"})
+
+
+@nox.session
 def compat1x(session: nox.Session) -> None:
     """crossenv 1.x's own test suite (from its PyPI sdist) against this crossenv, on the
     aarch64 testbed: python tests/compat1x/run.py [--crossenv SPEC] [--raw] [-- PYTEST_ARGS]."""
