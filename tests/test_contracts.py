@@ -349,6 +349,28 @@ def test_host_facts_in_build_hooks(byteorder: str, bits: int, tmp_path: Path) ->
                                    "16", "True", "True"]
 
 
+_FACTS_CTYPES_LATE = """
+import _crossenv_facts
+_crossenv_facts.apply()
+import ctypes, struct
+print(struct.calcsize("P"), ctypes.sizeof(ctypes.c_void_p))
+"""
+
+
+@pytest.mark.parametrize(("byteorder", "bits"), [("big", 64), ("little", 32)])
+def test_ctypes_imported_after_the_facts_still_loads(byteorder: str, bits: int,
+                                                     tmp_path: Path) -> None:
+    """numpy imports ctypes only inside a build hook (scikit-build-core asks numpy for its
+    include dir): ctypes' import-time size check must see the real pointer size, on a
+    32-bit host too (it raised "sizeof(py_object) wrong: 8 instead of 4" for armhf)."""
+    (tmp_path / "_crossenv_config.py").write_text(
+        f"BYTEORDER = {byteorder!r}\nPOINTER_BITS = {bits}\n")
+    shutil.copy(RUNTIME / "_crossenv_facts.py", tmp_path)
+    proc = run([sys.executable, "-c", _FACTS_CTYPES_LATE],
+               env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert proc.stdout.split() == [str(bits // 8), "8"]
+
+
 def test_hook_processes_are_recognised() -> None:
     shim_source = (RUNTIME / "_crossenv_shim.py").read_text()
     namespace: dict[str, object] = {"os": os}

@@ -36,8 +36,15 @@ def apply():
     """Give this hook process the host's ``sys.byteorder``, ``sys.maxsize`` and
     native pointer-sized ``struct.calcsize``."""
     byteorder, bits = _C.BYTEORDER, _C.POINTER_BITS
-    if byteorder != sys.byteorder and "ctypes" not in sys.modules:
-        import ctypes  # noqa: F401  (its Big/LittleEndianStructure read the real order)
+    real_bits = struct.calcsize("P") * 8
+    if (byteorder != sys.byteorder or bits != real_bits) and "ctypes" not in sys.modules:
+        # ctypes reads both facts once, at import: its Big/LittleEndianStructure take the
+        # real byte order and its size check (py_object against calcsize("P")) the real
+        # pointer size; imported after the patch, `import ctypes` fails on a 32-bit host
+        try:
+            import ctypes  # noqa: F401
+        except ImportError:  # a Python built without _ctypes
+            pass
     sys.byteorder = byteorder
     sys.maxsize = 2 ** (bits - 1) - 1
     struct.calcsize = _calcsize(struct.calcsize, bits // 8)
