@@ -181,6 +181,8 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
                            capture_output=True, timeout=300)
         subprocess.run([*chain.ar, "rcs", str(out / ARCHIVE), *map(str, members)],
                        check=True, capture_output=True, timeout=300)
+    if not (out / ARCHIVE).is_file():  # e.g. --ar /bin/true: exit 0, nothing written
+        raise OSError(f"{chain.ar[0] if chain.ar else 'ar'} made no {ARCHIVE}")
     (out / "nonshared.txt").write_text("".join(f"{m.name}\n" for m in members))
     if compat:
         (out / "compat.c").write_text(COMPAT_SOURCE)
@@ -213,19 +215,21 @@ def prepare(chain: Toolchain, host: HostDescription, manylinux: tuple[int, int] 
     dirs = hostlibc.search_dirs(chain)
     libc = glibcmoved.find_libc(dirs.sysroot if dirs else ()) \
         if sysroot_glibc >= glibcmoved.MOVED_IN > level else None
-    key = [FORMAT, host.arch.machine, str(level), str(compat), *chain.cc,
+    key = [FORMAT, host.arch.machine, str(level), str(compat), *chain.cc, *chain.ar,
            *_identity(shared), *_identity(archive), *(_identity(libc) if libc else ())]
     try:
         parts = stublib.cached(key, lambda out: _build_parts(
             chain, shared, archive, host.arch.machine, level, compat, libc, out))
+        stubs = (parts / "glibc-stubs.txt").read_text().split()
+        names = [STUB, ARCHIVE, *([COMPAT] if compat else []), *stubs]
+        missing = [name for name in names if not (parts / name).is_file()]
+        if missing:  # a cache entry made by an older or broken run
+            raise OSError(f"{parts} lacks {', '.join(missing)} (remove it to rebuild)")
     except (OSError, ELFError, subprocess.SubprocessError) as exc:
         logger.warning("C++ extensions will need %s's own libstdc++: %s", chain.cxx[0], exc)
         return chain
     stage_dir.mkdir(parents=True, exist_ok=True)
-    for name in (STUB, ARCHIVE, COMPAT) if compat else (STUB, ARCHIVE):
-        shutil.copyfile(parts / name, stage_dir / name)
-    stubs = (parts / "glibc-stubs.txt").read_text().split()
-    for name in stubs:
+    for name in names:
         shutil.copyfile(parts / name, stage_dir / name)
     _replace(stage_dir / SCRIPT, linker_script(final_dir, compat, stubs))
     logger.info("C++ extensions link for manylinux_%d_%d (libstdc++ %s: newer parts static)",

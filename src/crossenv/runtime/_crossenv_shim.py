@@ -147,10 +147,14 @@ class _BuildPackages:
     (``cross-pip`` still installs host copies; ``cross-expose`` makes it visible)."""
 
     site = ()  # unknown until the first miss
+    #: the installers stay each environment's own: a cross env made --without-cross-pip,
+    #: or one whose setuptools was uninstalled, must not borrow the build env's copy
+    KEEP_APART = frozenset(("sitecustomize", "usercustomize", "pip", "setuptools",
+                            "pkg_resources", "_distutils_hack", "wheel"))
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if path is not None or name in ("sitecustomize", "usercustomize"):
+        if path is not None or name in cls.KEEP_APART:
             return None
         if cls.site == ():
             cls.site = _build_site()
