@@ -41,7 +41,7 @@ def apply():
         # ctypes reads both facts once, at import: its Big/LittleEndianStructure take the
         # real byte order and its size check (py_object against calcsize("P")) the real
         # pointer size; imported after the patch, `import ctypes` fails on a 32-bit host
-        try:
+        try:  # noqa: SIM105  (no contextlib import in the runtime)
             import ctypes  # noqa: F401
         except ImportError:  # a Python built without _ctypes
             pass
