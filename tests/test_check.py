@@ -454,6 +454,29 @@ def test_origin_relative_search_path_is_fine(build_dir: Path, tmp_path: Path) ->
     assert check.check_wheel(wheel) == []
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize(("entry", "tag", "flagged"), [
+    # a library directory of the host (meson keeps a .pc file's -L directory, as natively)
+    ("/usr/lib/aarch64-linux-gnu/gconv", "linux_aarch64", False),
+    # a manylinux tag promises hosts whose directories are unknown
+    ("/usr/lib/aarch64-linux-gnu/gconv", "manylinux_2_17_aarch64", True),
+    ("/usr/lib/aarch64-linux-gnu/../../../tmp", "linux_aarch64", True),  # not normal
+    ("/usr/lib/x86_64-linux-gnu", "linux_aarch64", True),  # the build machine's, not the host's
+    ("/opt/vendor/lib", "linux_aarch64", True),  # nowhere on the host
+])
+def test_host_library_directory_in_a_host_wheel(build_dir: Path, tmp_path: Path,
+                                                aarch64_env: Path, entry: str, tag: str,
+                                                flagged: bool) -> None:
+    """Checked against an env, an absolute entry naming a directory of the host's sysroot
+    is what a native build on the host carries too: fine in a plain linux_* wheel."""
+    data = build(build_dir, "aarch64", "ext.c", f"-Wl,-rpath,{entry}")
+    wheel = make_wheel(tmp_path, f"{CP311}-{tag}", {ext_name("aarch64"): data})
+    problems = check.check_wheel(wheel, env=aarch64_env)
+    assert codes(problems) == (["elf-rpath"] if flagged else []), problems
+    # without the host's files nothing is known of its directories
+    assert codes(check.check_wheel(wheel)) == ["elf-rpath"]
+
+
 # ---------------------------------------------------------------- archive layout
 
 

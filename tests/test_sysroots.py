@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import crossenv_cmd, require
-from crossenv import alternatives, archiveindex, generations, provision, releases, sysrootcache
+from crossenv import alternatives, apt, archiveindex, generations, provision, releases, sysrootcache
 from crossenv.apt import parse_package, run_bounded
 from crossenv.errors import ProvisionError
 from test_provision import _fake_extract, _FakeApt
@@ -389,6 +389,26 @@ def test_a_command_that_does_not_finish_is_killed_with_its_children(tmp_path: Pa
     assert "did not finish in 1 s" in str(info.value) and "CROSSENV_APT_TIMEOUT" in str(
         info.value)
     assert _processes_mentioning(marker) == []
+
+
+def test_apt_writes_its_temporary_files_into_its_own_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """apt's gpgv method and apt-key leave apt.conf.*, apt.data.* and gpghome dirs in
+    TMPDIR when their process group is killed (a timeout, a full disk, a signal): they
+    go to a directory of the workdir that is removed after each call."""
+    require(shutil.which("apt-get"), "apt-get is needed (a Debian build machine)")
+    seen: list[str] = []
+
+    def record(argv, **kwargs):  # type: ignore[no-untyped-def]
+        tmp = Path(kwargs["env"]["TMPDIR"])
+        seen.append(str(tmp))
+        assert tmp.is_dir() and tmp.parent == tmp_path and not any(tmp.iterdir())
+        (tmp / "apt.conf.left").write_text("")  # what a killed gpgv leaves
+        return run_bounded(["true"], what="true", watch=tmp_path)
+
+    monkeypatch.setattr(apt, "run_bounded", record)
+    apt.Apt("arm64", tmp_path).run("apt-get", "update")
+    assert len(seen) == 1 and not Path(seen[0]).exists()
 
 
 # --- real apt: signals, a full disk, a read-only parent, alternatives ----------------------

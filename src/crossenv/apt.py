@@ -98,7 +98,8 @@ def disk_full(path: Path, output: str = "") -> str | None:
 
 
 def run_bounded(argv: Sequence[str], *, what: str, watch: Path, cwd: Path | None = None,
-                timeout: float | None = None) -> CompletedProcess[str]:
+                timeout: float | None = None,
+                env: dict[str, str] | None = None) -> CompletedProcess[str]:
     """Run ``argv`` in its own process group, bounded in time and by free space.
 
     apt-get blocks for ever when the disk fills up under it and waits on a dead
@@ -114,7 +115,7 @@ def run_bounded(argv: Sequence[str], *, what: str, watch: Path, cwd: Path | None
     try:
         proc = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
         while True:
             try:
                 out, err = proc.communicate(timeout=1.0)
@@ -217,8 +218,17 @@ class Apt:
         """Run an apt tool with the private options; raise with apt's own error line."""
         options = [word for option in self.options for word in ("-o", option)]
         verb = next((a for a in args if not a.startswith("-")), tool)
-        proc = run_bounded([tool, *options, *args], cwd=cwd, watch=self.workdir,
-                           what=f"{tool} {verb} for {self._what()}")
+        # apt's gpgv method and apt-key write apt.conf.*, apt.data.* and gpghome dirs to
+        # TMPDIR; a killed group leaves them behind, so they go to our own directory
+        tmp = self.workdir / "tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            proc = run_bounded([tool, *options, *args], cwd=cwd, watch=self.workdir,
+                               what=f"{tool} {verb} for {self._what()}",
+                               env={**os.environ, "TMPDIR": str(tmp)})
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         if proc.returncode != 0 and check:
             raise ProvisionError(f"{tool} {verb} for {self._what()} failed: {last_error(proc)}")
         self.last = proc

@@ -124,8 +124,9 @@ def host_sysroot(meta: envfile.EnvMetadata) -> loader.Sysroot | None:
 def _checked(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None, *,
              allow_pure: bool = False) -> WheelChecker:
     tags = wheel_tags(path)
+    sysroot = host_sysroot(meta) if meta is not None else None
     with wheelfile.open_wheel(path) as zf:
-        checker = WheelChecker(path, zf, tags)
+        checker = WheelChecker(path, zf, tags, sysroot=sysroot)
         checker.check_layout()
         checker.check_members()
         checker.check_wheel_metadata()
@@ -134,7 +135,7 @@ def _checked(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | No
             checker.check_installable(wanted.tag, lambda t: platform_accepts(wanted, t.platform))
         if meta is not None:
             _env_checks(checker, meta)
-        checker.check_loading(host_sysroot(meta) if meta is not None else None)
+        checker.check_loading(sysroot)
     return checker
 
 

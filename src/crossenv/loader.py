@@ -112,6 +112,16 @@ class Sysroot:
         real = self._resolve(path)
         return real if real is not None and real.is_file() else None
 
+    def is_host_library_dir(self, entry: str) -> bool:
+        """*entry* (an absolute RPATH/RUNPATH entry) is a library directory of the host
+        itself: written in normal form under ``/usr`` or ``/lib*`` and a directory of the
+        sysroot. A native build on the host records such entries too (meson keeps the
+        directory of a ``.pc`` file's ``-L``, e.g. Debian's ``openblas-pthread``)."""
+        if posixpath.normpath(entry) != entry or not entry.startswith(("/usr/", "/lib")):
+            return False
+        real = self._resolve(entry)
+        return real is not None and real.is_dir()
+
     def _listdir(self, directory: str) -> list[str]:
         real = self._resolve(directory)
         try:

@@ -47,8 +47,10 @@ class WheelChecker:
     """Checks one open wheel; collects :class:`Problem` objects in ``self.problems``."""
 
     def __init__(self, path: Path, zf: zipfile.ZipFile, tags: frozenset[Tag],
-                 elf: bool = True) -> None:
+                 elf: bool = True, sysroot: loader.Sysroot | None = None) -> None:
         self.path, self.name, self.zf, self.tags, self.elf = path, path.name, zf, tags, elf
+        #: the host's files, when checked against an environment
+        self.sysroot = sysroot
         self.problems: list[Problem] = []
         #: every ELF member, and the ones the host's loader could open (for loader.py)
         self.elves: dict[str, ElfInfo] = {}
@@ -171,10 +173,22 @@ class WheelChecker:
             return False
         return True
 
+    def native_search_path(self, entry: str) -> bool:
+        """An absolute entry that a native build on the host would carry too: a library
+        directory of the host's sysroot, in a wheel tagged for that host only (plain
+        ``linux_*``). A manylinux or musllinux tag promises every host of its policy, whose
+        directories are unknown, so the entry stays a finding there (``crossenv repair``
+        replaces it)."""
+        return (self.sysroot is not None and bool(self.platforms)
+                and all(not p.libc for p in self.platforms)
+                and self.sysroot.is_host_library_dir(entry))
+
     def check_elf(self, member: str, elf: ElfInfo) -> None:
         if self.check_loadable(member, elf):
             self.loadable[member] = elf
         for kind, entry in stray_search_paths(elf):
+            if self.native_search_path(entry):
+                continue
             where = ("absolute (a directory of the build machine or its sysroot)"
                      if entry.startswith("/") else
                      "relative to the current directory")
