@@ -141,6 +141,17 @@ def scipy(session: nox.Session) -> None:
 
 
 @nox.session
+def corpus(session: nox.Session) -> None:
+    """Every real PyPI sdist of tests/corpus/corpus.toml, across backends, front-ends,
+    arches and Pythons: built as users build it, checked with --import, its code run
+    under qemu (the default run builds the smoke entries)."""
+    session.install("-e", ".[test,repair,zig]")
+    args = session.posargs or ["-n", "2", "--durations=0"]
+    session.run("pytest", *args, "tests/test_corpus.py",
+                env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_CORPUS": "1"})
+
+
+@nox.session
 def cxx(session: nox.Session) -> None:
     """C++ extensions for manylinux (crossenv.cxxruntime): pybind11 with setuptools and with
     scikit-build-core, and nanobind, for manylinux_2_28 and manylinux2014, on arm64 and
