@@ -378,6 +378,8 @@ def _joined(value: Any, option: str) -> Any:
     fmt = SUPPORTED.get(option, _LIST)
     if isinstance(value, list) and fmt.sep:
         return fmt.sep.join(shlex.quote(str(v)) if fmt.quote else str(v) for v in value)
+    if isinstance(value, (bool, int)) and fmt.sep:
+        return str(value)  # a number stands for its text, as in cibuildwheel
     return value
 
 

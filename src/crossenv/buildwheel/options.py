@@ -255,6 +255,8 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
                                          else str(extras).split(",")) if e.strip())
     test_command = tuple(tuple(c) for c in split_commands(str(get("test-command") or "")))
     audit = audit_commands(str(get("audit-command") or ""))
+    repair = str(get("repair-wheel-command") or "")
+    split_commands(repair)  # run later, but a quoting mistake is found now
     try:
         verbosity = int(get("build-verbosity") or 0)
     except ValueError:
@@ -267,7 +269,7 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
         environment=environment,
         before_build=tuple(tuple(c) for c in split_commands(str(get("before-build") or ""))),
         before_test=tuple(tuple(c) for c in split_commands(str(get("before-test") or ""))),
-        repair_command=str(get("repair-wheel-command") or ""),
+        repair_command=repair,
         test_command=test_command,
         # words, not requirements ("-r FILE"): joined, never deduplicated
         test_requires=(*_words(get("test-requires"), "test-requires"),
