@@ -21,6 +21,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -161,20 +162,34 @@ def readonly_dir(tmp_path: Path) -> object:
 
 
 @pytest.mark.parametrize("case", ["a file", "inside a file", "a dangling symlink",
-                                  "a read-only directory", "below a read-only directory"])
+                                  "a read-only directory", "below a read-only directory",
+                                  "logs is a file"])
 def test_an_unusable_output_directory_is_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         readonly_dir: Path, case: str) -> None:
     (tmp_path / "file").write_text("x")
     (tmp_path / "link").symlink_to(tmp_path / "missing")
-    output = {"a file": tmp_path / "file", "inside a file": tmp_path / "file" / "wheels",
-              "a dangling symlink": tmp_path / "link",
+    (tmp_path / "with-logs").mkdir()
+    (tmp_path / "with-logs" / "logs").write_text("x")
+    output = {"logs is a file": tmp_path / "with-logs", "a file": tmp_path / "file",
+              "inside a file": tmp_path / "file" / "wheels", "a dangling symlink": tmp_path / "link",
               "a read-only directory": readonly_dir,
               "below a read-only directory": readonly_dir / "wheels"}[case]
     project = _project(tmp_path, 'build = "cp311-manylinux_aarch64"')
     code, err = _main(monkeypatch, capsys, project, output=output)
     _assert_one_line(code, err, "output directory", str(output))
     assert not (tmp_path / "missing").exists()
+
+
+def test_an_unusable_report_path_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    project = _project(tmp_path, 'build = "cp311-manylinux_aarch64"')
+    (tmp_path / "file").write_text("x")
+    code, err = _main(monkeypatch, capsys, project, "--report", str(tmp_path / "file" / "r.json"))
+    _assert_one_line(code, err, "is not a directory")
+    code, err = _main(monkeypatch, capsys, project, "--report", str(tmp_path))
+    _assert_one_line(code, err, "is a directory; name a file")
 
 
 def test_two_runs_cannot_share_an_output_directory(
@@ -263,8 +278,8 @@ def test_a_missing_zig_is_found_before_the_first_identifier(
 def test_a_signal_stops_and_sweeps_child_processes() -> None:
     """The handler itself, in this process: SIGINT sets the flag and a child started
     before it (a real ``sleep``) is terminated, however its group is set."""
-    if os.getpid() != os.getpgrp() and sys.platform != "linux":
-        pytest.fail("Linux only")
+    if threading.current_thread() is not threading.main_thread():
+        pytest.fail("signal handlers need the main thread; run pytest's tests in it")
     restore = interrupt.install()
     try:
         plain = subprocess.Popen(["sleep", "600"])

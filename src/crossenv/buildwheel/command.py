@@ -146,6 +146,12 @@ def _check_source(source: Path) -> None:
                            "project directory or an sdist (.tar.gz, .zip)")
 
 
+def _check_report(path: Path) -> None:
+    if path.is_dir():
+        raise outputdir.OutputDirError(f"--report {path} is a directory; name a file")
+    outputdir.prepare(path.parent)
+
+
 def run(args: argparse.Namespace) -> int:
     restore = interrupt.install()
     try:
@@ -205,6 +211,9 @@ def _run(args: argparse.Namespace) -> int:
         output_dir = (args.output_dir or Path(os.environ.get("CIBW_OUTPUT_DIR", "wheelhouse"))
                       ).absolute()
         held = outputdir.lock(outputdir.prepare(output_dir))  # closed when the run ends
+        outputdir.prepare(output_dir / "logs")
+        if args.report is not None:
+            _check_report(args.report.absolute())
         if natives:
             _warn("before-all commands other than apt-get install run once on the build "
                   "machine (what they build is for the build machine, not the host): "
@@ -221,6 +230,8 @@ def _run(args: argparse.Namespace) -> int:
         if jobs > cores:
             _warn(f"-j {jobs} is more than the {cores} cores: using {cores}")
             jobs = cores
+        if interrupt.requested():  # a signal while this thread prepared the run
+            return _interrupted()
         results = runner.run_all(resolved, project, output_dir, output_dir / "logs",
                                  min(jobs, len(resolved)), auditor=Auditor(Path(tmp)))
         report.write_json(args.report or output_dir / "buildwheel-report.json", results,
