@@ -172,7 +172,8 @@ def test_an_unusable_output_directory_is_one_line(
     (tmp_path / "with-logs").mkdir()
     (tmp_path / "with-logs" / "logs").write_text("x")
     output = {"logs is a file": tmp_path / "with-logs", "a file": tmp_path / "file",
-              "inside a file": tmp_path / "file" / "wheels", "a dangling symlink": tmp_path / "link",
+              "inside a file": tmp_path / "file" / "wheels",
+              "a dangling symlink": tmp_path / "link",
               "a read-only directory": readonly_dir,
               "below a read-only directory": readonly_dir / "wheels"}[case]
     project = _project(tmp_path, 'build = "cp311-manylinux_aarch64"')
