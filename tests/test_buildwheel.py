@@ -278,7 +278,8 @@ def test_resolved_options(tmp_path: Path) -> None:
         "CIBW_BEFORE_ALL": "apt-get install -y libyaml-dev"})
     resolved = options.resolve(reader, identifiers.parse("cp313-manylinux_s390x"),
                                {"CFLAGS": "-g"}, True, lambda m: None)
-    assert resolved.environment == {"CFLAGS": "-g -O3"}
+    assert resolved.environment == {"CFLAGS": "-g -O3", "CIBUILDWHEEL": "1",
+                                    "CIBUILDWHEEL_BUILD_IDENTIFIER": "cp313-manylinux_s390x"}
     assert resolved.policy.name == "manylinux2014" and resolved.toolchain == "zig"
     assert resolved.test_requires == ("pytest", "hypothesis", "numpy")
     assert resolved.sysroot_packages == ("libxml2-dev", "libyaml-dev")
@@ -482,7 +483,6 @@ def test_ccache_statslog_counts_one_build(tmp_path: Path) -> None:
     assert Counter((), tmp_path).stop(environ) is None
 
 
-@pytest.mark.integration
 def _sdist(project: Path, dest: Path) -> Path:
     """*project* as an sdist (``cibwdemo-0.1.0.tar.gz``, PKG-INFO and sources only)."""
     import tarfile
@@ -500,6 +500,7 @@ def _sdist(project: Path, dest: Path) -> Path:
     return sdist
 
 
+@pytest.mark.integration
 def test_a_second_ccache_run_hits(tmp_path: Path) -> None:
     """The same sdist built twice: buildwheel unpacks it into a new random directory each
     run, and pip builds it in a new random isolated environment; the second run's

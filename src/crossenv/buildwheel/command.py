@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -13,8 +14,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import CrossenvError
-from . import config, identifiers, options, report, runner, selector
+from .. import arches
+from ..errors import CrossenvError, ToolchainError
+from . import config, identifiers, interrupt, options, outputdir, report, runner, selector
+from .audit import Auditor
 
 
 class ProjectError(CrossenvError):
@@ -103,15 +106,72 @@ def select(reader: config.Reader, project_table: dict[str, Any],
     build_selector = selector.BuildSelector(
         str(reader.get("build") or "*"), str(reader.get("skip") or ""),
         selector.parse_requires_python(str(requires) if requires else None),
-        frozenset(str(reader.get("enable") or "").split()))
+        selector.parse_enable(str(reader.get("enable") or ""), _warn))
     return [i for i in offered if i.arch in archs and build_selector(str(i))]
 
 
+def missing_tools(chosen: list[options.IdentifierOptions],
+                  environ: dict[str, str]) -> list[str]:
+    """What the chosen identifiers need and this machine lacks, found before the first
+    one starts: the cross gcc (unless ``CC`` names a compiler), zig for
+    ``toolchain = "zig"``, and qemu-user (every wheel is imported under it)."""
+    missing: dict[str, list[str]] = {}
+    for one in chosen:
+        row = arches.lookup(one.identifier.debian_arch)
+        needs: list[str] = []
+        if one.toolchain == "zig":
+            try:
+                from .. import zig
+                zig.zig_executable()
+            except ToolchainError:
+                needs.append("zig (pip install 'crossenv[zig]')")
+        elif not environ.get("CC") and not any(
+                shutil.which(f"{prefix}-gcc") for prefix in (row.triplet, row.multiarch)):
+            needs.append(f"{row.triplet}-gcc (apt-get install gcc-{row.triplet})")
+        if arches.which_qemu(row) is None:
+            needs.append(f"{row.qemu} (apt-get install qemu-user-static)")
+        for need in needs:
+            missing.setdefault(need, []).append(str(one.identifier))
+    return [f"{need} for {', '.join(names)}" for need, names in missing.items()]
+
+
+def _check_source(source: Path) -> None:
+    if not source.exists():
+        if source.is_symlink():
+            raise ProjectError(f"{source} is a symlink to {os.readlink(source)}, which does "
+                               "not exist; give a project directory or an sdist")
+        raise ProjectError(f"{source} does not exist; give a project directory or an sdist")
+    if not source.is_dir() and not source.is_file():  # a FIFO, a socket, a device
+        raise ProjectError(f"{source} is neither a directory nor a regular file; give a "
+                           "project directory or an sdist (.tar.gz, .zip)")
+
+
+def _check_report(path: Path) -> None:
+    if path.is_dir():
+        raise outputdir.OutputDirError(f"--report {path} is a directory; name a file")
+    outputdir.prepare(path.parent)
+
+
 def run(args: argparse.Namespace) -> int:
+    restore = interrupt.install()
+    try:
+        return _run(args)
+    finally:
+        restore()
+
+
+def _interrupted(results: list[runner.Result] | None = None) -> int:
+    built = sum(r.result == "ok" for r in results or [])
+    print(f"crossenv buildwheel: interrupted by {interrupt.signal_name()}: {built} built, "
+          "no later identifier started, their programs stopped and temporary files "
+          "removed", file=sys.stderr)
+    return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     source = Path(args.project)
-    if not source.exists():
-        raise ProjectError(f"{source} does not exist; give a project directory or an sdist")
+    _check_source(source)
     cli = {"archs": args.archs}
     with tempfile.TemporaryDirectory(prefix="crossenv-sdist-") as tmp:
         project = (source if source.is_dir() else _extract_sdist(source, Path(tmp))).absolute()
@@ -145,23 +205,40 @@ def run(args: argparse.Namespace) -> int:
                 notes.setdefault(note, []).append(str(one.identifier))
         for note, names in notes.items():
             print(f"crossenv buildwheel: note: {', '.join(names)}: {note}", file=sys.stderr)
+        missing = missing_tools(resolved, dict(os.environ))
+        if missing:
+            raise ToolchainError("missing tools, found before building: " + "; ".join(missing))
         output_dir = (args.output_dir or Path(os.environ.get("CIBW_OUTPUT_DIR", "wheelhouse"))
                       ).absolute()
+        held = outputdir.lock(outputdir.prepare(output_dir))  # closed when the run ends
+        outputdir.prepare(output_dir / "logs")
+        if args.report is not None:
+            _check_report(args.report.absolute())
         if natives:
             _warn("before-all commands other than apt-get install run once on the build "
                   "machine (what they build is for the build machine, not the host): "
                   + " && ".join(" ".join(c) for c in natives))
-            runner._native(natives, project=project, environ=dict(os.environ),
-                           log=sys.stderr, what="before-all")
+            try:
+                runner._native(natives, project=project, environ=dict(os.environ),
+                               log=sys.stderr, what="before-all")
+            except CrossenvError:
+                if interrupt.requested():
+                    return _interrupted()
+                raise
         cores = os.cpu_count() or 1
         jobs = args.jobs or cores
         if jobs > cores:
             _warn(f"-j {jobs} is more than the {cores} cores: using {cores}")
             jobs = cores
+        if interrupt.requested():  # a signal while this thread prepared the run
+            return _interrupted()
         results = runner.run_all(resolved, project, output_dir, output_dir / "logs",
-                                 min(jobs, len(resolved)))
-        print(report.table(results))
+                                 min(jobs, len(resolved)), auditor=Auditor(Path(tmp)))
         report.write_json(args.report or output_dir / "buildwheel-report.json", results,
                           project=str(source), output_dir=str(output_dir),
                           wall_s=time.monotonic() - started)
+        held.close()
+        if interrupt.requested():
+            return _interrupted(results)
+        print(report.table(results))
     return 0 if all(r.result == "ok" for r in results) else 1

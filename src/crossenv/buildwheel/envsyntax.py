@@ -74,7 +74,10 @@ def parse_environment(value: str | Mapping[str, object], base: Mapping[str, str]
         for name, raw in value.items():
             if not _NAME_RE.fullmatch(str(name)):
                 raise OptionError(f"{option}: {name!r} is not a variable name")
-            text, _ = _value(str(raw), 0, scope, option) if str(raw) else ("", 0)
+            # a table value is what a double-quoted shell word holds (cibuildwheel
+            # writes NAME="VALUE"): spaces kept, $NAME expanded
+            quoted = '"' + re.sub(r'(?<!\\)"', '\\"', str(raw)) + '"'
+            text, _ = _value(quoted, 0, scope, option)
             scope[name] = assigned[name] = text
         return assigned
     i = 0
@@ -93,6 +96,14 @@ def parse_environment(value: str | Mapping[str, object], base: Mapping[str, str]
     return assigned
 
 
+def split_words(text: str, option: str) -> list[str]:
+    """``text`` split as a shell splits words; an unbalanced quote is one line."""
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise OptionError(f"{option}: {exc} in {text!r}") from None
+
+
 def parse_config_settings(value: str | Mapping[str, object],
                           option: str = "config-settings") -> list[tuple[str, str]]:
     """``"a=b c=d"`` or ``{a = "b", c = ["d", "e"]}`` -> ``[(a, b), (c, d), (c, e)]``."""
@@ -102,11 +113,7 @@ def parse_config_settings(value: str | Mapping[str, object],
             for one in item if isinstance(item, list) else [item]:
                 pairs.append((str(key), str(one)))
         return pairs
-    try:
-        words = shlex.split(value)
-    except ValueError as exc:
-        raise OptionError(f"{option}: {exc} in {value!r}") from None
-    for word in words:
+    for word in split_words(value, option):
         key, sep, item = word.partition("=")
         if not sep or not key:
             raise OptionError(f"{option}: {word!r} is not KEY=VALUE")

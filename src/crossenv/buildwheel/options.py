@@ -19,7 +19,7 @@ from typing import Any
 from .. import launcher
 from . import depgroups
 from .config import Reader
-from .envsyntax import OptionError, parse_config_settings, parse_environment
+from .envsyntax import OptionError, parse_config_settings, parse_environment, split_words
 from .identifiers import Identifier
 
 FRONTENDS = ("pip", "build", "build[uv]")
@@ -69,7 +69,7 @@ def parse_frontend(value: object) -> Frontend:
         rest = rest.strip()
         if rest and not rest.startswith("args:"):
             raise OptionError(f"build-frontend {value!r}: write NAME or 'NAME; args: ...'")
-        args = shlex.split(rest[len("args:"):]) if rest else []
+        args = split_words(rest[len("args:"):], "build-frontend") if rest else []
     name = name.strip()
     if name not in FRONTENDS:
         raise OptionError(f"build-frontend {name!r}: crossenv supports {', '.join(FRONTENDS)}")
@@ -84,7 +84,11 @@ def split_chains(text: str) -> list[list[list[str]]]:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
         lexer.whitespace_split = True
         alternatives: list[list[str]] = [[]]
-        for token in lexer:
+        try:
+            tokens = list(lexer)
+        except ValueError as exc:  # an unbalanced quote
+            raise OptionError(f"command {line!r}: {exc}") from None
+        for token in tokens:
             if token in ("&&", ";", "||"):
                 if token == "||":
                     alternatives.append([])
@@ -118,7 +122,7 @@ def _apt_packages(argv: list[str]) -> list[str] | None:
     match = _INSTALL_RE.match(shlex.join(argv))
     if not match or match[1] not in ("apt-get", "apt"):
         return None
-    words = shlex.split(match[2])
+    words = split_words(match[2], "before-all")
     if words[:1] == ["update"]:
         return []
     if words[:1] == ["install"]:
@@ -180,6 +184,10 @@ class IdentifierOptions:
     env_vars: tuple[tuple[str, str, str], ...] = ()
     #: run in front of the host compilers (ccache ...); part of the cached env's key
     compiler_launcher: tuple[str, ...] = ()
+    #: ``audit-command`` argvs (with ``{wheel}`` or ``{abi3_wheel}``), run after the
+    #: check on the build machine in a venv with ``audit-requires`` (:mod:`.audit`)
+    audit_command: tuple[tuple[str, ...], ...] = ()
+    audit_requires: tuple[str, ...] = ()
 
 
 def resolve_launcher(option: str | None, environ: Mapping[str, str],
@@ -193,10 +201,24 @@ def resolve_launcher(option: str | None, environ: Mapping[str, str],
     return launcher.from_pyproject(project)
 
 
-def _words(value: Any) -> tuple[str, ...]:
+def _words(value: Any, option: str) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(str(v) for v in value)
-    return tuple(shlex.split(str(value or "")))
+    return tuple(split_words(str(value or ""), option))
+
+
+def audit_commands(text: str) -> tuple[tuple[str, ...], ...]:
+    """``audit-command`` as argvs; each must name ``{wheel}`` or ``{abi3_wheel}`` (not
+    both), as cibuildwheel requires, checked before any build rather than after."""
+    commands = tuple(tuple(c) for c in split_commands(text))
+    for command in commands:
+        joined = " ".join(command)
+        has_wheel, has_abi3 = "{wheel}" in joined, "{abi3_wheel}" in joined
+        if has_wheel == has_abi3:
+            raise OptionError(f"audit-command {shlex.join(command)!r}: use exactly one of "
+                              "the placeholders {wheel} (every wheel) and {abi3_wheel} "
+                              "(abi3 wheels only)")
+    return commands
 
 
 def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
@@ -207,9 +229,13 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
     def get(option: str) -> Any:
         return reader.get(option, name)
 
-    environment = parse_environment(get("environment") or "", base_env)
-    test_env = parse_environment(get("test-environment") or "", {**base_env, **environment},
-                                 "test-environment")
+    # cibuildwheel's own variables: CIBUILDWHEEL before the option (it may read or
+    # change it), the identifier after it (set for every per-build step, tests too)
+    ours = {"CIBUILDWHEEL": "1", "CIBUILDWHEEL_BUILD_IDENTIFIER": name}
+    environment = {"CIBUILDWHEEL": "1", **parse_environment(
+        get("environment") or "", {**base_env, "CIBUILDWHEEL": "1"}), **ours}
+    test_env = {**ours, **parse_environment(get("test-environment") or "",
+                                            {**base_env, **environment}, "test-environment")}
     image_option = f"manylinux-{identifier.arch}-image"
     policy = parse_policy(str(get(image_option) or DEFAULT_POLICY), image_option)
     toolchain = str(reader.crossenv("toolchain") or "auto")
@@ -220,13 +246,17 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
         # Debian's oldest sysroot has glibc 2.31: below 2.28 only zig's stubs are safe.
         toolchain = "zig" if policy.glibc < (2, 28) else "gnu"
     packages = reader.crossenv("sysroot-packages") or []
-    if not isinstance(packages, list):
-        raise OptionError("tool.crossenv.buildwheel.sysroot-packages must be a list")
+    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+        raise OptionError("tool.crossenv.buildwheel.sysroot-packages must be a list of "
+                          "Debian package names (strings)")
     from_before_all, _ = before_all_packages(str(get("before-all") or ""), lambda _m: None)
     extras = get("test-extras") or ""
     extras_t = tuple(e.strip() for e in (extras if isinstance(extras, list)
                                          else str(extras).split(",")) if e.strip())
     test_command = tuple(tuple(c) for c in split_commands(str(get("test-command") or "")))
+    audit = audit_commands(str(get("audit-command") or ""))
+    repair = str(get("repair-wheel-command") or "")
+    split_commands(repair)  # run later, but a quoting mistake is found now
     try:
         verbosity = int(get("build-verbosity") or 0)
     except ValueError:
@@ -239,17 +269,20 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
         environment=environment,
         before_build=tuple(tuple(c) for c in split_commands(str(get("before-build") or ""))),
         before_test=tuple(tuple(c) for c in split_commands(str(get("before-test") or ""))),
-        repair_command=str(get("repair-wheel-command") or ""),
+        repair_command=repair,
         test_command=test_command,
         # words, not requirements ("-r FILE"): joined, never deduplicated
-        test_requires=(*_words(get("test-requires")),
-                       *depgroups.resolve(reader.dependency_groups, _words(get("test-groups")))),
+        test_requires=(*_words(get("test-requires"), "test-requires"),
+                       *depgroups.resolve(reader.dependency_groups,
+                                          _words(get("test-groups"), "test-groups"))),
         test_extras=extras_t,
-        test_sources=_words(get("test-sources")),
+        test_sources=_words(get("test-sources"), "test-sources"),
         test_environment=test_env,
         test=bool(test_command) and test_selected,
         policy=policy,
         toolchain=toolchain,
         sysroot_packages=tuple(dict.fromkeys([*map(str, packages), *from_before_all])),
         verbosity=verbosity,
+        audit_command=audit,
+        audit_requires=_words(get("audit-requires"), "audit-requires"),
     )

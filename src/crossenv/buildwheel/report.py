@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
+from .outputdir import write_text
 from .runner import Result
 
 _COLUMNS = ("identifier", "wheel", "tag", "build s", "test s", "cache", "result")
@@ -46,5 +47,4 @@ def write_json(path: Path, results: Sequence[Result], *, project: str, output_di
     data = {"crossenv": __version__, "project": project, "output_dir": output_dir,
             "wall_s": round(wall_s, 3), "ok": all(r.result == "ok" for r in results),
             "identifiers": [dataclasses.asdict(r) for r in results]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(data, indent=2) + "\n")

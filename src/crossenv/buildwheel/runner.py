@@ -13,7 +13,6 @@ import concurrent.futures
 import dataclasses
 import os
 import shlex
-import shutil
 import sys
 import tempfile
 import threading
@@ -25,6 +24,8 @@ from typing import TextIO
 
 from .. import api, releases
 from ..errors import CrossenvError
+from . import interrupt, outputdir
+from .audit import Auditor, applicable
 from .cachecount import Counter
 from .options import IdentifierOptions
 from .testcmd import substitute
@@ -35,7 +36,7 @@ class Result:
     """What happened to one identifier (times in seconds, ``wheel`` a file name)."""
 
     identifier: str
-    result: str = "pending"  # ok, failed
+    result: str = "pending"  # ok, failed, interrupted
     wheel: str = ""
     tag: str = ""
     build_s: float = 0.0
@@ -99,16 +100,21 @@ def _repair(options: IdentifierOptions, wheel: Path, env: Path, dest: Path,
     arch = options.identifier.arch
     if not command:
         return wheel  # repair-wheel-command = "": cibuildwheel keeps the linux_* wheel
-    words = shlex.split(command)
-    if words[:2] == ["auditwheel", "repair"]:
+    from .options import split_commands
+    commands = split_commands(command)
+    if len(commands) == 1 and commands[0][:2] == ["auditwheel", "repair"]:
         return api.repair(wheel, env, dest, plat=options.policy.tag(arch),
                           glibc=options.policy.glibc)
     log.write(f"custom repair-wheel-command, run on the build machine: {command}\n")
     out = dest / "custom"
     out.mkdir(parents=True)
-    from .options import split_commands
-    _native(split_commands(command), project=project, environ=environ, log=log,
-            what="repair-wheel-command", extra={"wheel": str(wheel), "dest_dir": str(out)})
+    for argv in commands:  # an inherited chain: `auditwheel repair` is crossenv's repair
+        if argv[:2] == ["auditwheel", "repair"]:
+            api.repair(wheel, env, out, plat=options.policy.tag(arch),
+                       glibc=options.policy.glibc)
+            continue
+        _native([argv], project=project, environ=environ, log=log,
+                what="repair-wheel-command", extra={"wheel": str(wheel), "dest_dir": str(out)})
     made = sorted(out.glob("*.whl"))
     if len(made) != 1:
         raise api.BuildError(f"repair-wheel-command left {len(made)} wheels in {{dest_dir}}, "
@@ -117,15 +123,20 @@ def _repair(options: IdentifierOptions, wheel: Path, env: Path, dest: Path,
 
 
 def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_path: Path,
-            progress: Progress) -> Result:
+            progress: Progress, auditor: Auditor | None = None) -> Result:
     """Every step for one identifier; never raises for a failure of the build itself."""
     ident = str(options.identifier)
     result = Result(ident, log=str(log_path))
+    if interrupt.requested():  # a signal came before this identifier started
+        result.result, result.log = "interrupted", ""
+        return result
     with log_path.open("w", encoding="utf-8") as log, \
             tempfile.TemporaryDirectory(prefix=f"crossenv-{ident}-") as tmp:
         work = Path(tmp)
 
         def step(name: str) -> None:
+            if interrupt.requested():
+                raise api.BuildError(f"interrupted by {interrupt.signal_name()}")
             result.step = name
             log.write(f"=== {name}\n")
             log.flush()
@@ -172,6 +183,10 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             wheel = _repair(options, built, env, work / "repaired", environ, project, log)
             step("check")
             api.check(wheel, env, imports=True)  # a wheel that does not import never ships
+            if applicable(options.audit_command, wheel.name):
+                step("audit")
+            (auditor or Auditor(work)).run(options.audit_command, options.audit_requires,
+                                           wheel, project=project, log=log, native=_native)
             result.build_s = time.monotonic() - started
             if options.test:
                 started = time.monotonic()
@@ -184,12 +199,15 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                     options.test_command, options.test_requires, options.test_extras,
                     options.test_sources, options.test_environment), project=project, log=log)
                 result.test_s = time.monotonic() - started
+            step("publish")
             output_dir.mkdir(parents=True, exist_ok=True)
-            final = Path(shutil.copy2(wheel, output_dir / wheel.name))
+            final = outputdir.publish(wheel, output_dir)
             result.wheel, result.result = final.name, "ok"
             result.tag = final.name[:-4].split("-")[-1]  # the platform tag(s)
         except CrossenvError as exc:
             result.result, result.error = "failed", f"{result.step}: {exc}"
+            if interrupt.requested():
+                result.result = "interrupted"
         except Exception as exc:  # a bug: keep the traceback in the log, go on with the rest
             log.write(traceback.format_exc())
             result.result = "failed"
@@ -201,14 +219,26 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
 
 def run_all(options: Sequence[IdentifierOptions], project: Path, output_dir: Path,
             log_dir: Path, jobs: int, progress: Progress | None = None,
-            on_result: Callable[[Result], None] | None = None) -> list[Result]:
-    """Run every identifier, at most ``jobs`` at once; results in the given order."""
+            on_result: Callable[[Result], None] | None = None,
+            auditor: Auditor | None = None) -> list[Result]:
+    """Run every identifier, at most ``jobs`` at once; results in the given order. After
+    a signal (:mod:`.interrupt`) identifiers not started are not started, and programs
+    started meanwhile are signalled too while the running ones wind down."""
     log_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or Progress(len(options))
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(run_one, o, project, output_dir,
-                               log_dir / f"{o.identifier}.log", progress) for o in options]
-        results = [f.result() for f in futures]
+                               log_dir / f"{o.identifier}.log", progress, auditor)
+                   for o in options]
+        pending: set[concurrent.futures.Future[Result]] = set(futures)
+        while pending:
+            _, pending = concurrent.futures.wait(pending, timeout=1.0)
+            if interrupt.requested():
+                for future in pending:
+                    future.cancel()
+                interrupt.sweep()
+        results = [Result(str(o.identifier), result="interrupted") if f.cancelled()
+                   else f.result() for o, f in zip(options, futures)]
     for result in results:
         if on_result:
             on_result(result)

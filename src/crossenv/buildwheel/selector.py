@@ -5,14 +5,16 @@ cibuildwheel, so the semantics are cibuildwheel's: whitespace-separated fnmatch
 patterns with shell-like brace expansion (``cp3{11,13}-*``, via bracex), ``skip``
 wins over ``build``, ``project.requires-python`` removes the Pythons it excludes
 (tested at X.Y.99, as cibuildwheel does), and ``enable`` groups gate builds that are
-off by default. Identifiers crossenv cannot build (musllinux, PyPy, x86_64, free
-threading) simply never match anything crossenv offers.
+off by default (cibuildwheel 4.2: CPython 3.15 is built by default, 3.16 would need
+``cpython-prerelease``). Identifiers crossenv cannot build (musllinux, PyPy, x86_64,
+free threading) simply never match anything crossenv offers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 
 import bracex
@@ -21,10 +23,33 @@ from packaging.version import Version
 
 from .identifiers import SelectionError
 
-#: cibuildwheel's enable groups; only these names are accepted in ``enable``.
-ENABLE_GROUPS = frozenset({"cpython-freethreading", "cpython-prerelease", "pypy", "pypy-eol",
-                           "cpython-experimental-riscv64", "graalpy", "pyodide-prerelease",
-                           "all"})
+#: cibuildwheel 4's enable groups (``all`` is every one of them).
+ENABLE_GROUPS = frozenset({"cpython-prerelease", "graalpy", "pypy", "pypy-eol",
+                           "pyodide-eol", "pyodide-prerelease"})
+#: groups cibuildwheel 3 had and 4 removed: accepted with a warning (they select nothing)
+REMOVED_GROUPS = {"cpython-freethreading": "cibuildwheel 4 builds free-threaded 3.14+ "
+                  "without it (crossenv builds no free-threaded hosts)",
+                  "cpython-experimental-riscv64": "riscv64 needs no flag"}
+#: the CPython cibuildwheel treats as a pre-release (behind ``cpython-prerelease``):
+#: since cibuildwheel 4.2, 3.15 is built by default and 3.16 is the next one
+PRERELEASE = "cp316*"
+
+
+def parse_enable(value: str, warn: Callable[[str], None]) -> frozenset[str]:
+    """``enable`` words -> groups; ``all`` stands for every group, an unknown name is
+    one line (as in cibuildwheel), a group cibuildwheel 4 removed is a warning."""
+    groups: set[str] = set()
+    for word in value.split():
+        if word == "all":
+            groups |= ENABLE_GROUPS
+        elif word in ENABLE_GROUPS:
+            groups.add(word)
+        elif word in REMOVED_GROUPS:
+            warn(f"enable {word}: removed in cibuildwheel 4, ignored: {REMOVED_GROUPS[word]}")
+        else:
+            raise SelectionError(f"enable {word!r}: unknown group; use some of "
+                                 f"{', '.join(sorted(ENABLE_GROUPS))} or all")
+    return frozenset(groups)
 
 
 def expand(patterns: str) -> list[str]:
@@ -67,7 +92,7 @@ class BuildSelector:
             if not self.requires_python.contains(Version(f"3.{minor}.99"),
                                                  prereleases=True):
                 return False
-        if fnmatchcase(identifier, "cp3??t-*") and not self._enabled("cpython-freethreading"):
+        if fnmatchcase(identifier, PRERELEASE) and not self._enabled("cpython-prerelease"):
             return False
         if fnmatchcase(identifier, "pp*") and not self._enabled("pypy"):
             return False
