@@ -116,6 +116,20 @@ def test_abi3_and_musllinux_good_wheels(build_dir: Path, tmp_path: Path) -> None
     assert check.check_wheel(musl) == []
 
 
+def test_only_modules_defining_pyinit_are_imported(build_dir: Path, tmp_path: Path) -> None:
+    """pycryptodome ships libraries named like extension modules (``_raw_aes.abi3.so``)
+    that Python opens with ctypes: ``check --import`` must not import them (they define
+    no ``PyInit_``), while the offline checks still cover them."""
+    lib = build(build_dir, "aarch64", "foo_new.c")
+    wheel = make_wheel(tmp_path, "cp37-abi3-linux_aarch64",
+                       {"demo/_raw_lib.abi3.so": lib,
+                        "demo/_demo.abi3.so": build(build_dir, "aarch64")})
+    checker = check._checked(wheel, None, None)
+    assert checker.problems == []
+    assert sorted(checker.extensions) == ["demo/_demo.abi3.so", "demo/_raw_lib.abi3.so"]
+    assert checker.importable == ["demo/_demo.abi3.so"]
+
+
 # ---------------------------------------------------------------- ELF header checks
 
 

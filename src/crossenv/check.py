@@ -96,7 +96,7 @@ def check_wheel(path: Path, *, target: str | None = None, env: Path | None = Non
     meta = envfile.read(env) if env is not None else None
     checker = _checked(Path(path), wanted, meta, allow_pure=allow_pure)
     if imports and meta is not None and not checker.problems:
-        return import_problems(Path(path), meta.env, [], checker.extensions)
+        return import_problems(Path(path), meta.env, [], checker.importable)
     return checker.problems
 
 
@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
             checker = _checked(wheel, wanted, meta, allow_pure=getattr(args, "allow_pure", False))
             problems = checker.problems
             if getattr(args, "import_", False) and meta is not None:
-                problems += import_problems(wheel, meta.env, problems, checker.extensions)
+                problems += import_problems(wheel, meta.env, problems, checker.importable)
             results.append((str(wheel), problems))
         except CrossenvError as exc:
             print(f"crossenv: error: {exc}", file=sys.stderr)

@@ -57,6 +57,10 @@ class WheelChecker:
         self.loadable: dict[str, ElfInfo] = {}
         self.platforms = [p for p in map(parse_platform, sorted({t.platform for t in tags})) if p]
         self.extensions: list[str] = []
+        #: the extension modules ``check --import`` imports: those defining ``PyInit_``.
+        #: A library named like one without it (pycryptodome's ``_raw_*.abi3.so``) is
+        #: opened with ctypes, never imported; the offline loader still checks it
+        self.importable: list[str] = []
         arches = sorted({p.arch for p in self.platforms})
         if len(arches) > 1:
             self.add("", "wheel-tag", f"the platform tags name several architectures "
@@ -221,6 +225,8 @@ class WheelChecker:
         if elf.exports_pyinit or suffixes.is_extension_name(member):
             self.extensions.append(member)
             self.check_suffix(member, platform)
+        if elf.exports_pyinit:
+            self.importable.append(member)
         if platform.libc:
             self.check_libc(member, elf, platform)
 
