@@ -275,6 +275,10 @@ def test_check_refuses_before_anything_is_made(tmp_path: Path) -> None:
     with pytest.raises(conda.CondaLayoutError, match="quote"):
         conda.check([tmp_path / "it's"], Options(build_python=Path(sys.executable)))
     assert not (tmp_path / "it's").exists()
+    with pytest.raises(conda.CondaLayoutError, match="white space"):
+        conda.check([tmp_path / "a b"], Options(build_python=Path(sys.executable)))
+    with pytest.raises(conda.CondaLayoutError, match="--build-python"):
+        conda.check([tmp_path / "venv"], Options(build_python=Path("/bin/false")))
 
 
 def test_the_creation_line_with_conda_parses() -> None:

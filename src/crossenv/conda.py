@@ -155,8 +155,12 @@ def build_paths(build_python: Path) -> tuple[str, str]:
     code = ("import os, sysconfig; "
             "print(os.path.join(os.path.dirname(os.__file__), 'lib-dynload')); "
             "print(sysconfig.get_paths()['purelib'])")
-    out = subprocess.run([str(build_python), "-I", "-c", code], capture_output=True,
-                         text=True, check=True).stdout.splitlines()
+    proc = subprocess.run([str(build_python), "-I", "-c", code], capture_output=True,
+                          text=True)
+    out = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(out) != 2:
+        raise CondaLayoutError(f"{build_python} could not report its lib-dynload and "
+                               "site-packages; pass a working --build-python")
     return out[0], out[1]
 
 
@@ -195,7 +199,10 @@ def check(envs: Sequence[Path | str], options: Options) -> tuple[str, str]:
         raise CondaLayoutError("the conda layout needs the build interpreter's path")
     paths = build_paths(Path(options.build_python))
     for env in envs:
-        _literal_path(Path(os.path.realpath(env)) / "lib", "ENV")
+        lib = _literal_path(Path(os.path.realpath(env)) / "lib", "ENV")
+        if any(c.isspace() for c in lib):  # ENV/build/bin/python is the wrapper's #! line
+            raise CondaLayoutError(f"ENV {env} has white space, which a #! line cannot "
+                                   "name; use another directory")
     for path, what in zip(paths, ("lib-dynload", "site-packages")):
         _literal_path(path, f"the build python's {what}")
     return paths
