@@ -206,6 +206,7 @@ def test_conda_option_replaces_the_edits(
     """docs/integrations/conda-forge.rst's two lines: the same answers and extensions."""
     require_host_version(arm64_sysroot)
     prefix, build = _prefixes(tmp_path, pristine_build_prefix, arm64_sysroot)
+    shutil.rmtree(prefix / "conda-meta")  # the option alone asks for the layout
     out = _activate_and_build(tmp_path, _STEPS_CONDA, prefix, build, arm64_sysroot,
                               meson=False)
     assert out == _expected(prefix)
