@@ -128,6 +128,8 @@ def build_create_parser() -> argparse.ArgumentParser:
         help="install no pip in either environment (implies --without-cross-pip)")
     add("--without-cross-pip", action="store_true",
         help="install no pip in the cross environment and write no cross-pip scripts")
+    add("--conda", action="store_true", help="conda-forge's cross-python layout (implied by a "
+        "HOST_PYTHON in a conda prefix): docs/integrations/conda-forge.rst")
     add("--system-prompt", dest="prompt", metavar="PROMPT", help=argparse.SUPPRESS)
     add("--prompt", dest="prompt", metavar="PROMPT",
         help="prompt prefix shown by ENV/bin/activate (default: ENV's name)")
@@ -270,8 +272,14 @@ def run_create(args: argparse.Namespace) -> int:
         compiler_launcher=compiler_launcher,
         manylinux=parse_manylinux(glibc) if glibc else None,
     )
+    from . import conda  # conda-forge's layout (--conda, or a host in a conda prefix)
+
+    conda_paths = conda.check(env_dirs, options) if args.conda or conda.in_conda_prefix(
+        Path(host_python)) else None
     for env_dir in env_dirs:
         layout = create(Path(env_dir), host, chain, options)
+        if conda_paths:
+            conda.write(layout, host, options, str(Path(host_python).absolute()), conda_paths)
         logger.info("created %s for %s (%s)", layout.env, host.platform, " ".join(chain.cc))
     return 0
 

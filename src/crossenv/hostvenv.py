@@ -54,14 +54,19 @@ def _write(path: Path, text: str, mode: int) -> None:
 
 
 def make(prefix: Path, *, qemu: str, sysroot: Path, interpreter: Path,
-         version: str) -> Path:
-    """Write the venv at *prefix* (made if missing); its ``bin`` directory."""
+         version: str, final: Path | None = None) -> Path:
+    """Write the venv at *prefix* (made if missing); its ``bin`` directory.
+
+    *final* is where the venv will be used from when it is written into a staging
+    directory first (``ENV/cross/crossenv/host-python`` at creation): the launchers name
+    their final paths, which CPython's venv lookup reads from ``argv[0]``."""
     prefix = Path(prefix).absolute()
     bindir = prefix / "bin"
+    final_bindir = Path(final).absolute() / "bin" if final is not None else bindir
     bindir.mkdir(parents=True, exist_ok=True)
     _write(prefix / CONFIG, f"home = {Path(interpreter).parent}\n"
            "include-system-site-packages = true\n"
            f"version = {version}\n", 0o644)
     for name in names(version):
-        _write(bindir / name, script(qemu, sysroot, interpreter, bindir / name), 0o755)
+        _write(bindir / name, script(qemu, sysroot, interpreter, final_bindir / name), 0o755)
     return bindir

@@ -86,6 +86,19 @@ hash -r 2>/dev/null
 """
 
 
+#: the host python under qemu (crossenv.hostpython); its launcher is only written when
+#: qemu-user and the host interpreter were found at creation
+_HOST_PYTHON = """#!/bin/sh
+launcher={launcher}
+if [ ! -x "$launcher" ]; then
+    echo "host-python: no host python in {env} (qemu-user or the sysroot's interpreter \
+was missing when it was made); install qemu-user-static and recreate it" >&2
+    exit 2
+fi
+exec "$launcher" "$@"
+"""
+
+
 def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -130,6 +143,10 @@ def write_scripts(
     expose = cross_layout.cross_site / "_crossenv_expose.py"
     script("cross-expose", build_python,
            f"{quoting.shell(str(expose))} {quoting.shell(str(env_dir))} ")
+    host_python = cross_layout.crossenv_dir / "host-python" / "bin" / "python"
+    _write(bin_dir / "host-python", _HOST_PYTHON.format(
+        launcher=quoting.shell(str(host_python)), env=quoting.shell(str(env_dir))))
+    written.append("host-python")
     cross_bin = cross_python.parent
     activate = _ACTIVATE.format(
         bin_dir=quoting.shell(str(bin_dir_final(env_dir))),

@@ -39,6 +39,10 @@ IMPORT_HOOKS: dict[str, str] = {
     "setuptools._distutils.ccompiler": "_crossenv_hostpaths:patch_ccompiler",
     "setuptools._distutils.compilers.C.base": "_crossenv_hostpaths:patch_compiler_base",
     "distutils.ccompiler": "_crossenv_hostpaths:patch_ccompiler",
+    # pip install --root/--prefix outside ENV: host shebangs, DESTDIR-free byte-code
+    "pip._internal.operations.install.wheel": "_crossenv_install:patch_pip_wheel",
+    # the distro package answers from the sysroot's os-release
+    "distro.distro": "_crossenv_osrelease:patch_distro",
 }
 
 #: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
@@ -48,7 +52,7 @@ GENERATORS: tuple[str, ...] = (
     "crossenv.backends.cargo", "crossenv.backends.hostreqs", "crossenv.backends.autotools",
     "crossenv.backends.compilerwrap", "crossenv.backends.pkgconfig",
     "crossenv.backends.dpkgarch", "crossenv.backends.uvbase",
-    "crossenv.backends.configscripts")
+    "crossenv.backends.configscripts", "crossenv.hostpython")
 
 
 def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,

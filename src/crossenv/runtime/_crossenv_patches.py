@@ -44,6 +44,11 @@ def _patch_platform(mod):
     mod.processor = lambda: _C.MACHINE
     if _C.LIBC:
         mod.libc_ver = lambda *args, **kwargs: tuple(_C.LIBC)
+    if hasattr(mod, "_os_release_candidates"):  # freedesktop_os_release(), 3.10+
+        sysroot = _C.INFO.get("sysroot")
+        mod._os_release_candidates = tuple(
+            sysroot.rstrip("/") + path for path in mod._os_release_candidates) if sysroot else ()
+        mod._os_release_cache = None
     cache = getattr(mod, "_uname_cache", None)
     if cache is not None and cache.machine != _C.MACHINE:
         mod._uname_cache = None
