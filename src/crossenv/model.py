@@ -8,10 +8,11 @@ creation can all import it without importing each other.
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from .manylinux import Glibc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,16 +33,17 @@ class Toolchain:
     #: the Fortran compiler (``<triplet>-gfortran``), if installed: scipy and other
     #: meson/CMake projects with Fortran sources need one for the host
     fc: tuple[str, ...] = ()
+    #: the glibc the toolchain promises to link against: zig's stubs stop at the version
+    #: of its ``-target aarch64-linux-gnu.2.17``. None for compilers that link the
+    #: sysroot's own, newer glibc. crossenv's zig toolchain sets it when it is made; a
+    #: zig Toolchain built from its words alone gets it from its target, once, here.
+    glibc: Glibc | None = None
 
-    @property
-    def glibc(self) -> tuple[int, int] | None:
-        """The glibc version the toolchain promises to link against, derived once here:
-        zig's ``-target aarch64-linux-gnu.2.17`` (its stubs stop at that version). None
-        for compilers that link the sysroot's own, newer glibc."""
+    def __post_init__(self) -> None:
         if self.kind != "zig":
-            return None
-        match = re.search(r"-gnu[a-z0-9]*\.(\d+)\.(\d+)$", self.triplet)
-        return (int(match.group(1)), int(match.group(2))) if match else None
+            object.__setattr__(self, "glibc", None)
+        elif self.glibc is None:
+            object.__setattr__(self, "glibc", Glibc.from_zig_target(self.triplet))
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -27,6 +27,7 @@ from elftools.common.exceptions import ELFError
 from . import arches, elfarch
 from .errors import ToolchainError
 from .host import HostDescription
+from .manylinux import Glibc
 from .model import Toolchain
 
 KINDS = ("auto", "gnu", "clang", "zig")
@@ -124,7 +125,7 @@ def find(
     sysroot: Path | None = None,
     environ: Mapping[str, str] | None = None,
     relative: bool = False,
-    glibc: str | None = None,
+    glibc: Glibc | str | None = None,
     verify: bool = True,
     unverified_ok: bool = False,
 ) -> Toolchain:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import api, releases
+from ..manylinux import Glibc
 from ..errors import CrossenvError
 from .cachecount import Counter
 from .options import IdentifierOptions
@@ -73,11 +74,9 @@ def sysroot_note(options: IdentifierOptions) -> str | None:
     """Why a gcc build may need symbols newer than the policy (None: it cannot)."""
     ident = options.identifier
     release = releases.choose(ident.debian_arch, ident.python)
-    glibc = tuple(int(p) for p in release.glibc.split("."))
-    if options.toolchain == "gnu" and glibc > options.policy.glibc:
+    if options.toolchain == "gnu" and Glibc.from_dotted(release.glibc) > options.policy.glibc:
         return (f"the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
-                f"newer than {options.policy.name} (glibc {options.policy.glibc[0]}."
-                f"{options.policy.glibc[1]}): the wheel is checked symbol by symbol against "
+                f"newer than {options.policy.name} (glibc {options.policy.glibc}): the wheel is checked symbol by symbol against "
                 "the policy and fails if it needs more (toolchain = \"zig\" compiles against "
                 "the policy's glibc instead)")
     return None
