@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import api, releases
-from ..manylinux import Glibc
 from ..errors import CrossenvError
+from ..manylinux import Glibc
 from .cachecount import Counter
 from .options import IdentifierOptions
 from .testcmd import substitute
@@ -76,8 +76,8 @@ def sysroot_note(options: IdentifierOptions) -> str | None:
     release = releases.choose(ident.debian_arch, ident.python)
     if options.toolchain == "gnu" and Glibc.from_dotted(release.glibc) > options.policy.glibc:
         return (f"the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
-                f"newer than {options.policy.name} (glibc {options.policy.glibc}): the wheel is checked symbol by symbol against "
-                "the policy and fails if it needs more (toolchain = \"zig\" compiles against "
+                f"newer than {options.policy.name} (glibc {options.policy.glibc}): the wheel is "
+                "checked symbol by symbol against the policy and fails if it needs more (toolchain = \"zig\" compiles against "
                 "the policy's glibc instead)")
     return None
 
