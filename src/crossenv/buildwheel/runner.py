@@ -77,8 +77,8 @@ def sysroot_note(options: IdentifierOptions) -> str | None:
     if options.toolchain == "gnu" and Glibc.from_dotted(release.glibc) > options.policy.glibc:
         return (f"the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
                 f"newer than {options.policy.name} (glibc {options.policy.glibc}): the wheel is "
-                "checked symbol by symbol against the policy and fails if it needs more (toolchain = \"zig\" compiles against "
-                "the policy's glibc instead)")
+                "checked symbol by symbol against the policy and fails if it needs more "
+                "(toolchain = \"zig\" compiles against the policy's glibc instead)")
     return None
 
 
