@@ -25,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, envfile
+from . import __version__
+from .envrecord import EnvRecord
 from .errors import CrossenvError
 from .provision import Sysroot
 
@@ -140,7 +141,7 @@ def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
         env = user_cache("buildwheel-envs") / f"{sysroot.arch}-{sysroot.python.name}-{key}"
     env = Path(env)
     with filelock.FileLock(str(env.parent / f".{env.name}.lock")):
-        if cached and (env / envfile.FILE_NAME).is_file():
+        if cached and EnvRecord.exists(env):
             return env
         host = host_mod.describe(sysroot.python)
         resolved = resolve(host.version_str, build_python)

@@ -81,11 +81,24 @@ class Options:
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-    """Where things live in a finished ENV (final paths, not the staging ones)."""
+    """Where things live in a finished ENV (final paths, not the staging ones, or the
+    staging ones for a staged Layout): every file name creation writes outside the
+    generators is named here once."""
 
     env: Path
     cross: Path
     python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the host's X.Y
+
+    #: the environment's record (crossenv.envrecord reads and writes it)
+    RECORD_NAME = "crossenv.json"
+    #: the host's sysconfigdata as cross-python imports it, in :attr:`crossenv_dir`
+    SYSCONFIGDATA_NAME = "_crossenv_sysconfigdata.py"
+    #: the runtime shim's generated configuration, in :attr:`cross_site`
+    RUNTIME_CONFIG_NAME = "_crossenv_config.py"
+
+    @property
+    def record(self) -> Path:
+        return self.env / self.RECORD_NAME
 
     @property
     def bin(self) -> Path:
@@ -114,3 +127,34 @@ class Layout:
     def crossenv_dir(self) -> Path:
         """Generated host files: sysconfigdata, include overlay, meson/cmake files."""
         return self.cross / "crossenv"
+
+    @property
+    def sysconfigdata(self) -> Path:
+        return self.crossenv_dir / self.SYSCONFIGDATA_NAME
+
+    @property
+    def runtime_config(self) -> Path:
+        return self.cross_site / self.RUNTIME_CONFIG_NAME
+
+    @property
+    def include_overlay(self) -> Path:
+        """Debian's multiarch pyconfig.h made reachable (crossenv.create)."""
+        return self.crossenv_dir / "include"
+
+    @property
+    def host_packages(self) -> Path:
+        """Host copies of ``--host-requirement`` packages (crossenv.backends.hostreqs)."""
+        return self.crossenv_dir / "host-packages"
+
+    def script(self, name: str) -> Path:
+        """``ENV/bin/<name>``: cross-python, cross-pip, build-pip, activate ..."""
+        return self.bin / name
+
+    @property
+    def host_prefix(self) -> Path:
+        """``ENV/host``: the host python's venv and what ``crossenv run`` installs."""
+        return self.env / "host"
+
+    @property
+    def host_site(self) -> Path:
+        return self.host_prefix / "site-packages"
