@@ -41,6 +41,8 @@ from .envrecord import EnvRecord
 from .errors import EnvironmentCreationError
 from .host import HostDescription, check_headers, not_cross
 from .model import Layout, Options, Toolchain
+from .request import CreateRequest
+from .target import Target
 from .toolchain import missing_cxx
 
 
@@ -290,15 +292,29 @@ def _runtime_names() -> list[str]:
     return [e.name for e in runtime.iterdir() if e.name.endswith((".py", ".pth"))]
 
 
-def create(env: Path, host: HostDescription, chain: Toolchain, options: Options | None = None,
-           ) -> Layout:
+def generator_options(request: CreateRequest, target: Target) -> Options:
+    """What the generators (crossenv.backends) and the staging below read: the request's
+    choices and the target's tags and build interpreter, in the shape they take."""
+    return Options(
+        clear=request.clear, cross_prefix=request.cross_prefix,
+        system_site_packages=request.system_site_packages,
+        with_build_pip=request.with_build_pip, with_cross_pip=request.with_cross_pip,
+        config_vars=dict(request.config_vars), env_vars=request.env_vars,
+        platform_tags=target.platform_tags, libc=target.libc, prompt=request.prompt,
+        host_requirements=request.host_requirements, build_python=target.build_python,
+        compiler_launcher=request.compiler_launcher, manylinux=request.cxx_manylinux)
+
+
+def create(env: Path, target: Target, request: CreateRequest) -> Layout:
     """Create ENV, or with a clear option replace the named parts of the one there.
 
-    ENV may be an existing directory: the parts are made beside the user's files,
-    which are never touched. Paths are resolved (symlinks, ``..``), so every
-    spelling of one ENV takes the same lock and records the same paths.
+    Called by :func:`crossenv.api.create` (the one creation sequence) with the target it
+    resolved from *request*. ENV may be an existing directory: the parts are made beside
+    the user's files, which are never touched. Paths are resolved (symlinks, ``..``), so
+    every spelling of one ENV takes the same lock and records the same paths.
     """
-    options = options or Options()
+    host, chain = target.host, target.toolchain
+    options = generator_options(request, target)
     for line in [*versions.unsupported(), missing_cxx(chain, host), not_cross(host)]:
         if line:  # installed with --no-deps, or pinned back; no C++ compiler; not a cross build
             print(f"crossenv: warning: {line}", file=sys.stderr)

@@ -57,7 +57,12 @@ class Toolchain:
 
 @dataclasses.dataclass
 class Options:
-    """What the command line decided; defaults are crossenv 1.x's."""
+    """What the generators (crossenv.backends) and creation's staging read about one ENV.
+
+    Not an input shape: every front door builds a :class:`crossenv.request.CreateRequest`,
+    and :func:`crossenv.create.generator_options` makes this from it and its resolved
+    :class:`crossenv.target.Target` (tags, libc, build interpreter), once per ENV.
+    Defaults are crossenv 1.x's."""
 
     clear: str | None = None  # None, "default", "cross", "build", "both"
     cross_prefix: Path | None = None

@@ -158,7 +158,7 @@ def zig_glibc(toolchain: Toolchain | None) -> Glibc | None:
 def platform_tags_for(
     host: HostDescription,
     *,
-    manylinux: Sequence[str] = (),
+    manylinux: Sequence[Glibc | str] = (),
     platform_tags: Sequence[str] = (),
     extra: Sequence[str] = (),
     no_manylinux: bool = False,
@@ -166,7 +166,8 @@ def platform_tags_for(
 ) -> tuple[tuple[str, str] | None, list[str]]:
     """Return ``(libc_ver answer, platform tags best first)`` for the host.
 
-    Explicit ``--manylinux`` values win (zig builds against exactly that glibc);
+    Explicit ``--manylinux`` values (:class:`Glibc`, or their spellings) win (zig builds
+    against exactly that glibc);
     otherwise the sysroot's glibc decides, or its musl if it has no glibc.
     ``linux_<arch>`` comes last. *platform_tags* (``--platform-tag``) replace those
     defaults, as in crossenv 1.x: the result is the ``--manylinux`` ladders, then
@@ -184,7 +185,8 @@ def platform_tags_for(
     if found:
         libc = ("glibc", f"{found[0]}.{found[1]}")
     if manylinux:
-        declared = [parse_manylinux(value) for value in manylinux]
+        declared = [Glibc(*value) if isinstance(value, tuple) else parse_manylinux(value)
+                    for value in manylinux]
         tags += [t for version in sorted(declared, reverse=True)
                  for t in manylinux_ladder(version, arch)]
     elif platform_tags:

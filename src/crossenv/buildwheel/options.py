@@ -14,14 +14,18 @@ import re
 import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import launcher
 from ..manylinux import Glibc, find_policy
+from ..request import CreateRequest
 from . import depgroups
 from .config import Reader
 from .envsyntax import OptionError, parse_config_settings, parse_environment
 from .identifiers import Identifier
+
+if TYPE_CHECKING:
+    from ..provision import Sysroot
 
 FRONTENDS = ("pip", "build", "build[uv]")
 TOOLCHAINS = ("auto", "gnu", "zig")
@@ -176,6 +180,15 @@ class IdentifierOptions:
     env_vars: tuple[tuple[str, str, str], ...] = ()
     #: run in front of the host compilers (ccache ...); part of the cached env's key
     compiler_launcher: tuple[str, ...] = ()
+
+    def create_request(self, sysroot: Sysroot) -> CreateRequest:
+        """The cached environment this identifier builds in, as :func:`crossenv.api.create`
+        takes it: zig compiles against the policy's glibc, gcc links C++ for it."""
+        return CreateRequest(
+            host=sysroot, env=None, clear="both", toolchain=self.toolchain,
+            manylinux=(self.policy.glibc,) if self.toolchain == "zig" else (),
+            env_vars=self.env_vars, compiler_launcher=self.compiler_launcher,
+            cxx_manylinux=self.policy.glibc)
 
 
 def resolve_launcher(option: str | None, environ: Mapping[str, str],

@@ -92,7 +92,7 @@ def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[s
             raise api.BuildError(f"{what} failed: {shlex.join(argv)}")
 
 
-def _repair(options: IdentifierOptions, wheel: Path, env: Path, dest: Path,
+def _repair(options: IdentifierOptions, wheel: Path, env: api.Env, dest: Path,
             environ: dict[str, str], project: Path, log: TextIO) -> Path:
     command = options.repair_command.strip()
     arch = options.identifier.arch
@@ -138,15 +138,11 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             if note:
                 log.write(f"note: {note}\n")
             step("create")
-            zig_glibc = options.policy.name if options.toolchain == "zig" else None
-            env = api.create(sysroot, toolchain=options.toolchain, glibc=zig_glibc,
-                             env_vars=options.env_vars,
-                             compiler_launcher=options.compiler_launcher,
-                             cxx_manylinux=options.policy.name)
+            env = api.create(options.create_request(sysroot))
             log.write(f"environment {env}\n")
             counter = Counter(options.compiler_launcher, work)
             environ = counter.environ({**os.environ, **options.environment})
-            path = f"{env / 'bin'}{os.pathsep}{environ.get('PATH', os.defpath)}"
+            path = f"{env.layout.bin}{os.pathsep}{environ.get('PATH', os.defpath)}"
             native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
             started = time.monotonic()
             if options.before_build:
