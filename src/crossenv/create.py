@@ -238,10 +238,10 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
     """Fill the staged cross venv; every path written into a file is a *final* path."""
     _install_runtime(stage.cross_site)
     stage.crossenv_dir.mkdir(parents=True, exist_ok=True)
-    overlay = _include_overlay(host, stage.crossenv_dir / "include")
+    overlay = _include_overlay(host, stage.include_overlay)
     config_vars = crossconfig.host_config_vars(
         host, chain, cross_prefix=final.cross,
-        include_overlay=final.crossenv_dir / "include" if overlay else None,
+        include_overlay=final.include_overlay if overlay else None,
         overrides=options.config_vars,
     )
     build_env = backends.build_env(stage.crossenv_dir, final, host, chain, options)
