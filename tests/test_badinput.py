@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -208,10 +209,15 @@ def test_damaged_env_fields(scratch: Path) -> None:
                                              "sysroot": 7, "version": "3.11"},
                                     "paths": {}}).encode())
     wheel = plain_wheel(scratch)
-    expect_error(scratch, ["check", "--env", str(env), str(wheel)],
+    for command in ("check", "repair"):  # the host's files are read first
+        expect_error(scratch, [command, "--env", str(env), str(wheel)],
+                     contains="host.sysroot is not a string")
+    tags = env.with_name("tags")
+    shutil.copytree(env, tags)
+    (tags / "crossenv.json").write_text(json.dumps(
+        {"host": {"platform_tags": "manylinux_2_17_aarch64", "version": "3.11"}}))
+    expect_error(scratch, ["check", "--env", str(tags), str(wheel)],
                  contains="host.platform_tags is not a list")
-    expect_error(scratch, ["repair", "--env", str(env), str(wheel)],
-                 contains="host.sysroot is not a string")
     expect_error(scratch, ["describe", str(env), "--format", "meson"],
                  contains="no paths.crossenv_dir")
 

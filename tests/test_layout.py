@@ -12,7 +12,8 @@ PACKAGE = ROOT / "src" / "crossenv"
 MAX_LINES = 500
 #: modules everything may import, so they import nothing of the project but these
 LEAVES = {"crossenv.errors": set(), "crossenv.arches": {"crossenv.errors"},
-          "crossenv.model": {"crossenv.arches"}}
+          "crossenv.manylinux": set(),
+          "crossenv.model": {"crossenv.arches", "crossenv.manylinux"}}
 
 
 def _module_name(path: Path) -> str:

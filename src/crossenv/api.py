@@ -23,14 +23,21 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, overload
 
-from . import __version__, envfile
-from .errors import CrossenvError
+from . import __version__
+from .cache import user_cache
+from .envrecord import Env, EnvRecord
+from .errors import CrossenvError, ToolchainError
+from .manylinux import Glibc
+from .model import Layout
 from .provision import Sysroot
+from .request import CreateRequest
+from .target import Target
+from .target import resolve as resolve_target
 
-__all__ = ["BuildError", "CheckError", "PolicyError", "TestError", "build", "check",
-           "create", "provision", "repair", "test"]
+__all__ = ["BuildError", "CheckError", "CreateRequest", "Env", "Glibc", "PolicyError",
+           "Target", "TestError", "build", "check", "create", "provision", "repair", "test"]
 
 
 class BuildError(CrossenvError):
@@ -97,81 +104,119 @@ def _code_digest() -> str:
 
 def _env_key(sysroot: Sysroot, toolchain: str, glibc: str | None,
              env_vars: Sequence[tuple[str, str, str]], build_python: str | None,
-             compiler_launcher: Sequence[str] = (), cxx_manylinux: str | None = None) -> str:
+             compiler_launcher: Sequence[str] = (), cxx_manylinux: str | None = None,
+             other: Mapping[str, str] | None = None) -> str:
     manifest = sysroot.root / ".crossenv-sysroot.json"
     stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
-    text = json.dumps([__version__, _code_digest(), str(sysroot.root), stamp,
-                       str(sysroot.python), toolchain,
-                       glibc, [list(v) for v in env_vars], build_python,
-                       list(compiler_launcher), cxx_manylinux])
+    facts = [__version__, _code_digest(), str(sysroot.root), stamp, str(sysroot.python),
+             toolchain, glibc, [list(v) for v in env_vars], build_python,
+             list(compiler_launcher), cxx_manylinux]
+    if other:  # the rest of a request, where it is not the default
+        facts.append(dict(sorted(other.items())))
+    text = json.dumps(facts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _cached_env(request: CreateRequest) -> Path:
+    """Where a cached environment of *request* (``env=None``) lives: under a key of
+    everything it depends on (see :func:`_env_key`)."""
+    sysroot = request.host
+    assert not isinstance(sysroot, (str, Path))  # CreateRequest refuses a cached env otherwise
+    keyed = {"host", "env", "clear", "toolchain", "env_vars", "build_python",
+             "compiler_launcher", "cxx_manylinux"}
+    other = {f.name: repr(getattr(request, f.name)) for f in dataclasses.fields(request)
+             if f.name not in keyed and getattr(request, f.name) != f.default}
+    if len(request.manylinux) <= 1:  # one level is keyed as the glibc
+        other.pop("manylinux", None)
+    key = _env_key(sysroot, request.toolchain, request.glibc.manylinux if request.glibc else None,
+                   request.env_vars, request.build_python, request.compiler_launcher,
+                   request.cxx_manylinux.manylinux if request.cxx_manylinux else None, other)
+    return user_cache("buildwheel-envs") / f"{sysroot.arch}-{sysroot.python.name}-{key}"
+
+
+@overload
+def create(request: CreateRequest, /) -> Env: ...
+
+
+@overload
 def create(sysroot: Sysroot, env: Path | None = None, *, toolchain: str = "gnu",
            glibc: str | None = None, env_vars: Sequence[tuple[str, str, str]] = (),
-           build_python: str | None = None,
-           compiler_launcher: Sequence[str] = (), cxx_manylinux: str | None = None) -> Path:
-    """A cross environment for ``sysroot``'s Python; returns its directory.
+           build_python: str | None = None, compiler_launcher: Sequence[str] = (),
+           cxx_manylinux: str | None = None) -> Path: ...
 
-    Without ``env`` it lives in the user cache under a key of everything it depends on
-    (crossenv's version and code, the sysroot and its manifest, the toolchain, ``glibc`` for zig,
-    ``env_vars`` as in ``crossenv --env``, ``compiler_launcher`` as resolved by
-    :func:`crossenv.launcher.parse`, ``cxx_manylinux``: the manylinux tag gcc links C++
-    for, default manylinux_2_28, see :mod:`crossenv.cxxruntime`), and an existing one is
-    reused. The build
-    interpreter is ``build_python`` or the one :mod:`crossenv.buildpython` resolves
-    (found, else provided from Debian when the host's X.Y differs from any here).
+
+def create(request: CreateRequest | Sysroot, env: Path | None = None, *,
+           toolchain: str = "gnu", glibc: str | None = None,
+           env_vars: Sequence[tuple[str, str, str]] = (), build_python: str | None = None,
+           compiler_launcher: Sequence[str] = (),
+           cxx_manylinux: str | None = None) -> Env | Path:
+    """Make the environment *request* asks for and return its :class:`Env`: the one
+    creation sequence, behind ``crossenv HOST_PYTHON ENV`` and ``crossenv buildwheel`` too.
+
+    The request's target (host, toolchain, tags, build interpreter) is resolved once
+    (:func:`crossenv.target.resolve`), then ENV is made (:func:`crossenv.create.create`).
+    Without ``request.env`` the environment lives in the user cache under a key of
+    everything it depends on (crossenv's version and code, the sysroot and its manifest,
+    the toolchain, the glibc levels, the variables, the build interpreter, the launcher),
+    and an existing one is reused.
+
+    The keyword form ``create(sysroot, env=None, *, toolchain="gnu", glibc=None,
+    env_vars=(), build_python=None, compiler_launcher=(), cxx_manylinux=None) -> Path``
+    (crossenv 2.0's, see docs/api.rst) builds that request and returns the directory.
     """
+    if isinstance(request, CreateRequest):
+        if env is not None:
+            raise TypeError("create(request) takes the environment from request.env")
+        return _create(request)
+    try:
+        levels = {name: Glibc.parse(value) for name, value in
+                  (("glibc", glibc), ("cxx_manylinux", cxx_manylinux)) if value}
+    except ValueError as exc:
+        raise ToolchainError(str(exc)) from None
+    made = _create(CreateRequest(
+        host=request, env=Path(env) if env is not None else None, clear="both",
+        toolchain=toolchain, manylinux=(levels["glibc"],) if "glibc" in levels else (),
+        env_vars=tuple(tuple(v) for v in env_vars),  # type: ignore[misc]
+        build_python=build_python, compiler_launcher=tuple(compiler_launcher),
+        cxx_manylinux=levels.get("cxx_manylinux")))
+    return made.path
+
+
+def _create(request: CreateRequest) -> Env:
+    from .create import create as create_env
+
+    if request.env is not None:
+        layout = create_env(Path(request.env), resolve_target(request), request)
+        return Env.open(layout.env)
     import filelock
 
-    from . import host as host_mod
-    from . import launcher as launcher_mod
-    from . import toolchain as toolchain_mod
-    from .buildpython import resolve
-    from .cache import user_cache
-    from .create import create as create_env
-    from .model import Options
-    from .tags import parse_manylinux, platform_tags_for
-
-    cached = env is None
-    if env is None:
-        key = _env_key(sysroot, toolchain, glibc, env_vars, build_python, compiler_launcher,
-                       cxx_manylinux)
-        env = user_cache("buildwheel-envs") / f"{sysroot.arch}-{sysroot.python.name}-{key}"
-    env = Path(env)
+    env = _cached_env(request)
     with filelock.FileLock(str(env.parent / f".{env.name}.lock")):
-        if cached and (env / envfile.FILE_NAME).is_file():
-            return env
-        host = host_mod.describe(sysroot.python)
-        resolved = resolve(host.version_str, build_python)
-        major, minor = resolved.version.split(".")
-        host_mod.check_version(host, (int(major), int(minor)))
-        manylinux = [glibc] if glibc else []
-        chain = toolchain_mod.find(host, kind=toolchain, sysroot=host.sysroot,
-                                   glibc=glibc)
-        if compiler_launcher:
-            launcher_mod.check(compiler_launcher, chain.kind, chain.cc[0])
-        libc, tags = platform_tags_for(host, manylinux=manylinux, toolchain=chain)
-        options = Options(clear="both" if env.exists() else None, env_vars=env_vars,
-                          platform_tags=tags, libc=libc, build_python=resolved.executable,
-                          compiler_launcher=tuple(compiler_launcher),
-                          manylinux=parse_manylinux(cxx_manylinux) if cxx_manylinux else None)
-        create_env(env, host, chain, options)
-    return env
+        if not EnvRecord.exists(env):
+            create_env(env, resolve_target(request), request)
+    return Env.open(env)
 
 
-def _frontend_argv(env: Path, frontend: str, args: Sequence[str], project: Path, out: Path,
-                   settings: Sequence[tuple[str, str]]) -> list[str]:
+def _scripts(env: Path | Env) -> Layout:
+    """ENV's scripts (bin/cross-pip ...) without reading its record: build and test only
+    run them."""
+    return env.layout if isinstance(env, Env) else Layout(env=Path(env),
+                                                          cross=Path(env) / "cross")
+
+
+def _frontend_argv(env: Path | Env, frontend: str, args: Sequence[str], project: Path,
+                   out: Path, settings: Sequence[tuple[str, str]]) -> list[str]:
     if frontend == "pip":
-        return [str(env / "bin" / "cross-pip"), "wheel", "--no-deps", "-w", str(out), *args,
-                *[f"--config-settings={k}={v}" for k, v in settings], str(project)]
-    argv = [str(env / "bin" / "cross-python"), "-m", "build", "--wheel", "--outdir", str(out)]
+        return [str(_scripts(env).script("cross-pip")), "wheel", "--no-deps", "-w", str(out),
+                *args, *[f"--config-settings={k}={v}" for k, v in settings], str(project)]
+    argv = [str(_scripts(env).script("cross-python")), "-m", "build", "--wheel", "--outdir",
+            str(out)]
     if frontend == "build[uv]":
         argv += ["--installer", "uv"]
     return [*argv, *args, *[f"-C{k}={v}" for k, v in settings], str(project)]
 
 
-def _find_uv(env: Path, environ: Mapping[str, str], log: TextIO | None = None) -> Path:
+def _find_uv(env: Path | Env, environ: Mapping[str, str], log: TextIO | None = None) -> Path:
     """uv on PATH, beside the interpreter running crossenv, or the uv package's; else
     the env's own, installed once into its build venv by build-pip (uv is a native
     program: PyPI's wheel for the build machine), as pypa/build is installed for
@@ -188,15 +233,15 @@ def _find_uv(env: Path, environ: Mapping[str, str], log: TextIO | None = None) -
     return Path(found)
 
 
-def _env_uv(env: Path, environ: Mapping[str, str], log: TextIO | None) -> Path:
+def _env_uv(env: Path | Env, environ: Mapping[str, str], log: TextIO | None) -> Path:
     """``ENV/build/bin/uv``, installed by build-pip when missing (under the env's lock)."""
     import filelock
 
-    bindir = Path(env) / "build" / "bin"
+    bindir = _scripts(env).build / "bin"
     with filelock.FileLock(str(Path(env) / ".uv.lock")):
         found = shutil.which("uv", path=str(bindir))
         if found is None:
-            pip = [Path(env) / "bin" / "build-pip", "install", "--quiet", "uv"]
+            pip = [_scripts(env).script("build-pip"), "install", "--quiet", "uv"]
             if _run(pip, log=log, env=environ) != 0 or not (bindir / "uv").is_file():
                 raise BuildError("build-frontend build[uv] needs uv and build-pip could not "
                                  "install it from PyPI (see the log); put uv on PATH "
@@ -205,7 +250,7 @@ def _env_uv(env: Path, environ: Mapping[str, str], log: TextIO | None) -> Path:
     return Path(found)
 
 
-def build(env: Path, project: Path, out_dir: Path, *, frontend: str = "pip",
+def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip",
           frontend_args: Sequence[str] = (), config_settings: Sequence[tuple[str, str]] = (),
           environ: Mapping[str, str] | None = None, log: TextIO | None = None) -> Path:
     """Build one host wheel of ``project`` (a directory) with build isolation on.
@@ -217,9 +262,9 @@ def build(env: Path, project: Path, out_dir: Path, *, frontend: str = "pip",
     environ = dict(os.environ if environ is None else environ)
     if frontend in ("build", "build[uv]"):
         if frontend == "build[uv]":
-            uv = _find_uv(Path(env), environ, log)
+            uv = _find_uv(env, environ, log)
             environ["PATH"] = os.pathsep.join([str(uv.parent), environ.get("PATH", "")])
-        if _run([env / "bin" / "cross-pip", "install", "--quiet", "build>=1"], log=log,
+        if _run([_scripts(env).script("cross-pip"), "install", "--quiet", "build>=1"], log=log,
                 env=environ) != 0:
             raise BuildError("cannot install pypa/build into the cross environment")
     elif frontend != "pip":
@@ -239,14 +284,14 @@ def build(env: Path, project: Path, out_dir: Path, *, frontend: str = "pip",
         return Path(shutil.move(str(wheels[0]), str(out_dir / wheels[0].name)))
 
 
-def repair(wheel: Path, env: Path, out_dir: Path, *, plat: str,
-           glibc: tuple[int, int] | None = None) -> Path:
+def repair(wheel: Path, env: Path | Env, out_dir: Path, *, plat: str,
+           glibc: Glibc | tuple[int, int] | None = None) -> Path:
     """Make ``wheel`` a ``plat`` wheel (``manylinux_2_28_aarch64``) with auditwheel, its
     libraries resolved in the env's sysroot. With ``glibc`` the wheel's symbol versions
     are checked against that policy first: a PolicyError names each symbol too new."""
     from .buildwheel.symbols import excesses
     from .policy import parse_platform
-    from .repair import _from_env, repair_wheel
+    from .repair import repair_wheel
 
     platform = parse_platform(plat)
     if glibc is not None and platform is not None:
@@ -257,13 +302,14 @@ def repair(wheel: Path, env: Path, out_dir: Path, *, plat: str,
             raise PolicyError(f"{wheel.name} is not {plat}: {shown}{more}; choose a newer "
                               "manylinux image, avoid those symbols, or build with the zig "
                               "toolchain ([tool.crossenv.buildwheel] toolchain = \"zig\")")
-    sysroot, multiarch = _from_env(env)
+    record = Env.open(env).record
+    sysroot, multiarch = record.sysroot, record.multiarch
     if sysroot is None:
         raise CheckError(f"{env} records no sysroot; create it from a provisioned sysroot")
     return repair_wheel(wheel, out_dir=out_dir, sysroot=sysroot, multiarch=multiarch, plat=plat)
 
 
-def check(wheel: Path, env: Path, *, imports: bool = False) -> None:
+def check(wheel: Path, env: Path | Env, *, imports: bool = False) -> None:
     """``crossenv check`` against the env's host (with *imports*, ``--import`` too: every
     extension module imported under qemu); CheckError naming the first problems."""
     from .check import check_wheel
@@ -288,7 +334,7 @@ class TestSpec:
     environ: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
-def test(env: Path, wheel: Path, spec: TestSpec, *, project: Path,
+def test(env: Path | Env, wheel: Path, spec: TestSpec, *, project: Path,
          log: TextIO | None = None) -> None:
     """Install ``wheel`` (with extras) and the test requirements into a fresh host
     directory and run each command under qemu. ``python``/``python3`` mean the host
@@ -306,7 +352,7 @@ def test(env: Path, wheel: Path, spec: TestSpec, *, project: Path,
         # A requirement without a wheel for the host is built from its sdist by cross-pip,
         # in this environment; pip keeps the wheel in the env's cache (PIP_CACHE_DIR,
         # keyed by the host's tags and libc), so the next run installs it at once.
-        pip = [env / "bin" / "cross-pip", "install", "--quiet", "--target", site, target,
+        pip = [_scripts(env).script("cross-pip"), "install", "--quiet", "--target", site, target,
                *spec.requires]
         if _run(pip, log=log, cwd=Path(project)) != 0:  # "-r requirements/test.txt"
             raise TestError(f"cross-pip could not install {wheel.name} and the test "

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 
 from . import archiveindex, provision, releases
 from .errors import ProvisionError
+from .machine import build_machine
 
 _log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class BuildPython:
 
 def build_arch() -> str:
     """The build machine's Debian architecture."""
-    machine = platform.machine()
+    machine = build_machine().machine
     try:
         return provision.debian_arch(machine).debian or ""  # the one table (crossenv.arches)
     except ProvisionError:

@@ -23,7 +23,8 @@ from typing import Any
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from . import arches, envfile, loader, suffixes, wheelfile
+from . import arches, envrecord, loader, suffixes, wheelfile
+from .envrecord import Env, EnvRecord
 from .errors import CrossenvError, WheelError
 from .policy import Platform, parse_platform, platform_accepts
 from .wheelchecks import Problem, WheelChecker
@@ -41,13 +42,13 @@ def _parse_target(target: str) -> Platform:
     return platform
 
 
-def _env_checks(checker: WheelChecker, meta: envfile.EnvMetadata) -> None:
+def _env_checks(checker: WheelChecker, meta: EnvRecord) -> None:
     """Installability on the environment's host: its platform tags, interpreter and EXT_SUFFIX."""
     env = meta.env
-    plats = envfile.host_strs(meta, "platform_tags")
-    machine = envfile.host_str(meta, "machine")
-    ext_suffix = envfile.host_str(meta, "ext_suffix")
-    m = re.match(r"\.?cpython-(\d)(\d+)([a-z]*)", envfile.host_str(meta, "soabi") or ext_suffix)
+    plats = meta.host_strs("platform_tags")
+    machine = meta.machine
+    ext_suffix = meta.host_str("ext_suffix")
+    m = re.match(r"\.?cpython-(\d)(\d+)([a-z]*)", meta.host_str("soabi") or ext_suffix)
     pairs: set[tuple[str, str]] | None = None
     if m:
         version = (int(m[1]), int(m[2]))
@@ -68,7 +69,7 @@ def _env_checks(checker: WheelChecker, meta: envfile.EnvMetadata) -> None:
         # 3.15 also imports .abi3-<multiarch>.so and the abi3t names (crossenv.suffixes)
         version = (int(m[1]), int(m[2])) if m else (3, 0)
         imported = [s for s in suffixes.extension_suffixes(
-            version, ext_suffix, envfile.host_str(meta, "multiarch") or None,
+            version, ext_suffix, meta.multiarch,
             "t" in (m[3] if m else "")) if s != ".so"]
         for member in checker.extensions:
             base = member.rsplit("/", 1)[-1]
@@ -86,42 +87,40 @@ def wheel_tags(path: Path) -> frozenset[Tag]:
         raise WheelError(f"{path}: not a wheel file name ({exc})") from None
 
 
-def check_wheel(path: Path, *, target: str | None = None, env: Path | None = None,
+def check_wheel(path: Path, *, target: str | None = None, env: Path | Env | None = None,
                 allow_pure: bool = False, imports: bool = False) -> list[Problem]:
     """Check one wheel; returns its problems (empty if clean). Raises WheelError on bad input.
 
     With *imports* (and *env*), a wheel without problems is also installed and each of its
     extension modules imported on the host (``--import``)."""
     wanted = _parse_target(target) if target is not None else None
-    meta = envfile.read(env) if env is not None else None
+    handle = Env.open(env) if env is not None else None
+    meta = handle.record if handle is not None else None
     checker = _checked(Path(path), wanted, meta, allow_pure=allow_pure)
-    if imports and meta is not None and not checker.problems:
-        return import_problems(Path(path), meta.env, [], checker.importable)
+    if imports and handle is not None and not checker.problems:
+        return import_problems(Path(path), handle, [], checker.importable)
     return checker.problems
 
 
-def host_sysroot(meta: envfile.EnvMetadata) -> loader.Sysroot | None:
+def host_sysroot(meta: EnvRecord) -> loader.Sysroot | None:
     """The env's host as the offline loader sees it: its sysroot, multiarch and python
     (None when the env records no sysroot: the tags' policy stands for the host then)."""
-    root = envfile.host_str(meta, "sysroot")
-    if not root:
+    root = meta.sysroot
+    if root is None:
         return None
-    if not Path(root).is_dir():
-        raise envfile.EnvironmentMetadataError(
+    if not root.is_dir():
+        raise envrecord.EnvironmentMetadataError(
             f"the host sysroot {root} of {meta.env} does not exist; provision it again or "
             f"recreate the environment (crossenv --clear HOST_PYTHON {meta.env})")
-    machine = envfile.host_str(meta, "machine")
-    arch = arches.for_host(machine, envfile.host_str(meta, "host_gnu_type")) if machine else None
-    version = meta.host.get("version")
+    version = meta.python_version()
     python = ""
-    if isinstance(version, list) and len(version) >= 2 and all(
-            isinstance(v, int) and 0 <= v < 1000 for v in version[:2]):
-        prefix = envfile.host_str(meta, "prefix") or "/usr"
+    if version is not None:
+        prefix = meta.host_str("prefix") or "/usr"
         python = f"{prefix.rstrip('/')}/bin/python{version[0]}.{version[1]}"
-    return loader.sysroot_for(Path(root), arch, python)
+    return loader.sysroot_for(root, meta.arch, python)
 
 
-def _checked(path: Path, wanted: Platform | None, meta: envfile.EnvMetadata | None, *,
+def _checked(path: Path, wanted: Platform | None, meta: EnvRecord | None, *,
              allow_pure: bool = False) -> WheelChecker:
     tags = wheel_tags(path)
     sysroot = host_sysroot(meta) if meta is not None else None
@@ -150,7 +149,7 @@ def check_integrity(path: Path) -> list[Problem]:
     return checker.problems
 
 
-def import_problems(wheel: Path, env: Path, problems: list[Problem],
+def import_problems(wheel: Path, env: Path | Env, problems: list[Problem],
                     extensions: list[str]) -> list[Problem]:
     """``--import``: each extension module imported on the host (see checkimport).
 
@@ -213,7 +212,7 @@ def _default_env(args: argparse.Namespace) -> tuple[Path | None, str]:
         return args.env, "--env"
     if args.target is not None or getattr(args, "no_env", False):
         return None, ""
-    found = envfile.active()
+    found = envrecord.active()
     return found if found else (None, "")
 
 
@@ -221,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
     """Check every wheel named on the command line; see :func:`register` for the exit status."""
     wanted = _parse_target(args.target) if args.target is not None else None
     env, why = _default_env(args)
-    meta = envfile.read(env) if env is not None else None
+    handle = Env.open(env) if env is not None else None
+    meta = handle.record if handle is not None else None
     if meta is not None and why != "--env" and not args.json:
         print(f"crossenv check: checking against the host of {env} ({why}; --no-env to "
               "check the tags only)", file=sys.stderr)
@@ -234,8 +234,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             checker = _checked(wheel, wanted, meta, allow_pure=getattr(args, "allow_pure", False))
             problems = checker.problems
-            if getattr(args, "import_", False) and meta is not None:
-                problems += import_problems(wheel, meta.env, problems, checker.importable)
+            if getattr(args, "import_", False) and handle is not None:
+                problems += import_problems(wheel, handle, problems, checker.importable)
             results.append((str(wheel), problems))
         except CrossenvError as exc:
             print(f"crossenv: error: {exc}", file=sys.stderr)

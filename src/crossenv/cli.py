@@ -8,6 +8,7 @@ subcommand (``crossenv check WHEEL``), never a changed meaning.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import logging
 import re
@@ -18,6 +19,7 @@ from typing import NoReturn
 
 from . import __version__, arches
 from .errors import CrossenvError
+from .request import CreateRequest
 
 logger = logging.getLogger("crossenv")
 
@@ -222,65 +224,71 @@ def _host_python_and_envs(args: argparse.Namespace) -> tuple[str, list[str]]:
     return str(sysroot.python), envs
 
 
-def run_create(args: argparse.Namespace) -> int:
-    from . import host as host_mod
+def create_request(args: argparse.Namespace, host_python: str, env: Path) -> CreateRequest:
+    """The :class:`~crossenv.request.CreateRequest` the command line asks for: every
+    option parsed once, here, before any work."""
     from . import launcher
-    from . import toolchain as toolchain_mod
-    from .buildpython import resolve as build_python_for
-    from .create import Options, create
-    from .tags import parse_manylinux, platform_tags_for
+    from .manylinux import Glibc
 
     compiler_launcher = launcher.resolve(args.compiler_launcher)  # refused before any work
-    host_python, env_dirs = _host_python_and_envs(args)
-    sysroot = Path(args.sysroot).absolute() if args.sysroot else None
-    host = host_mod.describe(host_python, sysroot=sysroot,
-                             sysconfigdata_file=args.sysconfigdata_file, machine=args.machine,
-                             trust_host_flags=args.trust_host_flags,
-                             overridden=dict(args.config_var))
-    glibc = next((m for m in args.manylinux), None)
-    chain = toolchain_mod.find(
-        host, kind=args.toolchain, cc=args.cc, cxx=args.cxx, ar=args.ar,
-        sysroot=host.sysroot, relative=args.relative_toolchain, glibc=glibc,
-        unverified_ok=args.no_verify_toolchain)
-    if compiler_launcher:
-        launcher.check(compiler_launcher, chain.kind, chain.cc[0])
     try:
-        libc, tags = platform_tags_for(host, manylinux=args.manylinux,
-                                       platform_tags=args.platform_tag,
-                                       extra=args.extra_platform_tag,
-                                       no_manylinux=args.no_manylinux, toolchain=chain)
+        manylinux = tuple(Glibc.parse(value) for value in args.manylinux)
     except ValueError as exc:
         raise CrossenvError(f"{exc}; see crossenv --help for the tag options") from None
-    # last of the checks: finding (or provisioning) another build python has side effects
-    build_python = build_python_for(host.version_str, args.build_python)
-    logger.info("build python %s (%s)", build_python.executable, build_python.origin)
-    major, minor = build_python.version.split(".")
-    host_mod.check_version(host, (int(major), int(minor)))
-    options = Options(
+    return CreateRequest(
+        host=host_python,
+        env=env,
         clear=args.clear,
         cross_prefix=Path(args.cross_prefix) if args.cross_prefix else None,
         system_site_packages=args.system_site_packages,
         with_build_pip=not args.without_pip,
         with_cross_pip=not (args.without_pip or args.without_cross_pip),
-        config_vars=dict(args.config_var),
-        env_vars=args.env,
-        platform_tags=tags,
-        libc=libc,
         prompt=args.prompt,
-        host_requirements=args.host_requirements,
-        build_python=build_python.executable,
+        env_vars=tuple(args.env),
+        build_python=args.build_python,
+        sysroot=Path(args.sysroot).absolute() if args.sysroot else None,
+        sysconfigdata_file=args.sysconfigdata_file,
+        machine=args.machine,
+        trust_host_flags=args.trust_host_flags,
+        config_vars=tuple(args.config_var),
+        host_requirements=tuple(args.host_requirements),
+        toolchain=args.toolchain,
+        cc=args.cc, cxx=args.cxx, ar=args.ar,
+        relative_toolchain=args.relative_toolchain,
+        verify_toolchain=not args.no_verify_toolchain,
         compiler_launcher=compiler_launcher,
-        manylinux=parse_manylinux(glibc) if glibc else None,
+        manylinux=manylinux,
+        platform_tags=tuple(args.platform_tag),
+        extra_platform_tags=tuple(args.extra_platform_tag),
+        no_manylinux=args.no_manylinux,
+        cxx_manylinux=manylinux[0] if manylinux else None,
     )
-    from . import conda  # conda-forge's layout (--conda, or a host in a conda prefix)
 
-    conda_paths = conda.check(env_dirs, options) if args.conda or conda.in_conda_prefix(
-        Path(host_python)) else None
+
+def run_create(args: argparse.Namespace) -> int:
+    from . import api, conda
+    from .create import generator_options
+    from .target import resolve
+
+    # every option is parsed (and a bad one refused) before --arch provisions anything
+    request = create_request(args, args.HOST_PYTHON or "", Path(args.ENV_DIR[0]))
+    host_python, env_dirs = _host_python_and_envs(args)
+    conda_layout = None
+    if args.conda or conda.in_conda_prefix(Path(host_python)):
+        # conda-forge's layout (--conda, or a host in a conda prefix): its paths are
+        # checked before anything is made
+        target = resolve(dataclasses.replace(request, host=host_python, env=Path(env_dirs[0])))
+        options = generator_options(request, target)
+        conda_layout = (target, options, conda.check(env_dirs, options))
     for env_dir in env_dirs:
-        layout = create(Path(env_dir), host, chain, options)
-        if conda_paths:
-            conda.write(layout, host, options, str(Path(host_python).absolute()), conda_paths)
-        logger.info("created %s for %s (%s)", layout.env, host.platform, " ".join(chain.cc))
+        env = api.create(dataclasses.replace(request, host=host_python, env=Path(env_dir)))
+        if conda_layout is not None:
+            target, options, paths = conda_layout
+            conda.write(env.layout, target.host, options, str(Path(host_python).absolute()),
+                        paths)
+        record = env.record
+        logger.info("created %s for %s (%s)", env.path, record.host_str("platform"),
+                    " ".join(map(str, record.raw.get("toolchain", {}).get("cc", []))))
     return 0
 
 

@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import json
 import os
 import py_compile
 import shutil
@@ -28,11 +27,9 @@ from typing import Any
 import filelock
 
 from . import (
-    __version__,
     backends,
     crossconfig,
     cxxruntime,
-    envfile,
     hostlibc,
     quoting,
     scripts,
@@ -40,12 +37,13 @@ from . import (
     versions,
 )
 from .cache import user_cache
+from .envrecord import EnvRecord
 from .errors import EnvironmentCreationError
 from .host import HostDescription, check_headers, not_cross
 from .model import Layout, Options, Toolchain
+from .request import CreateRequest
+from .target import Target
 from .toolchain import missing_cxx
-
-METADATA = envfile.FILE_NAME  # one name, one reader (crossenv.envfile)
 
 
 def _lock_path(env: Path) -> Path:
@@ -116,7 +114,7 @@ class _Plan:
     build: str
     cross: str
     old_bin_files: list[str]
-    old_metadata: dict[str, Any] | None
+    old_record: EnvRecord | None
 
 
 def _check_cross_owner(cross: Path, env: Path) -> None:
@@ -127,9 +125,8 @@ def _check_cross_owner(cross: Path, env: Path) -> None:
     owner = mark.get("env") if mark else None
     if not isinstance(owner, str) or owner == str(env):
         return
-    data = staging.read_json(Path(owner) / METADATA)
-    paths = data.get("paths") if data else None
-    if isinstance(paths, dict) and paths.get("cross") == str(cross):
+    record = EnvRecord.peek(Path(owner))
+    if record is not None and record.paths.get("cross") == str(cross):
         raise EnvironmentCreationError(
             f"--cross-prefix {cross} belongs to the environment {owner}; give each "
             "environment its own --cross-prefix, or remove that environment first")
@@ -140,10 +137,9 @@ def _plan(final: Layout, options: Options, external_cross: bool) -> _Plan:
     env = final.env
     if external_cross:
         _check_cross_owner(final.cross, env)
-    metadata_path = env / METADATA
-    is_env = metadata_path.is_file() and not metadata_path.is_symlink()
-    if os.path.lexists(metadata_path) and not is_env:
-        raise _not_ours(metadata_path)
+    is_env = EnvRecord.is_ours(env)
+    if EnvRecord.lexists(env) and not is_env:
+        raise _not_ours(final.record)
     if is_env and options.clear is None:
         raise EnvironmentCreationError(
             f"{env} is already a crossenv environment; pass --clear to replace it (or "
@@ -158,7 +154,7 @@ def _plan(final: Layout, options: Options, external_cross: bool) -> _Plan:
     files = bin_marker.get("files") if bin_marker else None
     return _Plan(build=build, cross=cross,
                  old_bin_files=[str(f) for f in files] if isinstance(files, list) else [],
-                 old_metadata=staging.read_json(metadata_path) if is_env else None)
+                 old_record=EnvRecord.peek(env) if is_env else None)
 
 def _make_venv(path: Path, *, with_pip: bool, system_site_packages: bool,
                prompt: str, python: Path | None = None) -> None:
@@ -242,10 +238,10 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
     """Fill the staged cross venv; every path written into a file is a *final* path."""
     _install_runtime(stage.cross_site)
     stage.crossenv_dir.mkdir(parents=True, exist_ok=True)
-    overlay = _include_overlay(host, stage.crossenv_dir / "include")
+    overlay = _include_overlay(host, stage.include_overlay)
     config_vars = crossconfig.host_config_vars(
         host, chain, cross_prefix=final.cross,
-        include_overlay=final.crossenv_dir / "include" if overlay else None,
+        include_overlay=final.include_overlay if overlay else None,
         overrides=options.config_vars,
     )
     build_env = backends.build_env(stage.crossenv_dir, final, host, chain, options)
@@ -265,25 +261,13 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
     return config_vars
 
 
-def _metadata(final: Layout, host: HostDescription, chain: Toolchain,
-              options: Options) -> dict[str, Any]:
-    host_json = host.to_json()
-    host_json["platform_tags"] = list(options.platform_tags)
-    return {
-        "crossenv_version": __version__,
-        "host": host_json,
-        "toolchain": chain.to_json(),
-        "paths": {
-            "env": str(final.env), "cross": str(final.cross), "build": str(final.build),
-            "cross_python": str(final.cross_python), "build_python": str(final.build_python),
-            "crossenv_dir": str(final.crossenv_dir),
-            "sysconfigdata": str(final.crossenv_dir / "_crossenv_sysconfigdata.py"),
-        },
-        "env_vars": [list(item) for item in options.env_vars],
-        "host_requirements": list(options.host_requirements),
-        "compiler_launcher": list(options.compiler_launcher) or None,
-        "rust": _rust(host),
-    }
+def _record(final: Layout, host: HostDescription, chain: Toolchain,
+            options: Options) -> EnvRecord:
+    return EnvRecord.new(
+        final, host=host.to_json(), toolchain=chain.to_json(),
+        platform_tags=options.platform_tags, env_vars=options.env_vars,
+        host_requirements=options.host_requirements,
+        compiler_launcher=options.compiler_launcher, rust=_rust(host))
 
 
 def _rust(host: HostDescription) -> dict[str, Any] | None:
@@ -308,15 +292,29 @@ def _runtime_names() -> list[str]:
     return [e.name for e in runtime.iterdir() if e.name.endswith((".py", ".pth"))]
 
 
-def create(env: Path, host: HostDescription, chain: Toolchain, options: Options | None = None,
-           ) -> Layout:
+def generator_options(request: CreateRequest, target: Target) -> Options:
+    """What the generators (crossenv.backends) and the staging below read: the request's
+    choices and the target's tags and build interpreter, in the shape they take."""
+    return Options(
+        clear=request.clear, cross_prefix=request.cross_prefix,
+        system_site_packages=request.system_site_packages,
+        with_build_pip=request.with_build_pip, with_cross_pip=request.with_cross_pip,
+        config_vars=dict(request.config_vars), env_vars=request.env_vars,
+        platform_tags=target.platform_tags, libc=target.libc, prompt=request.prompt,
+        host_requirements=request.host_requirements, build_python=target.build_python,
+        compiler_launcher=request.compiler_launcher, manylinux=request.cxx_manylinux)
+
+
+def create(env: Path, target: Target, request: CreateRequest) -> Layout:
     """Create ENV, or with a clear option replace the named parts of the one there.
 
-    ENV may be an existing directory: the parts are made beside the user's files,
-    which are never touched. Paths are resolved (symlinks, ``..``), so every
-    spelling of one ENV takes the same lock and records the same paths.
+    Called by :func:`crossenv.api.create` (the one creation sequence) with the target it
+    resolved from *request*. ENV may be an existing directory: the parts are made beside
+    the user's files, which are never touched. Paths are resolved (symlinks, ``..``), so
+    every spelling of one ENV takes the same lock and records the same paths.
     """
-    options = options or Options()
+    host, chain = target.host, target.toolchain
+    options = generator_options(request, target)
     for line in [*versions.unsupported(), missing_cxx(chain, host), not_cross(host)]:
         if line:  # installed with --no-deps, or pinned back; no C++ compiler; not a cross build
             print(f"crossenv: warning: {line}", file=sys.stderr)
@@ -399,7 +397,7 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
         site = stage.cross_site.relative_to(stage.cross)
         staging.link_tree(final.cross, stage.cross, skip=[
             "crossenv", staging.MARKER, *(str(site / n) for n in _runtime_names()),
-            str(site / "_crossenv_config.py")])
+            str(site / Layout.RUNTIME_CONFIG_NAME)])
     interrupts.checkpoint()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         for future in [pool.submit(make) for make in venvs]:
@@ -409,11 +407,11 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
     for staged, target in fresh:  # built in staging: fix paths baked into scripts
         scripts.relocate_text_files(staged / "bin", str(staged), str(target))
         scripts.relocate_text_files(staged, str(staged), str(target))
-    old_target = final.crossenv_dir / "host-packages"
-    if old_target.is_dir() and plan.old_metadata is not None and \
-            plan.old_metadata.get("paths", {}).get("cross") == str(final.cross) and \
-            _host_key(plan.old_metadata.get("host")) == _host_key(host.to_json()):
-        staging.link_tree(old_target, stage.crossenv_dir / "host-packages")  # still valid
+    old_target = final.host_packages
+    if old_target.is_dir() and plan.old_record is not None and \
+            plan.old_record.paths.get("cross") == str(final.cross) and \
+            _host_key(plan.old_record.host) == _host_key(host.to_json()):
+        staging.link_tree(old_target, stage.host_packages)  # still valid
     interrupts.checkpoint()
     # every link sees the sysroot's C library, not the cross toolchain's copy
     chain = hostlibc.pin(chain, stage.crossenv_dir / hostlibc.DIR_NAME,
@@ -437,7 +435,6 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
     staging.write_marker(stage.bin, "bin", txid, files=written)
     transaction.ops.append({"kind": "files", "new": str(stage.bin), "final": str(final.bin),
                             "remove": sorted(set(plan.old_bin_files) - set(written))})
-    (stage.env / METADATA).write_text(
-        json.dumps(_metadata(final, host, chain, options), indent=2) + "\n", encoding="utf-8")
-    transaction.ops.append({"kind": "file", "new": str(stage.env / METADATA),
-                            "final": str(env / METADATA)})
+    staged_record = _record(final, host, chain, options).write(stage.env)
+    transaction.ops.append({"kind": "file", "new": str(staged_record),
+                            "final": str(final.record)})

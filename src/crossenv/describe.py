@@ -17,10 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import envfile, rust
 from . import host as host_mod
+from . import rust
 from . import toolchain as toolchain_mod
 from .backends import cargo, cmake, meson
+from .envrecord import Env, EnvRecord
 from .errors import CrossenvError, ToolchainError
 
 FORMATS = ("meson", "cmake", "pyo3", "env", "json", "build-details", "rust")
@@ -52,7 +53,7 @@ def register(subparsers: Any) -> None:
 
 
 def _is_env(path: Path) -> bool:
-    return (path / envfile.FILE_NAME).exists()
+    return EnvRecord.present(path)
 
 
 def _toolchain(host: host_mod.HostDescription, cc: str | None,
@@ -72,8 +73,8 @@ def _toolchain(host: host_mod.HostDescription, cc: str | None,
             strip=(prefix + "strip",), sysroot=host.sysroot)
 
 
-def _env_vars_of(meta: envfile.EnvMetadata) -> dict[str, str]:
-    config = meta.layout().cross_site / "_crossenv_config.py"
+def _env_vars_of(meta: EnvRecord) -> dict[str, str]:
+    config = meta.layout().runtime_config
     damaged = (f"{config} is missing or damaged; recreate the environment "
                f"(crossenv --clear HOST_PYTHON {meta.env})")
     try:
@@ -107,9 +108,9 @@ def _render_rust(choice: Any) -> str:
             f"for {choice.get('target')}\n")
 
 
-def describe_env(env: Path, fmt: str) -> str:
+def describe_env(env: Path | Env, fmt: str) -> str:
     """Print a file generated when *env* was created."""
-    meta = envfile.read(env)
+    meta = Env.open(env).record
     files = {"meson": meson.FILE_NAME, "cmake": cmake.FILE_NAME, "pyo3": cargo.CONFIG_NAME}
     if fmt in files:
         path = meta.path("crossenv_dir") / files[fmt]
@@ -127,11 +128,11 @@ def describe_env(env: Path, fmt: str) -> str:
         return json.dumps(meta.host, indent=2) + "\n"
     if fmt == "rust":
         return _render_rust(meta.raw.get("rust"))
-    source = envfile.host_str(meta, "sysconfigdata_path")
+    source = meta.host_str("sysconfigdata_path")
     if not source:
         raise CrossenvError(f"{env} records no host sysconfigdata; describe the host "
                             "python instead")
-    sysroot = envfile.host_str(meta, "sysroot") or None
+    sysroot = meta.host_str("sysroot") or None
     # its flags were accepted (or vouched for with --trust-host-flags) at creation
     host = host_mod.describe(source, sysroot=sysroot, trust_host_flags=True)
     return json.dumps(host_mod.to_build_details(host), indent=2) + "\n"

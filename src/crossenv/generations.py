@@ -245,12 +245,11 @@ def registered() -> list[tuple[Path, Path]]:
 
 def env_sysroot(env: Path) -> Path | None:
     """The real path of the sysroot ``env`` uses now, or None (gone, or no sysroot)."""
-    from . import envfile
+    from .envrecord import EnvRecord
     from .errors import CrossenvError
 
     try:
-        meta = envfile.read(env)
-        sysroot = envfile.host_str(meta, "sysroot")
+        sysroot = EnvRecord.read(env).host_str("sysroot")
     except CrossenvError:
         return None
     return Path(os.path.realpath(sysroot)) if sysroot else None

@@ -27,6 +27,7 @@ from . import arches, sysconfigdata, validate
 from .builddetails import from_build_details, to_build_details
 from .errors import HostError
 from .hostdescription import HostDescription, from_config_vars, gnu_cpu_to_machine
+from .machine import build_machine as this_machine
 
 __all__ = ["HostDescription", "check_headers", "check_version", "describe",
            "from_build_details", "from_config_vars", "gnu_cpu_to_machine", "not_cross",
@@ -41,7 +42,7 @@ def not_cross(host: HostDescription, build_machine: str | None = None) -> str | 
     It is only warned about, not refused: crossenv 1.x accepted it, and an x86_64
     host *with* a sysroot (another glibc: ``crossenv --arch amd64``) is a real target.
     """
-    build = arches.find_machine(build_machine or os.uname().machine)
+    build = arches.find_machine(build_machine) if build_machine else this_machine().arch
     if build is None or host.arch != build:
         return None
     if host.sysroot is not None and os.path.realpath(host.sysroot) != "/":

@@ -8,10 +8,11 @@ creation can all import it without importing each other.
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from .manylinux import Glibc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,16 +33,17 @@ class Toolchain:
     #: the Fortran compiler (``<triplet>-gfortran``), if installed: scipy and other
     #: meson/CMake projects with Fortran sources need one for the host
     fc: tuple[str, ...] = ()
+    #: the glibc the toolchain promises to link against: zig's stubs stop at the version
+    #: of its ``-target aarch64-linux-gnu.2.17``. None for compilers that link the
+    #: sysroot's own, newer glibc. crossenv's zig toolchain sets it when it is made; a
+    #: zig Toolchain built from its words alone gets it from its target, once, here.
+    glibc: Glibc | None = None
 
-    @property
-    def glibc(self) -> tuple[int, int] | None:
-        """The glibc version the toolchain promises to link against, derived once here:
-        zig's ``-target aarch64-linux-gnu.2.17`` (its stubs stop at that version). None
-        for compilers that link the sysroot's own, newer glibc."""
+    def __post_init__(self) -> None:
         if self.kind != "zig":
-            return None
-        match = re.search(r"-gnu[a-z0-9]*\.(\d+)\.(\d+)$", self.triplet)
-        return (int(match.group(1)), int(match.group(2))) if match else None
+            object.__setattr__(self, "glibc", None)
+        elif self.glibc is None:
+            object.__setattr__(self, "glibc", Glibc.from_zig_target(self.triplet))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -55,7 +57,12 @@ class Toolchain:
 
 @dataclasses.dataclass
 class Options:
-    """What the command line decided; defaults are crossenv 1.x's."""
+    """What the generators (crossenv.backends) and creation's staging read about one ENV.
+
+    Not an input shape: every front door builds a :class:`crossenv.request.CreateRequest`,
+    and :func:`crossenv.create.generator_options` makes this from it and its resolved
+    :class:`crossenv.target.Target` (tags, libc, build interpreter), once per ENV.
+    Defaults are crossenv 1.x's."""
 
     clear: str | None = None  # None, "default", "cross", "build", "both"
     cross_prefix: Path | None = None
@@ -79,11 +86,24 @@ class Options:
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-    """Where things live in a finished ENV (final paths, not the staging ones)."""
+    """Where things live in a finished ENV (final paths, not the staging ones, or the
+    staging ones for a staged Layout): every file name creation writes outside the
+    generators is named here once."""
 
     env: Path
     cross: Path
     python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the host's X.Y
+
+    #: the environment's record (crossenv.envrecord reads and writes it)
+    RECORD_NAME = "crossenv.json"
+    #: the host's sysconfigdata as cross-python imports it, in :attr:`crossenv_dir`
+    SYSCONFIGDATA_NAME = "_crossenv_sysconfigdata.py"
+    #: the runtime shim's generated configuration, in :attr:`cross_site`
+    RUNTIME_CONFIG_NAME = "_crossenv_config.py"
+
+    @property
+    def record(self) -> Path:
+        return self.env / self.RECORD_NAME
 
     @property
     def bin(self) -> Path:
@@ -112,3 +132,34 @@ class Layout:
     def crossenv_dir(self) -> Path:
         """Generated host files: sysconfigdata, include overlay, meson/cmake files."""
         return self.cross / "crossenv"
+
+    @property
+    def sysconfigdata(self) -> Path:
+        return self.crossenv_dir / self.SYSCONFIGDATA_NAME
+
+    @property
+    def runtime_config(self) -> Path:
+        return self.cross_site / self.RUNTIME_CONFIG_NAME
+
+    @property
+    def include_overlay(self) -> Path:
+        """Debian's multiarch pyconfig.h made reachable (crossenv.create)."""
+        return self.crossenv_dir / "include"
+
+    @property
+    def host_packages(self) -> Path:
+        """Host copies of ``--host-requirement`` packages (crossenv.backends.hostreqs)."""
+        return self.crossenv_dir / "host-packages"
+
+    def script(self, name: str) -> Path:
+        """``ENV/bin/<name>``: cross-python, cross-pip, build-pip, activate ..."""
+        return self.bin / name
+
+    @property
+    def host_prefix(self) -> Path:
+        """``ENV/host``: the host python's venv and what ``crossenv run`` installs."""
+        return self.env / "host"
+
+    @property
+    def host_site(self) -> Path:
+        return self.host_prefix / "site-packages"

@@ -15,11 +15,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .manylinux import BY_ALIAS, LEGACY_PATTERN, Glibc
+
 _PLATFORM_RE = re.compile(
-    r"(?:(?P<linux>linux)|manylinux_(?P<gmaj>\d+)_(?P<gmin>\d+)|manylinux(?P<legacy>1|2010|2014)"
+    rf"(?:(?P<linux>linux)|manylinux_(?P<gmaj>\d+)_(?P<gmin>\d+)|(?P<legacy>{LEGACY_PATTERN})"
     r"|musllinux_(?P<mmaj>\d+)_(?P<mmin>\d+))_(?P<arch>[a-z0-9_]+)"
 )
-_LEGACY = {"1": (2, 5), "2010": (2, 12), "2014": (2, 17)}
 # Without auditwheel: newest GLIBCXX / CXXABI the GCC of each glibc era shipped
 # (the x86_64 rows of auditwheel's policy; the other arches are no stricter).
 _BUILTIN_CXX = [((2, 5), "3.4.8", "1.3.1"), ((2, 12), "3.4.13", "1.3.3"),
@@ -57,7 +58,7 @@ def parse_platform(tag: str) -> Platform | None:
         return Platform(tag, "", None, m["arch"]) if m else None
     if m["mmaj"]:
         return Platform(tag, "musl", (int(m["mmaj"]), int(m["mmin"])), m["arch"])
-    version = _LEGACY[m["legacy"]] if m["legacy"] else (int(m["gmaj"]), int(m["gmin"]))
+    version = BY_ALIAS[m["legacy"]] if m["legacy"] else Glibc(int(m["gmaj"]), int(m["gmin"]))
     return Platform(tag, "glibc", version, m["arch"])
 
 

@@ -39,8 +39,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import arches, check, envfile, wheelfile
+from . import arches, check, wheelfile
 from .elfinfo import ElfUnreadable, origin_relative, read_elf, stray_search_paths
+from .envrecord import Env
 from .errors import CrossenvError
 from .policy import parse_platform
 from .wheelfile import shown
@@ -88,11 +89,10 @@ def library_dirs(sysroot: Path, multiarch: str) -> list[str]:
     return list(dict.fromkeys(d for d in found if Path(d).is_dir() and _inside(Path(d), sysroot)))
 
 
-def _from_env(env: Path) -> tuple[Path | None, str | None]:
-    """Sysroot and multiarch recorded in ``ENV/crossenv.json`` (either may be missing)."""
-    meta = envfile.read(env)
-    sysroot = envfile.host_str(meta, "sysroot")
-    return (Path(sysroot) if sysroot else None), envfile.host_str(meta, "multiarch") or None
+def _from_env(env: Path | Env) -> tuple[Path | None, str | None]:
+    """Sysroot and multiarch the env's record names (either may be missing)."""
+    record = Env.open(env).record
+    return record.sysroot, record.multiarch
 
 
 class PostCheckError(RepairError):
@@ -298,16 +298,17 @@ def run(args: argparse.Namespace) -> int:
     """Repair each wheel; 0 done, 1 a repaired wheel has problems (and was not written),
     2 cannot repair. Every line is escaped as check's report is: names come from wheels."""
     sysroot, multiarch = args.sysroot, None
-    if args.env is not None:
-        sysroot, multiarch = _from_env(args.env)
+    env = Env.open(args.env) if args.env is not None else None
+    if env is not None:
+        sysroot, multiarch = _from_env(env)
         if sysroot is None:
-            raise RepairError(f"{args.env}/crossenv.json records no sysroot; pass --sysroot")
+            raise RepairError(f"{env.record.file} records no sysroot; pass --sysroot")
     status = 0
     for wheel in args.wheels:
         try:
             out = repair_wheel(wheel, out_dir=args.wheel_dir, sysroot=sysroot,
                                multiarch=multiarch, plat=args.plat,
-                               post_check=lambda p: check.check_wheel(p, env=args.env))
+                               post_check=lambda p: check.check_wheel(p, env=env))
         except PostCheckError as exc:
             print(shown(f"{wheel} -> {exc.name}: not written, `crossenv check` found "
                         "problems in the repaired wheel:"))

@@ -17,38 +17,37 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import arches, envfile, hostvenv
+from . import arches, hostvenv
+from .envrecord import Env, EnvRecord
 from .errors import CrossenvError
+from .model import Layout
 
 
 class TargetError(CrossenvError):
     """The host's programs cannot be run here."""
 
 
-def _host_python(meta: envfile.EnvMetadata) -> tuple[Path, Path]:
-    sysroot = envfile.host_str(meta, "sysroot")
-    if not sysroot:
+def _host_python(record: EnvRecord) -> tuple[Path, Path]:
+    sysroot = record.sysroot
+    if sysroot is None:
         raise TargetError("this environment has no sysroot, so its host python cannot be run; "
                           "create it from a host python inside a sysroot")
-    version = meta.host.get("version")
+    version = record.host.get("version")
     if not (isinstance(version, list) and 2 <= len(version) <= 5
             and all(isinstance(v, int) and 0 <= v < 1000 for v in version)):
-        raise envfile.EnvironmentMetadataError(
-            f"{meta.env / envfile.FILE_NAME} is damaged (host.version is not a version); "
-            f"recreate the environment (crossenv --clear HOST_PYTHON {meta.env})")
+        raise record.damaged("host.version is not a version")
     version_text = ".".join(map(str, version[:2]))
-    prefix = Path(sysroot) / (envfile.host_str(meta, "prefix") or "/usr").lstrip("/")
+    prefix = sysroot / (record.host_str("prefix") or "/usr").lstrip("/")
     python = prefix / "bin" / f"python{version_text}"
     if not python.is_file():
         raise TargetError(f"no host interpreter at {python}; install the host's "
                           f"python{version_text}")
-    return Path(sysroot), python
+    return sysroot, python
 
 
-def host_arch(meta: envfile.EnvMetadata) -> arches.Arch | None:
+def host_arch(record: EnvRecord) -> arches.Arch | None:
     """The env's host row of crossenv.arches, from its ``uname -m`` and GNU triplet."""
-    machine = envfile.host_str(meta, "machine")
-    return arches.for_host(machine, envfile.host_str(meta, "host_gnu_type")) if machine else None
+    return record.arch
 
 
 def _qemu(option: str | None, arch: arches.Arch | None, machine: str) -> str:
@@ -70,7 +69,7 @@ def _qemu(option: str | None, arch: arches.Arch | None, machine: str) -> str:
     return qemu
 
 
-def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
+def command(env: Path | Env, args: Sequence[str], *, qemu: str | None = None,
             site: Sequence[Path] = (), prefix: Path | None = None,
             ) -> tuple[list[str], dict[str, str]]:
     """The argv and environment that run *args* under qemu (``python`` = the host python).
@@ -79,10 +78,10 @@ def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
     :mod:`crossenv.hostvenv`) whose ``bin`` is first on PATH: ``sys.executable``,
     ``python`` and ``python3`` start the host python again, so code that spawns Python
     works under qemu as it does on the host."""
-    meta = envfile.read(env)
-    sysroot, python = _host_python(meta)
-    qemu = _qemu(qemu, host_arch(meta), envfile.host_str(meta, "machine"))
-    prefix = Path(prefix if prefix is not None else Path(env) / "host")
+    handle = Env.open(env)
+    sysroot, python = _host_python(handle.record)
+    qemu = _qemu(qemu, handle.record.arch, handle.record.machine)
+    prefix = Path(prefix if prefix is not None else host_prefix(handle.path))
     if any(c in str(p) for p in (prefix.absolute(), python) for c in "\n\r"):
         raise TargetError(f"{str(prefix.absolute())!r} or {str(python)!r} has a line break; "
                           "the host python's venv cannot name it (use another directory)")
@@ -103,22 +102,27 @@ def command(env: Path, args: Sequence[str], *, qemu: str | None = None,
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTHON", "_PYTHON")) and k != "VIRTUAL_ENV"}
     environ["PATH"] = os.pathsep.join([str(bindir), environ.get("PATH", os.defpath)])
-    paths = [str(p) for p in (*site, host_site(env)) if Path(p).is_dir()]
+    paths = [str(p) for p in (*site, host_site(handle.path)) if Path(p).is_dir()]
     if paths:
         environ["PYTHONPATH"] = os.pathsep.join(paths)
     return [qemu, "-L", str(sysroot), *argv], environ
 
 
-def host_site(env: Path) -> Path:
-    return Path(env) / "host" / "site-packages"
+def host_prefix(env: Path | Env) -> Path:
+    """``ENV/host``: where the host python's venv lives (see :class:`crossenv.model.Layout`)."""
+    return Layout(env=Path(env), cross=Path(env) / "cross").host_prefix
 
 
-def install(env: Path, requirements: Sequence[str]) -> None:
+def host_site(env: Path | Env) -> Path:
+    return Layout(env=Path(env), cross=Path(env) / "cross").host_site
+
+
+def install(env: Path | Env, requirements: Sequence[str]) -> None:
     """Install wheels/requirements for the host into ENV/host with cross-pip."""
     for requirement in requirements:
         if requirement.endswith(".whl") and not Path(requirement).is_file():
             raise TargetError(f"--install {requirement}: no such wheel file")
-    pip = Path(env) / "bin" / "cross-pip"
+    pip = Layout(env=Path(env), cross=Path(env) / "cross").script("cross-pip")
     if not pip.exists():
         raise TargetError(f"{pip} does not exist; recreate the environment with pip")
     cmd = [str(pip), "install", "--quiet", "--upgrade", "--only-binary", ":all:",
@@ -192,9 +196,11 @@ def run(args: argparse.Namespace) -> int:
         raise TargetError(problem)
     rest = [*args.args, *getattr(args, "extra_args", [])]
     if args.install:
-        envfile.read(args.env)  # a damaged ENV fails before cross-pip starts
-        install(args.env, args.install)
-    argv, environ = command(args.env, rest, qemu=args.qemu)
+        env: Path | Env = Env.open(args.env)  # a damaged ENV fails before cross-pip starts
+        install(env, args.install)
+    else:
+        env = args.env
+    argv, environ = command(env, rest, qemu=args.qemu)
     sys.stdout.flush()
     try:
         return subprocess.run(argv, env=environ).returncode

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from typing import Any
 from . import arches, provision, quoting, releases
 from .apt import SKIPPED_DEPENDENCIES, os_codename
 from .errors import CrossenvError, ProvisionError
+from .machine import build_machine
 from .releases import Release
 
 #: What the build machine already has (or only maintainer scripts need): never unpacked.
@@ -98,7 +98,7 @@ def on_path(target: str, environ: Mapping[str, str] | None = None) -> RustToolch
 
 def build_debian_arch() -> str:
     """The build machine's Debian architecture (whose rustc and cargo run here)."""
-    return _debian_name(platform.machine()) or "amd64"
+    return _debian_name(build_machine().machine) or "amd64"
 
 
 def _debian_name(machine: str) -> str | None:

@@ -42,9 +42,10 @@ def _cache() -> Path:
 
 def _buildwheel_envs() -> list[Path]:
     from .cache import user_cache
+    from .envrecord import EnvRecord
 
     root = user_cache("buildwheel-envs")
-    return [p for p in sorted(root.iterdir()) if (p / "crossenv.json").is_file()]
+    return [p for p in sorted(root.iterdir()) if EnvRecord.exists(p)]
 
 
 def entries() -> list[Entry]:

@@ -25,12 +25,12 @@ from elftools.elf.gnuversions import GNUVerDefSection
 
 from . import arches
 from .host import HostDescription
+from .manylinux import LEGACY, LEGACY_PATTERN, Glibc
 from .model import Layout, Options, Toolchain
 
 #: set in cross-python when built wheels get a manylinux tag (see _crossenv_tags)
 WHEEL_PLATFORM_VAR = "CROSSENV_WHEEL_PLATFORM"
 
-_LEGACY = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
 tag_arch = arches.tag_arch  # the architecture part of a platform tag for a ``uname -m`` value
 
 
@@ -45,7 +45,7 @@ def _libc_candidates(host: HostDescription) -> list[Path]:
     return [d / "libc.so.6" for d in dirs]
 
 
-def glibc_version(host: HostDescription) -> tuple[int, int] | None:
+def glibc_version(host: HostDescription) -> Glibc | None:
     """The newest ``GLIBC_x.y`` version the sysroot's libc.so.6 defines."""
     for candidate in _libc_candidates(host):
         if not candidate.is_file():
@@ -53,15 +53,14 @@ def glibc_version(host: HostDescription) -> tuple[int, int] | None:
         try:
             with candidate.open("rb") as stream:
                 elf = ELFFile(stream)
-                best: tuple[int, int] | None = None
+                best: Glibc | None = None
                 for section in elf.iter_sections():
                     if not isinstance(section, GNUVerDefSection):
                         continue
                     for _verdef, auxiliaries in section.iter_versions():
                         for aux in auxiliaries:
-                            match = re.fullmatch(r"GLIBC_(\d+)\.(\d+)", aux.name)
-                            if match:
-                                version = (int(match.group(1)), int(match.group(2)))
+                            version = Glibc.from_symbol_version(aux.name)
+                            if version is not None:
                                 best = version if best is None or version > best else best
                 if best is not None:
                     return best
@@ -117,19 +116,10 @@ def musllinux_ladder(musl: tuple[int, int], arch: str) -> list[str]:
     return [f"musllinux_{musl[0]}_{minor}_{arch}" for minor in range(musl[1], -1, -1)]
 
 
-def parse_manylinux(value: str) -> tuple[int, int]:
-    """Accept ``2_17``, ``2.17``, ``manylinux_2_17[_arch]`` or a legacy alias."""
-    text = value.strip().lower()
-    for version, alias in _LEGACY.items():
-        if text.startswith(alias):
-            return version
-    match = re.match(r"(?:manylinux_)?(\d+)[._](\d+)", text)
-    if not match:
-        raise ValueError(f"not a manylinux version: {value!r} (use e.g. 2_17 or manylinux2014)")
-    if len(match.group(1)) > 2 or len(match.group(2)) > 3:  # the ladder has one tag per minor
-        raise ValueError(f"manylinux version {value!r} is out of range (glibc X.Y has "
-                         "X < 100, Y < 1000)")
-    return int(match.group(1)), int(match.group(2))
+def parse_manylinux(value: str) -> Glibc:
+    """Accept ``2_17``, ``2.17``, ``manylinux_2_17[_arch]`` or a legacy alias
+    (:meth:`crossenv.manylinux.Glibc.parse`)."""
+    return Glibc.parse(value)
 
 
 def manylinux_ladder(glibc: tuple[int, int], arch: str) -> list[str]:
@@ -138,7 +128,7 @@ def manylinux_ladder(glibc: tuple[int, int], arch: str) -> list[str]:
     tags: list[str] = []
     for minor in range(glibc[1], lowest - 1, -1):
         tags.append(f"manylinux_{glibc[0]}_{minor}_{arch}")
-        alias = _LEGACY.get((glibc[0], minor))
+        alias = LEGACY.get(Glibc(glibc[0], minor))
         if alias and arches.has_legacy_manylinux(alias, arch):
             tags.append(f"{alias}_{arch}")
     return tags
@@ -148,7 +138,7 @@ def _expand_user_tag(tag: str, arch: str) -> list[str]:
     tag = tag.strip()
     if tag.endswith("_" + arch):
         return [tag]
-    if re.fullmatch(r"(manylinux_)?\d+[._]\d+|manylinux(1|2010|2014)", tag):
+    if re.fullmatch(rf"(manylinux_)?\d+[._]\d+|{LEGACY_PATTERN}", tag):
         return manylinux_ladder(parse_manylinux(tag), arch)
     match = re.fullmatch(r"musllinux_(\d+)_(\d+)", tag)
     if match:
@@ -160,7 +150,7 @@ def _dedupe(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def zig_glibc(toolchain: Toolchain | None) -> tuple[int, int] | None:
+def zig_glibc(toolchain: Toolchain | None) -> Glibc | None:
     """The glibc version a zig toolchain links against (``aarch64-linux-gnu.2.17``)."""
     return toolchain.glibc if toolchain is not None else None
 
@@ -168,7 +158,7 @@ def zig_glibc(toolchain: Toolchain | None) -> tuple[int, int] | None:
 def platform_tags_for(
     host: HostDescription,
     *,
-    manylinux: Sequence[str] = (),
+    manylinux: Sequence[Glibc | str] = (),
     platform_tags: Sequence[str] = (),
     extra: Sequence[str] = (),
     no_manylinux: bool = False,
@@ -176,7 +166,8 @@ def platform_tags_for(
 ) -> tuple[tuple[str, str] | None, list[str]]:
     """Return ``(libc_ver answer, platform tags best first)`` for the host.
 
-    Explicit ``--manylinux`` values win (zig builds against exactly that glibc);
+    Explicit ``--manylinux`` values (:class:`Glibc`, or their spellings) win (zig builds
+    against exactly that glibc);
     otherwise the sysroot's glibc decides, or its musl if it has no glibc.
     ``linux_<arch>`` comes last. *platform_tags* (``--platform-tag``) replace those
     defaults, as in crossenv 1.x: the result is the ``--manylinux`` ladders, then
@@ -194,7 +185,8 @@ def platform_tags_for(
     if found:
         libc = ("glibc", f"{found[0]}.{found[1]}")
     if manylinux:
-        declared = [parse_manylinux(value) for value in manylinux]
+        declared = [Glibc(*value) if isinstance(value, tuple) else parse_manylinux(value)
+                    for value in manylinux]
         tags += [t for version in sorted(declared, reverse=True)
                  for t in manylinux_ladder(version, arch)]
     elif platform_tags:
@@ -231,7 +223,7 @@ def wheel_platform_tag(host: HostDescription, toolchain: Toolchain) -> str | Non
     if glibc < (2, lowest):
         return None
     tags = [f"manylinux_{glibc[0]}_{glibc[1]}_{arch}"]
-    alias = _LEGACY.get(glibc)
+    alias = LEGACY.get(glibc)
     if alias and arches.has_legacy_manylinux(alias, arch):
         tags.append(f"{alias}_{arch}")
     return ".".join(tags)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ from elftools.common.exceptions import ELFError
 from . import arches, elfarch
 from .errors import ToolchainError
 from .host import HostDescription
+from .machine import build_machine
+from .manylinux import Glibc
 from .model import Toolchain
 
 KINDS = ("auto", "gnu", "clang", "zig")
@@ -124,7 +125,7 @@ def find(
     sysroot: Path | None = None,
     environ: Mapping[str, str] | None = None,
     relative: bool = False,
-    glibc: str | None = None,
+    glibc: Glibc | str | None = None,
     verify: bool = True,
     unverified_ok: bool = False,
 ) -> Toolchain:
@@ -202,7 +203,7 @@ def _install_hint(host: HostDescription, tool: str) -> str:
     """"install PACKAGE (Debian: apt-get install PACKAGE)", the package
     named by the host's row of crossenv.arches (never the host's own triplet, which
     can be one no package has: Debian's armhf Python says armv8l-linux-gnueabihf)."""
-    build = arches.find_machine(platform.machine())
+    build = build_machine().arch
     package = arches.debian_gcc_package(host.arch, build, tool) if host.arch else None
     if package is None:
         return f"install a {tool} cross compiler for {host.triplet}"

@@ -30,6 +30,7 @@ from typing import Any
 from . import tags
 from .errors import ToolchainError
 from .host import HostDescription
+from .manylinux import Glibc
 from .model import Toolchain
 
 logger = logging.getLogger("crossenv")
@@ -74,17 +75,21 @@ def zig_target(host: HostDescription, glibc: tuple[int, int] | None) -> str:
     return f"{target}.{glibc[0]}.{glibc[1]}"
 
 
-def toolchain(host: HostDescription, *, glibc: str | None = None) -> Toolchain:
-    """The zig toolchain for *host*, linking against *glibc* (``2_17``, ``manylinux2014``).
+def toolchain(host: HostDescription, *, glibc: Glibc | str | None = None) -> Toolchain:
+    """The zig toolchain for *host*, linking against *glibc* (a :class:`Glibc`, or a
+    ``--manylinux`` spelling: ``2_17``, ``manylinux2014``).
 
     Without a declared version the sysroot's glibc is targeted, so zig builds
     what gcc would but with its promise checked by zig's versioned stubs; when
     neither is known zig's default is used and wheels keep ``linux_*`` tags.
     """
     zig = zig_executable()
-    if glibc:
+    version: Glibc | None
+    if isinstance(glibc, tuple):
+        version = Glibc(*glibc)
+    elif glibc:
         try:
-            version: tuple[int, int] | None = tags.parse_manylinux(glibc)
+            version = Glibc.parse(glibc)
         except ValueError as exc:
             raise ToolchainError(str(exc)) from None
     else:
@@ -93,6 +98,8 @@ def toolchain(host: HostDescription, *, glibc: str | None = None) -> Toolchain:
             logger.info("zig targets the sysroot's glibc %d.%d (pass --manylinux to choose)",
                         *version)
     target = zig_target(host, version)
+    # a musl target names no glibc: nothing is promised then
+    promised = version if version is not None and target != zig_target(host, None) else None
     # zig cc enables UBSan traps when no -O is given (configure probes, meson's
     # debug builds); a trap in a host extension is a SIGILL nobody can debug.
     common = ("-target", target, "-fno-sanitize=undefined")
@@ -100,6 +107,7 @@ def toolchain(host: HostDescription, *, glibc: str | None = None) -> Toolchain:
         kind="zig", triplet=target,
         cc=(zig, "cc", *common), cxx=(zig, "c++", *common),
         ar=(zig, "ar"), ranlib=(zig, "ranlib"), strip=(),
+        glibc=promised,
     )
 
 

@@ -14,20 +14,23 @@ import re
 import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import launcher
+from ..manylinux import Glibc, find_policy
+from ..request import CreateRequest
 from . import depgroups
 from .config import Reader
 from .envsyntax import OptionError, parse_config_settings, parse_environment, split_words
 from .identifiers import Identifier
 
+if TYPE_CHECKING:
+    from ..provision import Sysroot
+
 FRONTENDS = ("pip", "build", "build[uv]")
 TOOLCHAINS = ("auto", "gnu", "zig")
 #: cibuildwheel's default image for every Linux architecture (cibuildwheel 3).
 DEFAULT_POLICY = "manylinux_2_28"
-_LEGACY = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
-_POLICY_RE = re.compile(r"manylinux(?:_(\d+)_(\d+)|(2014|2010|1))(?![0-9])")
 _INSTALL_RE = re.compile(r"^(?:sudo\s+)?(apt-get|apt|yum|dnf|microdnf|apk)\s+(.*)$")
 
 
@@ -36,7 +39,7 @@ class Policy:
     """The manylinux level a wheel must meet: ``manylinux_2_28`` and glibc (2, 28)."""
 
     name: str
-    glibc: tuple[int, int]
+    glibc: Glibc
 
     def tag(self, arch: str) -> str:
         return f"manylinux_{self.glibc[0]}_{self.glibc[1]}_{arch}"
@@ -44,14 +47,11 @@ class Policy:
 
 def parse_policy(value: str, option: str) -> Policy:
     """``manylinux2014``, ``manylinux_2_28`` or an image name holding one."""
-    match = _POLICY_RE.search(value.strip())
-    if not match:
+    found = find_policy(value)
+    if found is None:
         raise OptionError(f"{option} = {value!r}: name a manylinux policy or image "
                           "(manylinux2014, manylinux_2_28, quay.io/pypa/manylinux_2_34_aarch64)")
-    if match[3]:
-        return Policy(f"manylinux{match[3]}", _LEGACY[f"manylinux{match[3]}"])
-    glibc = (int(match[1]), int(match[2]))
-    return Policy(f"manylinux_{glibc[0]}_{glibc[1]}", glibc)
+    return Policy(*found)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +188,15 @@ class IdentifierOptions:
     #: check on the build machine in a venv with ``audit-requires`` (:mod:`.audit`)
     audit_command: tuple[tuple[str, ...], ...] = ()
     audit_requires: tuple[str, ...] = ()
+
+    def create_request(self, sysroot: Sysroot) -> CreateRequest:
+        """The cached environment this identifier builds in, as :func:`crossenv.api.create`
+        takes it: zig compiles against the policy's glibc, gcc links C++ for it."""
+        return CreateRequest(
+            host=sysroot, env=None, clear="both", toolchain=self.toolchain,
+            manylinux=(self.policy.glibc,) if self.toolchain == "zig" else (),
+            env_vars=self.env_vars, compiler_launcher=self.compiler_launcher,
+            cxx_manylinux=self.policy.glibc)
 
 
 def resolve_launcher(option: str | None, environ: Mapping[str, str],

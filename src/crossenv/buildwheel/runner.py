@@ -24,6 +24,7 @@ from typing import TextIO
 
 from .. import api, releases
 from ..errors import CrossenvError
+from ..manylinux import Glibc
 from . import interrupt, outputdir
 from .audit import Auditor, applicable
 from .cachecount import Counter
@@ -74,13 +75,11 @@ def sysroot_note(options: IdentifierOptions) -> str | None:
     """Why a gcc build may need symbols newer than the policy (None: it cannot)."""
     ident = options.identifier
     release = releases.choose(ident.debian_arch, ident.python)
-    glibc = tuple(int(p) for p in release.glibc.split("."))
-    if options.toolchain == "gnu" and glibc > options.policy.glibc:
+    if options.toolchain == "gnu" and Glibc.from_dotted(release.glibc) > options.policy.glibc:
         return (f"the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
-                f"newer than {options.policy.name} (glibc {options.policy.glibc[0]}."
-                f"{options.policy.glibc[1]}): the wheel is checked symbol by symbol against "
-                "the policy and fails if it needs more (toolchain = \"zig\" compiles against "
-                "the policy's glibc instead)")
+                f"newer than {options.policy.name} (glibc {options.policy.glibc}): the wheel is "
+                "checked symbol by symbol against the policy and fails if it needs more "
+                "(toolchain = \"zig\" compiles against the policy's glibc instead)")
     return None
 
 
@@ -94,7 +93,7 @@ def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[s
             raise api.BuildError(f"{what} failed: {shlex.join(argv)}")
 
 
-def _repair(options: IdentifierOptions, wheel: Path, env: Path, dest: Path,
+def _repair(options: IdentifierOptions, wheel: Path, env: api.Env, dest: Path,
             environ: dict[str, str], project: Path, log: TextIO) -> Path:
     command = options.repair_command.strip()
     arch = options.identifier.arch
@@ -150,15 +149,11 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             if note:
                 log.write(f"note: {note}\n")
             step("create")
-            zig_glibc = options.policy.name if options.toolchain == "zig" else None
-            env = api.create(sysroot, toolchain=options.toolchain, glibc=zig_glibc,
-                             env_vars=options.env_vars,
-                             compiler_launcher=options.compiler_launcher,
-                             cxx_manylinux=options.policy.name)
+            env = api.create(options.create_request(sysroot))
             log.write(f"environment {env}\n")
             counter = Counter(options.compiler_launcher, work)
             environ = counter.environ({**os.environ, **options.environment})
-            path = f"{env / 'bin'}{os.pathsep}{environ.get('PATH', os.defpath)}"
+            path = f"{env.layout.bin}{os.pathsep}{environ.get('PATH', os.defpath)}"
             native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
             started = time.monotonic()
             if options.before_build:
