@@ -17,14 +17,13 @@ import os
 import platform
 import shlex
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 
-from . import arches, elfarch
+from . import _proc, arches, elfarch
 from .errors import ToolchainError
 from .host import HostDescription
 from .model import Toolchain
@@ -233,10 +232,10 @@ def probe(chain: Toolchain, host: HostDescription) -> str | None:
         obj = Path(tmp, "probe.o")
         cmd = [*chain.cc, *chain.cflags, "-c", str(src), "-o", str(obj)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        except OSError as exc:
-            return f"cannot run {chain.cc[0]}: {exc.strerror}; pass a working --cc"
-        except subprocess.TimeoutExpired:
+            proc = _proc.run(cmd, timeout=120, check=False, error=ToolchainError)
+        except ToolchainError as exc:  # cannot be started
+            return f"{exc}; pass a working --cc"
+        if proc.returncode is None:
             return f"{shlex.join(chain.cc)} did not compile a one-line file in 120 s"
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]
