@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__, arches
+from . import __version__, arches, log
 from .errors import CrossenvError
 
 logger = logging.getLogger("crossenv")
@@ -198,8 +198,7 @@ def build_create_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    log.configure(verbosity)
 
 
 def _host_python_and_envs(args: argparse.Namespace) -> tuple[str, list[str]]:
@@ -272,7 +271,7 @@ def run_create(args: argparse.Namespace) -> int:
     )
     for env_dir in env_dirs:
         layout = create(Path(env_dir), host, chain, options)
-        logger.info("created %s for %s (%s)", layout.env, host.platform, " ".join(chain.cc))
+        log.created(layout.env, host, chain, toolchain_mod.version(chain))
     return 0
 
 

@@ -219,6 +219,18 @@ def verify_target(chain: Toolchain, host: HostDescription) -> None:
         raise ToolchainError(f"{problem} {_SKIP_HINT}")
 
 
+def version(chain: Toolchain) -> str | None:
+    """The C compiler's version (``-dumpversion``: ``12`` for Debian's gcc-12), for the
+    line that says an environment was made; None if it does not say."""
+    try:
+        proc = _proc.run([*chain.cc, "-dumpversion"], timeout=60, check=False,
+                         error=ToolchainError)
+    except ToolchainError:
+        return None
+    words = proc.stdout.split()
+    return words[0] if proc.ok and len(words) == 1 and len(words[0]) < 40 else None
+
+
 def probe(chain: Toolchain, host: HostDescription) -> str | None:
     """Compile an empty object with *chain*; say what is wrong, or None if it is for *host*."""
     if not chain.cc:

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from .. import log
 from ..errors import CrossenvError
 from . import config, identifiers, options, report, runner, selector
 
@@ -57,7 +58,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _warn(message: str) -> None:
-    print(f"crossenv buildwheel: warning: {message}", file=sys.stderr)
+    log.warning(message, who="crossenv buildwheel")
 
 
 def _extract_sdist(sdist: Path, into: Path) -> Path:
@@ -144,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             if note:
                 notes.setdefault(note, []).append(str(one.identifier))
         for note, names in notes.items():
-            print(f"crossenv buildwheel: note: {', '.join(names)}: {note}", file=sys.stderr)
+            log.note(f"{', '.join(names)}: {note}", who="crossenv buildwheel")
         output_dir = (args.output_dir or Path(os.environ.get("CIBW_OUTPUT_DIR", "wheelhouse"))
                       ).absolute()
         if natives:
