@@ -213,13 +213,15 @@ def test_levels_and_prefixes(monkeypatch: pytest.MonkeyPatch) -> None:
     log.info("hidden")
     log.debug("hidden")
     log.command(["hidden"])
+    log.step("s")
     log.warning("w")
     log.note("n", who="crossenv buildwheel")
     with log.verbose(2):
         log.info("i")
         log.debug("d")
     assert stderr.getvalue().splitlines() == [
-        "crossenv: warning: w", "crossenv buildwheel: note: n", "crossenv: i", "crossenv: d"]
+        "crossenv: s", "crossenv: warning: w", "crossenv buildwheel: note: n", "crossenv: i",
+        "crossenv: d"]
 
 
 def test_stdlib_records_go_through_the_one_logger_once_each(

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import _proc, arches, archiveindex, releases
+from . import _proc, arches, archiveindex, log, releases
 from .apt import Apt
 from .cache import user_cache
 from .errors import ProvisionError
@@ -215,8 +215,8 @@ def run(args: argparse.Namespace) -> int:
     release = archiveindex.choose(arch.debian, args.python, args.release)
     index = index_path(arch.debian, release.suite)
     if not index.is_file():
-        print(f"downloading the Contents index of Debian {release.suite} {arch.debian}...",
-              file=sys.stderr)
+        log.step(f"downloading the Contents index of Debian {release.suite} {arch.debian} "
+                 "(once per release and architecture)...")
         fetch(arch.debian, release)
     header = args.header.strip().strip("<>\"'")
     packages = lookup(index, header)

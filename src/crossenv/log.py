@@ -88,6 +88,13 @@ def _emit(line: str, stream: TextIO | None = None) -> None:
         stream.flush()
 
 
+def step(message: str) -> None:
+    """Long work the user is waiting for and should know about (a large download):
+    shown by default, as cibuildwheel's ``step``."""
+    if verbosity() >= 0:
+        _emit(f"crossenv: {message}")
+
+
 def info(message: str) -> None:
     """A step of long work: shown with ``-v``."""
     if verbosity() >= 1:
