@@ -6,14 +6,17 @@ from its other end is exactly what crossenv wrote: no timing, no fake ``isatty``
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,12 +54,17 @@ def terminal() -> Iterator[tuple[TextIO, int]]:
     """A pseudo-terminal: (the stream crossenv writes to, the fd to read it from)."""
     leader, follower = pty.openpty()
     tty.setraw(follower)  # no \n -> \r\n translation: read back what was written
+    set_columns(follower, 200)
     stream = os.fdopen(follower, "w", encoding="utf-8")
     try:
         yield stream, leader
     finally:
         stream.close()
         os.close(leader)
+
+
+def set_columns(fd: int, columns: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
 
 
 def read_all(fd: int) -> str:
@@ -95,6 +103,21 @@ def test_progress_on_a_terminal_is_redrawn_in_place(terminal: tuple[TextIO, int]
                    "\r\x1b[K" "a result\n" "working: 2/3"
                    "\r\x1b[K")  # erased at the end: the terminal keeps the result only
     assert "only in a log" not in out
+
+
+def test_nested_progress_lines_take_turns_and_fit_the_terminal(
+        terminal: tuple[TextIO, int]) -> None:
+    stream, leader = terminal
+    set_columns(stream.fileno(), 21)
+    with log.Progress(4, stream) as matrix:
+        matrix.update("[0/4] identifier one (provision)")
+        with log.Progress(9, stream) as download:  # the sysroot's, inside the identifier
+            download.update("downloading 1/9")
+            matrix.update("[0/4] two (create)")  # not drawn over the download
+            download.update("downloading 2/9")
+    assert read_all(leader).split("\r\x1b[K") == [
+        "[0/4] identifier one", "downloading 1/9", "downloading 2/9",
+        "[0/4] two (create)", ""]  # cut to 20 columns; the matrix again; erased
 
 
 def test_progress_in_a_log_is_plain_lines(monkeypatch: pytest.MonkeyPatch,

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import shlex
-import shutil
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -40,8 +39,9 @@ _default_verbosity = 0
 _VERBOSITY: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "crossenv_verbosity", default=None)
 _lock = threading.RLock()
-#: the progress line drawn on each terminal stream (by id), redrawn after every line
-_drawn: dict[int, Progress] = {}
+#: the progress lines on each terminal stream (by id), the last one drawn: a sysroot's
+#: download inside a buildwheel identifier shows, then the matrix's line again
+_stacks: dict[int, list[Progress]] = {}
 
 
 def verbosity() -> int:
@@ -79,7 +79,8 @@ def _emit(line: str, stream: TextIO | None = None) -> None:
     """Write one permanent line, keeping a drawn progress line below it."""
     stream = stream if stream is not None else sys.stderr
     with _lock:
-        bar = _drawn.get(id(stream))
+        stack = _stacks.get(id(stream))
+        bar = stack[-1] if stack else None
         if bar is not None:
             bar._erase()
         stream.write(line + "\n")
@@ -192,11 +193,18 @@ class Progress:
             if done is not None:
                 self.done = done
             self.status = status
-            if self.tty:
-                _drawn[id(self.stream)] = self
-                self._erase()
-                self._draw()
-                self.stream.flush()
+            if not self.tty:
+                return
+            stack = _stacks.setdefault(id(self.stream), [])
+            if self not in stack:
+                if stack:
+                    stack[-1]._erase()
+                stack.append(self)
+            elif stack[-1] is not self:
+                return  # drawn again when the lines above it end
+            self._erase()
+            self._draw()
+            self.stream.flush()
 
     def line(self, text: str) -> None:
         _emit(text, self.stream)
@@ -207,14 +215,26 @@ class Progress:
 
     def close(self) -> None:
         with _lock:
-            if _drawn.get(id(self.stream)) is self:
-                del _drawn[id(self.stream)]
+            stack = _stacks.get(id(self.stream), [])
+            if self not in stack:
+                return
+            if stack[-1] is self:
                 self._erase()
-                self.stream.flush()
+                stack.pop()
+                if stack:
+                    stack[-1]._draw()
+            else:
+                stack.remove(self)
+            if not stack:
+                del _stacks[id(self.stream)]
+            self.stream.flush()
 
     def _draw(self) -> None:
-        width = shutil.get_terminal_size((80, 24)).columns - 1
-        text = self.status[:max(width, 10)]
+        try:  # one column short of the width: a full line would wrap on some terminals
+            width = os.get_terminal_size(self.stream.fileno()).columns - 1
+        except (AttributeError, OSError, ValueError):
+            width = 0
+        text = self.status[:width if width >= 10 else 79]
         self.stream.write(text)
         self._shown = len(text)
 
