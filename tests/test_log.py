@@ -26,7 +26,7 @@ from typing import TextIO
 import pytest
 
 from conftest import crossenv_cmd
-from crossenv import _proc, log
+from crossenv import _proc, log, provision, releases
 from crossenv.apt import Apt, Downloads
 from crossenv.buildwheel.runner import Progress as MatrixProgress
 from crossenv.buildwheel.runner import Result
@@ -192,6 +192,45 @@ def _run_script(script: Path, cwd: Path | None, on_line: object, apt: object) ->
     result = _proc.run([script], cwd=cwd, on_line=on_line)  # type: ignore[arg-type]
     apt.last = result  # type: ignore[attr-defined]
     return result.stdout
+
+
+class _StepApt:
+    """provision.Apt's steps without apt: two packages, downloaded as empty files."""
+
+    def __init__(self, arch: str, workdir: Path, release: object = None) -> None:
+        self.arch, self.fallbacks = arch, {}
+
+    def update(self) -> list[str]:
+        return []
+
+    def closure(self, requested: list[str], skipped: object = ()) -> list[str]:
+        return ["libc6", "python3.11"]
+
+    def download(self, packages: list[str], into: Path) -> list[Path]:
+        into.mkdir(parents=True)
+        for package in packages:
+            (into / f"{package}_1_{self.arch}.deb").write_text("")
+        return sorted(into.glob("*.deb"))
+
+
+def test_provisioning_steps_on_a_terminal_end_on_a_clean_line(
+        terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stream, leader = terminal
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(provision, "Apt", _StepApt)
+    monkeypatch.setattr(provision, "extract_deb", lambda deb, root: None)
+    provision.build_tree(provision.debian_arch("arm64"), releases.by_suite("bookworm"),
+                         tmp_path / "tree", ["python3.11"], lambda root: {})
+    what = "arm64 (Debian bookworm)"
+    assert read_all(leader).split("\r\x1b[K") == [
+        f"provisioning {what}: reading the package lists",
+        f"provisioning {what}: resolving the dependencies",
+        f"unpacking 2 packages for {what}: 0/2", f"unpacking 2 packages for {what}: 1/2", ""]
+    stderr = io.StringIO()  # not a terminal: nothing at all by default
+    monkeypatch.setattr(sys, "stderr", stderr)
+    provision.build_tree(provision.debian_arch("arm64"), releases.by_suite("bookworm"),
+                         tmp_path / "tree", ["python3.11"], lambda root: {}, refresh=True)
+    assert stderr.getvalue() == ""
 
 
 def _result(ident: str, ok: bool) -> Result:
