@@ -95,8 +95,9 @@ def test_on_line_sees_each_line_and_cannot_lose_output() -> None:
 def test_lines_streams_and_checks_the_status() -> None:
     with _proc.lines(["sh", "-c", "echo 1; echo 2"]) as out:
         assert list(out) == ["1\n", "2\n"]
-    with pytest.raises(ProvisionError, match=r"^cat-file x failed \(exit status 4\)$"), \
-            _proc.lines(["sh", "-c", "exit 4"], error=ProvisionError, what="cat-file x") as out:
+    with pytest.raises(ProvisionError, match=r"^cat-file x failed \(exit status 4\): why$"), \
+            _proc.lines(["sh", "-c", "echo why >&2; exit 4"], error=ProvisionError,
+                        what="cat-file x") as out:
         list(out)
 
 

@@ -148,18 +148,23 @@ def lines(argv: Sequence[str | os.PathLike[str]], *, error: type[Exception] = Cr
     log.command(words)
     try:
         proc = subprocess.Popen(words, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, errors="replace")
+                                stderr=subprocess.PIPE, text=True, errors="replace")
     except OSError as exc:
         raise error(f"cannot run {words[0]}: {exc.strerror or exc}") from None
     assert proc.stdout is not None
+    err: list[str] = []
+    reader = _reader(proc.stderr, err, None)
     try:
         with proc.stdout:
             yield iter(proc.stdout)
     except BaseException:
         _kill(proc, False)
         raise
-    if proc.wait() != 0:
-        raise error(f"{what or shown(words)} failed (exit status {proc.returncode})")
+    proc.wait()
+    reader.join()
+    if proc.returncode != 0:
+        last = Result(words, proc.returncode, "", "".join(err)).last_line()
+        raise error(f"{what or shown(words)} failed (exit status {proc.returncode}): {last}")
 
 
 def _reader(stream: IO[str] | None, into: list[str],
