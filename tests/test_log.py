@@ -325,6 +325,17 @@ def test_created_names_the_host_the_sysroot_the_compiler_and_activation(
     assert f"(sysroot {tmp_path / 'x'}), zig zig;" in stream.getvalue()
 
 
+def test_a_sysroot_manifest_cannot_write_to_the_terminal(tmp_path: Path) -> None:
+    assert log._MANIFEST == provision.MANIFEST_NAME
+    for bad in ("bookworm\x1b[2J", "", ["bookworm"], "Bookworm sysroot; rm"):
+        (tmp_path / log._MANIFEST).write_text(json.dumps({"release": bad}))
+        assert log._sysroot_release(tmp_path) is None
+    (tmp_path / log._MANIFEST).write_text("{not json")
+    assert log._sysroot_release(tmp_path) is None
+    (tmp_path / log._MANIFEST).write_text(json.dumps({"release": "trixie"}))
+    assert log._sysroot_release(tmp_path) == "trixie"
+
+
 def test_human_bytes() -> None:
     assert [log.human_bytes(n) for n in (0, 999, 1000, 2_321_000, 3.5e9, 7e12)] == [
         "0 B", "999 B", "1.0 kB", "2.3 MB", "3.5 GB", "7000.0 GB"]

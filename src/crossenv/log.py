@@ -28,6 +28,7 @@ import contextvars
 import json
 import logging
 import os
+import re
 import shlex
 import sys
 import threading
@@ -153,14 +154,20 @@ def created(env: Path, host: Any, chain: Any, compiler_version: str | None = Non
           f"({where}), {compiler}; activate with: source {activate}", stream)
 
 
+#: crossenv.provision.MANIFEST_NAME (a test keeps them equal: this module imports nothing)
+_MANIFEST = ".crossenv-sysroot.json"
+
+
 def _sysroot_release(root: Path) -> str | None:
-    """The Debian release of a sysroot crossenv provisioned (its manifest), else None."""
+    """The Debian release of a sysroot crossenv provisioned (its manifest), else None.
+    A sysroot is untrusted: only a plain suite name reaches the terminal."""
     try:
-        manifest = json.loads((root / ".crossenv-sysroot.json").read_text(encoding="utf-8"))
+        manifest = json.loads((root / _MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     release = manifest.get("release") if isinstance(manifest, dict) else None
-    return release if isinstance(release, str) else None
+    return release if isinstance(release, str) and re.fullmatch(r"[a-z][a-z0-9.-]{0,30}",
+                                                                release) else None
 
 
 class Progress:
