@@ -43,7 +43,8 @@ def _fake_apt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, madison: str,
     apt.fallbacks = {}
     calls: list[tuple[str, ...]] = []
 
-    def run(tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
+    def run(tool: str, *args: str, cwd: Path | None = None, check: bool = True,
+            on_line: object = None) -> str:
         calls.append((tool, *args))
         out, err, rc = "", "", 0
         if args[0] == "madison":

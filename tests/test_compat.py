@@ -261,8 +261,9 @@ def test_no_verify_toolchain_accepts_it_with_a_warning(tmp_path: Path, arm64_sys
     # one toolchain warning (a compiler that compiles nothing also cannot make the C++
     # runtime crossenv.cxxruntime links for manylinux: that says so in a line of its own)
     (warning,) = [line for line in proc.stderr.splitlines()
-                  if line.startswith("WARNING: toolchain not verified")]
-    assert warning.startswith("WARNING: toolchain not verified (--no-verify-toolchain): ")
+                  if line.startswith("crossenv: warning: toolchain not verified")]
+    assert warning.startswith(
+        "crossenv: warning: toolchain not verified (--no-verify-toolchain): ")
     assert finding in warning
     meta = json.loads((env / "crossenv.json").read_text())
     assert meta["toolchain"]["cc"][0] == cc  # used as given, as 1.x did

@@ -22,9 +22,11 @@ import os
 import posixpath
 import re
 import shlex
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+
+from . import _proc
+from .errors import ProvisionError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+@:-]*")
 # options of update-alternatives that take a value (skipped with it)
@@ -107,9 +109,9 @@ def _parse_command(words: list[str], package: str) -> Alternative | None:
 
 def read_postinst(deb: Path) -> str:
     """The ``postinst`` of a ``.deb`` (empty when it has none); nothing is run."""
-    proc = subprocess.run(["dpkg-deb", "--info", "--", str(deb), "postinst"],
-                          capture_output=True, check=False)
-    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else ""
+    proc = _proc.run(["dpkg-deb", "--info", "--", str(deb), "postinst"], check=False,
+                     error=ProvisionError)
+    return proc.stdout if proc.returncode == 0 else ""
 
 
 def _inside(root: Path, absolute: str) -> Path | None:

@@ -186,14 +186,17 @@ def _create(request: CreateRequest) -> Env:
     from .create import create as create_env
 
     if request.env is not None:
-        layout = create_env(Path(request.env), resolve_target(request), request)
-        return Env.open(layout.env)
+        target = resolve_target(request)
+        layout = create_env(Path(request.env), target, request)
+        return dataclasses.replace(Env.open(layout.env), target=target)
     import filelock
 
     env = _cached_env(request)
     with filelock.FileLock(str(env.parent / f".{env.name}.lock")):
         if not EnvRecord.exists(env):
-            create_env(env, resolve_target(request), request)
+            target = resolve_target(request)
+            create_env(env, target, request)
+            return dataclasses.replace(Env.open(env), target=target)
     return Env.open(env)
 
 

@@ -12,19 +12,17 @@ mirror indexed but did not serve taken from another pocket.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import pwd
 import re
 import shutil
-import signal
-import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from subprocess import CompletedProcess
 from urllib.parse import unquote
 
+from . import _proc, log
+from ._proc import Result
 from .aptsources import configured_sources, os_codename, read_sources, render_deb822, retarget
 from .errors import ProvisionError
 from .releases import Release
@@ -99,7 +97,8 @@ def disk_full(path: Path, output: str = "") -> str | None:
 
 def run_bounded(argv: Sequence[str], *, what: str, watch: Path, cwd: Path | None = None,
                 timeout: float | None = None,
-                env: dict[str, str] | None = None) -> CompletedProcess[str]:
+                on_line: Callable[[str], None] | None = None,
+                env: dict[str, str] | None = None) -> Result:
     """Run ``argv`` in its own process group, bounded in time and by free space.
 
     apt-get blocks for ever when the disk fills up under it and waits on a dead
@@ -107,53 +106,31 @@ def run_bounded(argv: Sequence[str], *, what: str, watch: Path, cwd: Path | None
     group is killed (and reaped) when the file system of ``watch`` fills up, when
     ``timeout`` passes, and on any exception here, such as the KeyboardInterrupt a
     SIGINT/SIGTERM becomes: nothing writes into a directory after it is removed.
+    ``on_line`` sees each line of stdout as it comes (the download progress).
     """
     if timeout is None:
         timeout = float(os.environ.get("CROSSENV_APT_TIMEOUT") or _TOTAL_TIMEOUT)
-    proc: subprocess.Popen[str] | None = None
-    waited = 0.0
-    try:
-        proc = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                start_new_session=True, env=env)
-        while True:
-            try:
-                out, err = proc.communicate(timeout=1.0)
-                break
-            except subprocess.TimeoutExpired:
-                waited += 1.0
-            full = disk_full(watch)
-            if full is not None:
-                raise ProvisionError(f"{what}: {full}")
-            if waited >= timeout:
-                raise ProvisionError(
-                    f"{what} did not finish in {int(timeout)} s (no network, or a proxy "
-                    "that does not answer?); check apt's sources, or set "
-                    "CROSSENV_APT_TIMEOUT to a number of seconds")
-    except OSError as exc:
-        if proc is not None:
-            _kill_group(proc)
-        raise ProvisionError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-    except BaseException:
-        if proc is not None:
-            _kill_group(proc)
-        raise
-    result = CompletedProcess(list(argv), proc.returncode, out, err)
-    if proc.returncode != 0:
-        full = disk_full(watch, err)
+    limit = timeout
+    waited = [0.0]
+
+    def guard() -> None:  # called about every second (_proc.POLL)
+        waited[0] += _proc.POLL
+        full = disk_full(watch)
+        if full is not None:
+            raise ProvisionError(f"{what}: {full}")
+        if waited[0] >= limit:
+            raise ProvisionError(
+                f"{what} did not finish in {int(limit)} s (no network, or a proxy "
+                "that does not answer?); check apt's sources, or set "
+                "CROSSENV_APT_TIMEOUT to a number of seconds")
+
+    result = _proc.run(argv, cwd=cwd, env=env, check=False, error=ProvisionError, guard=guard,
+                       new_session=True, on_line=on_line)
+    if result.returncode != 0:
+        full = disk_full(watch, result.stderr)
         if full is not None:
             raise ProvisionError(f"{what}: {full}")
     return result
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    """SIGKILL the whole process group of ``proc`` and reap ``proc``."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError as exc:
-        if exc.errno != errno.ESRCH:
-            raise
-    proc.communicate()
 
 
 class Apt:
@@ -214,7 +191,8 @@ class Apt:
         (self.workdir / "sources.list").write_text("", encoding="utf-8")
         return str(self.workdir / "sources.list"), str(parts) + "/"
 
-    def run(self, tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
+    def run(self, tool: str, *args: str, cwd: Path | None = None, check: bool = True,
+            on_line: Callable[[str], None] | None = None) -> str:
         """Run an apt tool with the private options; raise with apt's own error line."""
         options = [word for option in self.options for word in ("-o", option)]
         verb = next((a for a in args if not a.startswith("-")), tool)
@@ -225,7 +203,7 @@ class Apt:
         tmp.mkdir()
         try:
             proc = run_bounded([tool, *options, *args], cwd=cwd, watch=self.workdir,
-                               what=f"{tool} {verb} for {self._what()}",
+                               what=f"{tool} {verb} for {self._what()}", on_line=on_line,
                                env={**os.environ, "TMPDIR": str(tmp)})
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -325,7 +303,13 @@ class Apt:
         """
         into.mkdir(parents=True, exist_ok=True)
         self.fallbacks = {}
-        self.run("apt-get", "-q", "download", "--", *packages, cwd=into, check=False)
+        what = f"downloading {len(packages)} packages for {self._what()}"
+        log.info(what)
+        with log.Progress(len(packages)) as bar:
+            downloads = Downloads(what, len(packages), bar)
+            self.run("apt-get", "-q", "download", "--", *packages, cwd=into, check=False,
+                     on_line=downloads)
+        log.info(f"downloaded {downloads.count} packages ({log.human_bytes(downloads.bytes)})")
         if self.last.returncode == 0:
             return sorted(into.glob("*.deb"))
         failed = failed_fetches(self.last.stderr)
@@ -368,6 +352,27 @@ class Apt:
         return same[0][0], others[0]  # apt-cache madison lists the newest first
 
 
+class Downloads:
+    """apt-get download's ``Get:N ... [SIZE]`` lines as packages k of n and bytes, on a
+    :class:`crossenv.log.Progress` (a line redrawn on a terminal, nothing in a log)."""
+
+    _GET = re.compile(r"Get:\d+ .*\[([0-9][0-9,.]*) ?([kMG]?B)\]\s*$")
+    _UNITS = {"B": 1, "kB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3}
+
+    def __init__(self, what: str, total: int, bar: log.Progress) -> None:
+        self.what, self.total, self.bar = what, total, bar
+        self.count, self.bytes = 0, 0.0
+
+    def __call__(self, line: str) -> None:
+        match = self._GET.match(line)
+        if match is None:
+            return
+        self.count += 1
+        self.bytes += float(match[1].replace(",", "")) * self._UNITS[match[2]]
+        self.bar.update(f"{self.what}: {self.count}/{self.total}, "
+                        f"{log.human_bytes(self.bytes)}", done=self.count)
+
+
 def failed_fetches(stderr: str) -> dict[str, tuple[str, str]]:
     """The ``.deb`` files apt could not fetch: package name -> (version, URL).
 
@@ -392,7 +397,7 @@ def parse_madison(text: str) -> list[tuple[str, str]]:
     return rows
 
 
-def last_error(proc: CompletedProcess[str]) -> str:
+def last_error(proc: Result) -> str:
     """apt's last ``E:`` line (its summary), else its last line of output."""
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("E:")]
     return (errors or proc.stderr.strip().splitlines() or ["no output"])[-1]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import _proc
 from .errors import ProvisionError
 from .releases import Release
 
@@ -131,9 +131,9 @@ def render_deb822(sources: Iterable[Source]) -> str:
 
 def configured_sources() -> tuple[str, str]:
     """Return apt's configured source list file and directory (either may be absent)."""
-    out = subprocess.run(
+    out = _proc.run(
         ["apt-config", "shell", "L", "Dir::Etc::SourceList/f", "D", "Dir::Etc::SourceParts/d"],
-        capture_output=True, text=True, check=False).stdout
+        check=False, error=ProvisionError).stdout
     values = dict(re.findall(r"^(\w)='(.*)'$", out, flags=re.MULTILINE))
     source_list = values.get("L", "/etc/apt/sources.list")
     source_parts = values.get("D", "/etc/apt/sources.list.d/")

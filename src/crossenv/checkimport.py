@@ -17,12 +17,11 @@ still opened with ``dlopen(RTLD_NOW)`` (ctypes), which proves what the loader wo
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import run
+from . import _proc, run
 from .errors import CrossenvError
 from .loader import installed_path
 
@@ -74,9 +73,9 @@ def _install(env: Path, wheel: Path, site: Path) -> str:
     pip = Path(env) / "bin" / "cross-pip"
     if not pip.exists():
         raise ImportCheckError(f"{pip} does not exist; recreate the environment with pip")
-    proc = subprocess.run([str(pip), "install", "--quiet", "--no-deps", "--no-index",
-                           "--no-compile", "--disable-pip-version-check", "--target",
-                           str(site), str(wheel)], capture_output=True, text=True)
+    proc = _proc.run([str(pip), "install", "--quiet", "--no-deps", "--no-index",
+                      "--no-compile", "--disable-pip-version-check", "--target",
+                      str(site), str(wheel)], check=False, error=ImportCheckError)
     if proc.returncode == 0:
         return ""
     lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
@@ -105,15 +104,9 @@ def import_modules(env: Path, wheel: Path, extensions: Iterable[str], *,
             args = [f"{name}={site / modules[name]}" for name in pending]
             argv, environ = run.command(env, ["python", "-c", _SCRIPT, json.dumps(tops), *args],
                                         qemu=qemu, site=[site], prefix=Path(tmp) / "host")
-            try:
-                proc = subprocess.run(argv, env=environ, cwd=tmp, capture_output=True,
-                                      text=True, timeout=TIMEOUT)
-                out, status = proc.stdout, proc.returncode
-            except subprocess.TimeoutExpired as exc:
-                out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
-                status = None
-            except OSError as exc:
-                raise ImportCheckError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+            proc = _proc.run(argv, env=environ, cwd=tmp, timeout=TIMEOUT, check=False,
+                             error=ImportCheckError)  # a timeout: status None, output so far
+            out, status = proc.stdout, proc.returncode
             done: set[str] = set()
             current = ""
             for line in out.splitlines():

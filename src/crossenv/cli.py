@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__, arches
+from . import __version__, arches, log
 from .errors import CrossenvError
 from .request import CreateRequest
 
@@ -202,8 +202,7 @@ def build_create_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    log.configure(verbosity)
 
 
 def _host_python_and_envs(args: argparse.Namespace) -> tuple[str, list[str]]:
@@ -267,6 +266,7 @@ def create_request(args: argparse.Namespace, host_python: str, env: Path) -> Cre
 
 def run_create(args: argparse.Namespace) -> int:
     from . import api, conda
+    from . import toolchain as toolchain_mod
     from .create import generator_options
     from .target import resolve
 
@@ -286,9 +286,8 @@ def run_create(args: argparse.Namespace) -> int:
             target, options, paths = conda_layout
             conda.write(env.layout, target.host, options, str(Path(host_python).absolute()),
                         paths)
-        record = env.record
-        logger.info("created %s for %s (%s)", env.path, record.host_str("platform"),
-                    " ".join(map(str, record.raw.get("toolchain", {}).get("cc", []))))
+        made = env.target
+        log.created(env.path, made.host, made.toolchain, toolchain_mod.version(made.toolchain))
     return 0
 
 

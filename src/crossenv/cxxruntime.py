@@ -40,7 +40,6 @@ import dataclasses
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +47,7 @@ from typing import TYPE_CHECKING
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from . import glibcmoved, hostlibc, policy, stublib, tags
+from . import _proc, glibcmoved, hostlibc, policy, stublib, tags
 from .model import Toolchain
 
 if TYPE_CHECKING:
@@ -118,9 +117,9 @@ def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str]) -> str:
 
 def _ask(cxx: tuple[str, ...], name: str) -> Path | None:
     try:
-        proc = subprocess.run([*cxx, f"-print-file-name={name}"], capture_output=True,
-                              text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        proc = _proc.run([*cxx, f"-print-file-name={name}"], timeout=60, check=False,
+                         error=OSError)
+    except OSError:  # cannot be started
         return None
     found = Path(proc.stdout.strip())
     return found if proc.returncode == 0 and found.is_absolute() and found.is_file() else None
@@ -168,8 +167,7 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
     stublib.build(chain.cc, symbols, "libstdc++.so.6", out / STUB)
     new = {s.name for s in stublib.defined_symbols(shared)} - {s.name for s in symbols}
     with tempfile.TemporaryDirectory(prefix="crossenv-ar-") as tmp:
-        subprocess.run([*chain.ar, "x", str(archive)], cwd=tmp, check=True,
-                       capture_output=True, timeout=300)
+        _proc.run([*chain.ar, "x", str(archive)], cwd=tmp, timeout=300, error=OSError)
         members = nonshared_members(Path(tmp), new, {s.name for s in symbols})
         old = Path(tmp, "crossenv-old-symbols.txt")
         old.write_text("".join(f"{s.name}\n" for s in symbols))
@@ -177,10 +175,10 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
         if objcopy is None:
             raise OSError(f"{chain.triplet}-objcopy is not on PATH (binutils-{chain.triplet})")
         for member in members:
-            subprocess.run([objcopy, f"--localize-symbols={old}", str(member)], check=True,
-                           capture_output=True, timeout=300)
-        subprocess.run([*chain.ar, "rcs", str(out / ARCHIVE), *map(str, members)],
-                       check=True, capture_output=True, timeout=300)
+            _proc.run([objcopy, f"--localize-symbols={old}", str(member)], timeout=300,
+                      error=OSError)
+        _proc.run([*chain.ar, "rcs", str(out / ARCHIVE), *map(str, members)], timeout=300,
+                  error=OSError)
     if not (out / ARCHIVE).is_file():  # e.g. --ar /bin/true: exit 0, nothing written
         raise OSError(f"{chain.ar[0] if chain.ar else 'ar'} made no {ARCHIVE}")
     (out / "nonshared.txt").write_text("".join(f"{m.name}\n" for m in members))
@@ -225,7 +223,7 @@ def prepare(chain: Toolchain, host: HostDescription, manylinux: tuple[int, int] 
         missing = [name for name in names if not (parts / name).is_file()]
         if missing:  # a cache entry made by an older or broken run
             raise OSError(f"{parts} lacks {', '.join(missing)} (remove it to rebuild)")
-    except (OSError, ELFError, subprocess.SubprocessError) as exc:
+    except (OSError, ELFError) as exc:
         logger.warning("C++ extensions will need %s's own libstdc++: %s", chain.cxx[0], exc)
         return chain
     stage_dir.mkdir(parents=True, exist_ok=True)

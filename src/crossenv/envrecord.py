@@ -258,6 +258,9 @@ class Env:
 
     path: Path
     record: EnvRecord
+    #: the resolved target (host, toolchain, tags) when this process made the env; an
+    #: env opened from disk has only its record
+    target: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
     def open(cls, path: Path | str | os.PathLike[str]) -> Env:

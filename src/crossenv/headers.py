@@ -21,12 +21,12 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from . import arches, archiveindex, releases
+from . import _proc, arches, archiveindex, log, releases
 from .apt import Apt
 from .cache import user_cache
 from .errors import ProvisionError
@@ -127,29 +127,20 @@ def fetch(arch: str, release: Release) -> Path:
 def _read(path: Path) -> dict[str, set[str]]:
     """Decompress *path* with apt's own helper (it reads whatever apt stored: gz, xz,
     lz4...) and parse it, refusing more than :data:`MAX_DECOMPRESSED` bytes."""
-    proc = subprocess.Popen(["/usr/lib/apt/apt-helper", "cat-file", str(path)],
-                            stdout=subprocess.PIPE, text=True, errors="replace")
-    assert proc.stdout is not None
     total = 0
 
-    def lines() -> object:
+    def limited(lines: Iterator[str]) -> Iterator[str]:
         nonlocal total
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in lines:
             total += len(line)
             if total > MAX_DECOMPRESSED:
-                proc.kill()
                 raise ProvisionError(f"{path.name} decompresses to more than "
                                      f"{MAX_DECOMPRESSED >> 20} MiB; not read")
             yield line
 
-    try:
-        found = parse_contents(lines())
-    finally:
-        proc.stdout.close()
-        proc.wait()
-    if proc.returncode != 0:
-        raise ProvisionError(f"apt-helper cat-file {path.name} failed ({proc.returncode})")
-    return found
+    with _proc.lines(["/usr/lib/apt/apt-helper", "cat-file", str(path)], error=ProvisionError,
+                     what=f"apt-helper cat-file {path.name}") as out:
+        return parse_contents(limited(out))
 
 
 def provision_command(arch: str, suite: str, python: str | None, package: str) -> str:
@@ -224,8 +215,8 @@ def run(args: argparse.Namespace) -> int:
     release = archiveindex.choose(arch.debian, args.python, args.release)
     index = index_path(arch.debian, release.suite)
     if not index.is_file():
-        print(f"downloading the Contents index of Debian {release.suite} {arch.debian}...",
-              file=sys.stderr)
+        log.step(f"downloading the Contents index of Debian {release.suite} {arch.debian} "
+                 "(once per release and architecture)...")
         fetch(arch.debian, release)
     header = args.header.strip().strip("<>\"'")
     packages = lookup(index, header)

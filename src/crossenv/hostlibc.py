@@ -31,9 +31,10 @@ import dataclasses
 import logging
 import os
 import re
-import subprocess
 from pathlib import Path
 
+from . import _proc
+from .errors import CrossenvError
 from .model import Toolchain
 
 DIR_NAME = "hostlibc"
@@ -134,9 +135,8 @@ def search_dirs(chain: Toolchain) -> SearchDirs | None:
     if chain.sysroot is None or not chain.cc or chain.kind == "zig":
         return None
     try:
-        proc = subprocess.run([*chain.cc, "-print-search-dirs"], capture_output=True,
-                              text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        proc = _proc.run([*chain.cc, "-print-search-dirs"], timeout=60, check=False)
+    except CrossenvError:  # cannot be started
         return None
     if proc.returncode != 0:
         return None

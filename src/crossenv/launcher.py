@@ -36,11 +36,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from . import _proc
 from .errors import CrossenvError
 
 ENV_VAR = "CROSSENV_COMPILER_LAUNCHER"
@@ -296,13 +296,14 @@ def cache_stats(launcher: Sequence[str] | str,
     else:
         cmd = [program, "--show-stats", "--stats-format=json"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False,
-                              env=dict(environ) if environ is not None else None)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = _proc.run(cmd, timeout=60, env=environ, check=False, error=LauncherError)
+    except LauncherError as exc:  # cannot be started
         raise LauncherError(f"cannot read {tool}'s statistics: {exc}") from None
+    if proc.returncode is None:
+        raise LauncherError(f"cannot read {tool}'s statistics: {' '.join(cmd)} did not "
+                            "finish in 60 s")
     if proc.returncode != 0:
-        line = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise LauncherError(f"{' '.join(cmd)} failed: {line}")
+        raise LauncherError(f"{' '.join(cmd)} failed: {proc.last_line()}")
     if tool == "ccache":
         return parse_ccache_stats(proc.stdout)
     return parse_sccache_stats(proc.stdout)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import alternatives, arches, generations, releases
+from . import alternatives, arches, generations, log, releases
 from .apt import (
     SKIPPED_DEPENDENCIES,
     Apt,
@@ -381,14 +381,21 @@ def _build(info: Arch, release: Release, dest: Path, requested: list[str],
     name = info.debian or ""
     root = work / "root"
     apt = Apt(name, work / "apt", release)
-    skipped_lists = apt.update()
-    pins = dict(parse_package(spec) for spec in requested)
-    closure = apt.closure(list(pins), skipped)
-    wanted = [f"{p}={pins[p]}" if pins.get(p) else p for p in closure]
-    debs = apt.download(wanted, work / "debs")
-    root.mkdir()
-    for deb in debs:
-        extract_deb(deb, root)
+    what = f"{name} (Debian {release.suite})"
+    log.info(f"provisioning {what} in {dest}: reading the package lists")
+    with log.Progress(0) as bar:  # on a terminal: the step, then the download's own line
+        bar.update(f"provisioning {what}: reading the package lists")
+        skipped_lists = apt.update()
+        pins = dict(parse_package(spec) for spec in requested)
+        bar.update(f"provisioning {what}: resolving the dependencies")
+        closure = apt.closure(list(pins), skipped)
+        wanted = [f"{p}={pins[p]}" if pins.get(p) else p for p in closure]
+        debs = apt.download(wanted, work / "debs")
+        root.mkdir()
+        log.info(f"unpacking {len(debs)} packages for {what}")
+        for done, deb in enumerate(debs):
+            bar.update(f"unpacking {len(debs)} packages for {what}: {done}/{len(debs)}", done)
+            extract_deb(deb, root)
     merge_usr(root)
     relativize_symlinks(root)
     # the links update-alternatives would make (maintainer scripts read, never run)

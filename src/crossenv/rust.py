@@ -21,12 +21,11 @@ import dataclasses
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import arches, provision, quoting, releases
+from . import _proc, arches, provision, quoting, releases
 from .apt import SKIPPED_DEPENDENCIES, os_codename
 from .errors import CrossenvError, ProvisionError
 from .machine import build_machine
@@ -73,8 +72,7 @@ def has_std(libdir: Path) -> bool:
 
 
 def _rustc_version(rustc: str, environ: Mapping[str, str] | None = None) -> str | None:
-    proc = subprocess.run([rustc, "-V"], capture_output=True, text=True, check=False,
-                          env=dict(environ) if environ is not None else None)
+    proc = _proc.run([rustc, "-V"], check=False, env=environ, error=ProvisionError)
     words = proc.stdout.split()
     return words[1] if proc.returncode == 0 and len(words) > 1 else None
 
@@ -86,9 +84,9 @@ def on_path(target: str, environ: Mapping[str, str] | None = None) -> RustToolch
     if rustc is None:
         return None
     try:
-        proc = subprocess.run([rustc, "--print", "target-libdir", "--target", target],
-                              capture_output=True, text=True, check=False, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        proc = _proc.run([rustc, "--print", "target-libdir", "--target", target], check=False,
+                         timeout=60, error=ProvisionError)
+    except ProvisionError:  # cannot be started
         return None
     if proc.returncode != 0 or not has_std(Path(proc.stdout.strip())):
         return None
@@ -187,8 +185,8 @@ def _write_exec(path: Path, text: str) -> None:
 
 def _ensure_toolchain(release: Release, refresh: bool) -> Path:
     dest = toolchain_dir(release)
-    installed = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\n"], capture_output=True,
-                               text=True, check=False).stdout.split()
+    installed = _proc.run(["dpkg-query", "-W", "-f", "${Package}\n"], check=False,
+                          error=ProvisionError).stdout.split()
     skipped = (*_TOOLCHAIN_SKIPPED, *(n for n in installed if n not in TOOLCHAIN_PACKAGES))
 
     def finish(root: Path) -> dict[str, Any]:
@@ -254,15 +252,15 @@ def _only_target(root: Path) -> str:
 
 def _check_std(root: Path, tools: Path, target: str) -> None:
     """rustc loads the std (same release, same compiler hash): checked before caching."""
-    proc = subprocess.run(
+    proc = _proc.run(
         [str(tools / "usr" / "bin" / "rustc"), "--sysroot", str(root / SYSROOT), "--target",
          target, "--crate-type", "lib", "--emit", "metadata", "--crate-name", "probe",
          "-o", str(root / "probe.rmeta"), "-"], input="pub fn f() -> String { "
-        "std::string::String::new() }\n", capture_output=True, text=True, check=False,
+        "std::string::String::new() }\n", check=False, error=ProvisionError,
         env={**os.environ, "LD_LIBRARY_PATH": str(_libdir(tools))})
     (root / "probe.rmeta").unlink(missing_ok=True)
     if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[0]
+        detail = proc.last_line(first=True)
         raise ProvisionError(f"Debian's rustc cannot use the {target} std: {detail}; "
                              "run again with --refresh")
 

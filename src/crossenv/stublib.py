@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,6 +21,8 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerDefSection, GNUVerSymSection
+
+from . import _proc
 
 #: what a C asm label can carry unquoted (every libstdc++/glibc symbol does)
 _NAME = re.compile(r"^[A-Za-z_.$][A-Za-z0-9_.$]*$")
@@ -102,10 +103,9 @@ def source(symbols: list[Symbol]) -> tuple[str, str]:
 
 def run_compiler(cc: tuple[str, ...], args: list[str], what: str) -> None:
     """Run the cross C compiler; OSError with its last words if it fails."""
-    try:
-        proc = subprocess.run([*cc, *args], capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        raise OSError(f"cannot build {what}: the compiler ran for 600 s") from None
+    proc = _proc.run([*cc, *args], timeout=600, check=False, error=OSError)
+    if proc.returncode is None:
+        raise OSError(f"cannot build {what}: the compiler ran for 600 s")
     if proc.returncode != 0:
         raise OSError(f"cannot build {what}: {proc.stderr.strip()[-2000:]}")
 

@@ -16,14 +16,13 @@ import logging
 import os
 import shlex
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 
-from . import arches, elfarch
+from . import _proc, arches, elfarch
 from .errors import ToolchainError
 from .host import HostDescription
 from .machine import build_machine
@@ -221,6 +220,18 @@ def verify_target(chain: Toolchain, host: HostDescription) -> None:
         raise ToolchainError(f"{problem} {_SKIP_HINT}")
 
 
+def version(chain: Toolchain) -> str | None:
+    """The C compiler's version (``-dumpversion``: ``12`` for Debian's gcc-12), for the
+    line that says an environment was made; None if it does not say."""
+    try:
+        proc = _proc.run([*chain.cc, "-dumpversion"], timeout=60, check=False,
+                         error=ToolchainError)
+    except ToolchainError:
+        return None
+    words = proc.stdout.split()
+    return words[0] if proc.ok and len(words) == 1 and len(words[0]) < 40 else None
+
+
 def probe(chain: Toolchain, host: HostDescription) -> str | None:
     """Compile an empty object with *chain*; say what is wrong, or None if it is for *host*."""
     if not chain.cc:
@@ -234,10 +245,10 @@ def probe(chain: Toolchain, host: HostDescription) -> str | None:
         obj = Path(tmp, "probe.o")
         cmd = [*chain.cc, *chain.cflags, "-c", str(src), "-o", str(obj)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        except OSError as exc:
-            return f"cannot run {chain.cc[0]}: {exc.strerror}; pass a working --cc"
-        except subprocess.TimeoutExpired:
+            proc = _proc.run(cmd, timeout=120, check=False, error=ToolchainError)
+        except ToolchainError as exc:  # cannot be started
+            return f"{exc}; pass a working --cc"
+        if proc.returncode is None:
             return f"{shlex.join(chain.cc)} did not compile a one-line file in 120 s"
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .. import arches
+from .. import arches, log
 from ..errors import CrossenvError, ToolchainError
 from . import config, identifiers, interrupt, options, outputdir, report, runner, selector
 from .audit import Auditor
@@ -60,7 +60,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _warn(message: str) -> None:
-    print(f"crossenv buildwheel: warning: {message}", file=sys.stderr)
+    log.warning(message, who="crossenv buildwheel")
 
 
 def _extract_sdist(sdist: Path, into: Path) -> Path:
@@ -204,7 +204,7 @@ def _run(args: argparse.Namespace) -> int:
             if note:
                 notes.setdefault(note, []).append(str(one.identifier))
         for note, names in notes.items():
-            print(f"crossenv buildwheel: note: {', '.join(names)}: {note}", file=sys.stderr)
+            log.note(f"{', '.join(names)}: {note}", who="crossenv buildwheel")
         missing = missing_tools(resolved, dict(os.environ))
         if missing:
             raise ToolchainError("missing tools, found before building: " + "; ".join(missing))

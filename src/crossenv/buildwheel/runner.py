@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .. import api, releases
+from .. import _proc, api, log, releases
 from ..errors import CrossenvError
 from ..manylinux import Glibc
 from . import interrupt, outputdir
@@ -51,24 +51,41 @@ class Result:
 
 
 class Progress:
-    """One line per step on stderr (a terminal or a CI log), safe from several threads."""
+    """The matrix, identifier k of n, on stderr; safe from several threads.
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+    In a log (a CI provider, a pipe): one plain line per step and per result, as
+    ``[done/total] IDENTIFIER: step``. On a terminal: one line redrawn in place with
+    what each running identifier is doing, and a permanent line per result above it.
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None,
+                 tty: bool | None = None) -> None:
         self.total, self.done, self.stream = total, 0, stream or sys.stderr
+        self._bar = log.Progress(total, self.stream, tty)
+        self._running: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def step(self, identifier: str, what: str) -> None:
         with self._lock:
-            self.stream.write(f"[{self.done}/{self.total}] {identifier}: {what}\n")
-            self.stream.flush()
+            self._running[identifier] = what
+            self._bar.plain(f"[{self.done}/{self.total}] {identifier}: {what}")
+            self._redraw()
 
     def finished(self, result: Result) -> None:
         with self._lock:
             self.done += 1
+            self._running.pop(result.identifier, None)
             detail = result.wheel if result.result == "ok" else result.error
-            self.stream.write(f"[{self.done}/{self.total}] {result.identifier}: "
-                              f"{result.result.upper()} {detail}\n")
-            self.stream.flush()
+            self._bar.line(f"[{self.done}/{self.total}] {result.identifier}: "
+                           f"{result.result.upper()} {detail}")
+            self._redraw()
+
+    def close(self) -> None:
+        self._bar.close()
+
+    def _redraw(self) -> None:
+        running = ", ".join(f"{ident} ({what})" for ident, what in self._running.items())
+        self._bar.update(f"[{self.done}/{self.total}] {running or 'done'}", self.done)
 
 
 def sysroot_note(options: IdentifierOptions) -> str | None:
@@ -89,7 +106,8 @@ def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[s
         argv = [substitute(w, project) for w in command]
         for name, value in (extra or {}).items():
             argv = [w.replace("{" + name + "}", value) for w in argv]
-        if api._run(argv, log=log, cwd=project, env=environ) != 0:
+        if _proc.run_logged(argv, log_to=log, cwd=project, env=environ,
+                            error=api.BuildError) != 0:
             raise api.BuildError(f"{what} failed: {shlex.join(argv)}")
 
 
@@ -221,19 +239,22 @@ def run_all(options: Sequence[IdentifierOptions], project: Path, output_dir: Pat
     started meanwhile are signalled too while the running ones wind down."""
     log_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or Progress(len(options))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(run_one, o, project, output_dir,
-                               log_dir / f"{o.identifier}.log", progress, auditor)
-                   for o in options]
-        pending: set[concurrent.futures.Future[Result]] = set(futures)
-        while pending:
-            _, pending = concurrent.futures.wait(pending, timeout=1.0)
-            if interrupt.requested():
-                for future in pending:
-                    future.cancel()
-                interrupt.sweep()
-        results = [Result(str(o.identifier), result="interrupted") if f.cancelled()
-                   else f.result() for o, f in zip(options, futures)]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(run_one, o, project, output_dir,
+                                   log_dir / f"{o.identifier}.log", progress, auditor)
+                       for o in options]
+            pending: set[concurrent.futures.Future[Result]] = set(futures)
+            while pending:
+                _, pending = concurrent.futures.wait(pending, timeout=1.0)
+                if interrupt.requested():
+                    for future in pending:
+                        future.cancel()
+                    interrupt.sweep()
+            results = [Result(str(o.identifier), result="interrupted") if f.cancelled()
+                       else f.result() for o, f in zip(options, futures)]
+    finally:
+        progress.close()  # the terminal's progress line goes before the table is printed
     for result in results:
         if on_result:
             on_result(result)
