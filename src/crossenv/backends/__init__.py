@@ -50,6 +50,7 @@ IMPORT_HOOKS: dict[str, str] = {
     "distutils.ccompiler": "_crossenv_hostpaths:patch_ccompiler",
 }
 
+
 @dataclasses.dataclass(frozen=True)
 class Entry:
     """One generator (``crossenv.backends.<name>``) and what the table gives it."""

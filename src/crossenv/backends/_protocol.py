@@ -43,6 +43,12 @@ class Place:
     #: the emulator script when one is written (set by the table from the emulator generator)
     emulator: Path | None = None
 
+    def env_layout(self, what: str) -> Layout:
+        """The environment's layout, for generators that make sense in an ENV only."""
+        if self.layout is None:
+            raise ValueError(f"{what} are made in an environment only")
+        return self.layout
+
 
 @dataclasses.dataclass(frozen=True)
 class Link:
@@ -73,7 +79,11 @@ EXECUTABLE = 0o755
 
 @runtime_checkable
 class Generator(Protocol):
-    """One build system's files and variables (a module satisfies it by its functions)."""
+    """One build system's files and variables (a module satisfies it by its functions).
+
+    A generator whose written files must be tried before the environment is kept may
+    also define ``check(directory, target, place)``: the writer runs it once everything
+    is written (uv-base starts a throw-away venv made from itself)."""
 
     def files(self, target: Target, place: Place) -> Files: ...
 

@@ -60,7 +60,7 @@ from ..host import HostDescription
 from ..launcher import ENV_VAR as LAUNCHER_VAR
 from ..launcher import cache_environment
 from ..launcher import text as launcher_text
-from ..model import Layout, Toolchain
+from ..model import Toolchain
 from ._protocol import EXECUTABLE, TEXT, Files, Place, Target
 from ._shared import WRAPPER_DIR, wrapper_name
 
@@ -162,7 +162,7 @@ def render(real: tuple[str, ...] | list[str], config: dict[str, object],
 def files(target: Target, place: Place) -> Files:
     """One wrapper per compiler program, ``hostpaths.json`` (read by the setuptools
     hook) and the missing-header hint's settings."""
-    layout = _layout(place)
+    layout = place.env_layout("the compiler wrappers")
     host, chain = target.host, target.toolchain
     config = settings(host, chain, layout.env, layout.cross)
     out: Files = {}
@@ -185,11 +185,6 @@ def env(target: Target, place: Place) -> dict[str, str]:
     launcher = target.options.compiler_launcher
     if launcher:
         return {LAUNCHER_VAR: launcher_text(launcher),
-                **cache_environment(launcher, _layout(place).env)}
+                **cache_environment(launcher, place.env_layout("the compiler wrappers").env)}
     return {}
 
-
-def _layout(place: Place) -> Layout:
-    if place.layout is None:
-        raise ValueError("the compiler wrappers are made in an environment only")
-    return place.layout

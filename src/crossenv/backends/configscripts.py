@@ -225,7 +225,7 @@ def render(name: str, layout: Layout) -> str:
 
 def files(target: Target, place: Place) -> Files:
     """``config-bin/NAME`` per name and ``config-scripts.json``."""
-    layout = _layout(place)
+    layout = place.env_layout("the config-script dispatchers")
     config = settings(layout, target.host)
     out: Files = {f"{DIR_NAME}/{name}": (render(name, layout), EXECUTABLE)
                   for name in config["scripts"]}  # type: ignore[attr-defined]
@@ -237,8 +237,3 @@ def env(target: Target, place: Place) -> dict[str, str]:
     """:data:`VAR`: the dispatchers' directory, first on cross-python's PATH."""
     return {VAR: str(place.directory / DIR_NAME)}
 
-
-def _layout(place: Place) -> Layout:
-    if place.layout is None:
-        raise ValueError("the config-script dispatchers are made in an environment only")
-    return place.layout

@@ -110,8 +110,7 @@ def loader_source(relative_site: str) -> str:
 def files(target: Target, place: Place) -> Files:
     """``uv-base``: links to the build python's library (a copy of its interpreter before
     3.11) and the zip with our ``sitecustomize``."""
-    if place.layout is None:
-        raise ValueError("uv-base is made in an environment only")
+    layout = place.env_layout("uv-base's files")
     build = _base_of(target.options.build_python)
     python = Path("bin") / f"python{build.version[0]}.{build.version[1]}"
     out: Files = {}
@@ -123,7 +122,7 @@ def files(target: Target, place: Place) -> Files:
         out[f"{DIR_NAME}/{python}"] = (Link(build.executable), 0o755)
     else:
         out[f"{DIR_NAME}/{python}"] = (Copy(build.executable), 0o755)
-    relative_site = os.path.relpath(place.layout.cross_site, place.directory / DIR_NAME)
+    relative_site = os.path.relpath(layout.cross_site, place.directory / DIR_NAME)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("sitecustomize.py", loader_source(relative_site))
