@@ -188,3 +188,13 @@ def test_fill_refuses_a_missing_or_unknown_field() -> None:
         templates.fill("exec.sh", env=templates.Raw(""), command="x", extra="y")
     with pytest.raises(TypeError, match="not text"):
         templates.fill("exec.sh", env=templates.Raw(""), command=["x"])
+
+
+def test_an_unknown_generator_name_is_an_error(tmp_path: Path) -> None:
+    place = backends.Place(directory=tmp_path, layout=None, python=None)
+    with pytest.raises(ValueError, match="no generator named mesonn"):
+        backends.generate(host.describe(recorded_sysconfigdata("arm64")), CHAIN, Options(),
+                          place, iter(["mesonn", "cmake"]))
+    one = backends.generate(host.describe(recorded_sysconfigdata("arm64")), CHAIN, Options(),
+                            place, iter(["meson", "cmake"]))  # an iterator is read once
+    assert set(one.files) == {"meson-cross.ini", "toolchain.cmake"}

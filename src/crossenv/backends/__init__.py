@@ -107,7 +107,11 @@ def generate(host: HostDescription, chain: Toolchain, options: Options, place: P
     the others, and all of them in ``crossenv describe``, see the real compilers.
     *written*: the files will be written to ``place.directory`` (else only printed, and
     no file names the emulator)."""
-    chosen = [entry for entry in TABLE if names is None or entry.name in set(names)]
+    wanted = None if names is None else set(names)
+    unknown = (wanted or set()) - {entry.name for entry in TABLE}
+    if unknown:
+        raise ValueError(f"no generator named {', '.join(sorted(unknown))}")
+    chosen = [entry for entry in TABLE if wanted is None or entry.name in wanted]
     with_wrappers = any(entry.name == WRAPPERS for entry in chosen)
     out = Output()
     for entry in chosen:
