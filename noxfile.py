@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -173,8 +174,14 @@ def compat1x(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
+    """ruff, and shellcheck on the shell templates crossenv fills in (src/crossenv/templates:
+    every one is POSIX sh; each check a template turns off is named there with why)."""
     session.install("ruff>=0.5")
     session.run("ruff", "check", "src", "tests", "benchmarks", "scripts", "noxfile.py")
+    if shutil.which("shellcheck") is None:
+        session.error("shellcheck is needed (apt-get install shellcheck; .ci/apt-packages.txt)")
+    templates = sorted(str(p) for p in (ROOT / "src" / "crossenv" / "templates").glob("*.sh"))
+    session.run("shellcheck", "--shell=sh", *templates, external=True)
 
 
 @nox.session

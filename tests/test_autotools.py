@@ -35,7 +35,7 @@ from conftest import (
 from crossenv import arches, backends, elfarch, host
 from crossenv.backends import autotools
 from crossenv.errors import CrossenvError, HostError
-from crossenv.model import Layout, Toolchain
+from crossenv.model import Layout, Options, Toolchain
 
 SH = "/bin/sh"
 TRIPLETS = st.from_regex(r"\A[a-z0-9_]{1,8}(-[a-z0-9_.]{1,8}){1,3}\Z", fullmatch=True)
@@ -119,7 +119,7 @@ def test_generated_for_a_host(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     layout = Layout(env=tmp_path / "E", cross=tmp_path / "E" / "cross")
-    env = autotools.write(out, layout, description, chain, options=None)  # type: ignore[arg-type]
+    env = backends.make(out, layout, description, chain, Options(), ["emulator", "autotools"])
     assert env[autotools.SITE_VAR] == str(layout.crossenv_dir / "config.site")
     assert "crossenv.backends.autotools" in backends.GENERATORS
     names = ["host_alias", "CC", "CXX", "AR", "ac_cv_func_realloc_0_nonnull"]
@@ -139,7 +139,7 @@ def test_paths_configure_or_make_would_split_are_not_exported(tmp_path: Path) ->
         out = tmp_path / name
         out.mkdir()
         layout = Layout(env=out, cross=out / "cross")
-        env = autotools.write(out, layout, description, chain, options=None)  # type: ignore[arg-type]
+        env = backends.make(out, layout, description, chain, Options(), ["autotools"])
         assert env == {}
         assert (out / "config.site").is_file()
 
@@ -151,7 +151,7 @@ def test_a_host_gnu_type_that_is_not_a_triplet_stops_creation(tmp_path: Path) ->
                                   "host_gnu_type": "aarch64-linux-gnu`id`"})
     layout = Layout(env=tmp_path, cross=tmp_path / "cross")
     with pytest.raises(HostError, match="HOST_GNU_TYPE"):
-        autotools.write(tmp_path, layout, bad, chain, options=None)  # type: ignore[arg-type]
+        backends.make(tmp_path, layout, bad, chain, Options(), ["autotools"])
 
 
 # --- integration: configure scripts run by real builds -------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import crossenv_cmd, recorded_sysconfigdata, require, run
-from crossenv import arches, elfarch, host, provision, rust, toolchain
+from crossenv import arches, backends, elfarch, host, provision, rust, toolchain
 from crossenv.backends import cargo
 from crossenv.model import Layout
 
@@ -133,11 +133,12 @@ def test_provisioned_rust_tool_runs_the_cached_one(tmp_path: Path,
 def test_write_tools_only_without_a_usable_path_rustc(tmp_path: Path) -> None:
     layout = Layout(env=tmp_path / "env", cross=tmp_path / "env" / "cross")
     found = rust.RustToolchain("path", "aarch64-unknown-linux-gnu", "/usr/bin/rustc")
-    assert cargo.write_tools(tmp_path, layout, found) == {}
-    assert not (tmp_path / cargo.RUST_BIN).exists()
+    assert cargo.tool_files(found) == {}
+    assert cargo.tool_env(layout.crossenv_dir, found) == {}
     provisioned = rust.RustToolchain("provisioned", "aarch64-unknown-linux-gnu", "/c/rustc",
                                      "/c/cargo", "1.63.0", "arm64")
-    env = cargo.write_tools(tmp_path, layout, provisioned)
+    backends.write(tmp_path, backends.Output(files=cargo.tool_files(provisioned)))
+    env = cargo.tool_env(layout.crossenv_dir, provisioned)
     final = layout.crossenv_dir / cargo.RUST_BIN
     assert env == {"CARGO": str(final / "cargo"), "RUSTC": str(final / "rustc"),
                    "CROSSENV_PREPEND_PATH": str(final)}
@@ -191,8 +192,11 @@ def test_pyo3_reads_crossenvs_sysconfigdata_not_the_sysroots(aarch64_env: Path) 
 
 def test_lib_dir_name_comes_from_the_host_but_stays_inside(tmp_path: Path) -> None:
     description = host.describe(recorded_sysconfigdata("arm64"))
-    link = cargo.write_lib_dir(tmp_path, description)
-    assert link.parent == tmp_path / cargo.LIB_DIR
+    output = backends.Output(files=cargo.lib_dir_files(description, tmp_path))
+    backends.write(tmp_path, output)
+    (link,) = (tmp_path / cargo.LIB_DIR).iterdir()
     assert link.name == f"{description.sysconfigdata_name}.py"
     assert os.readlink(link) == "../_crossenv_sysconfigdata.py"
-    assert cargo.write_lib_dir(tmp_path, description) == link  # re-creation replaces it
+    backends.write(tmp_path, output)  # re-creation replaces it
+    assert [p.name for p in (tmp_path / cargo.LIB_DIR).iterdir()] == [link.name]
+    assert os.readlink(link) == "../_crossenv_sysconfigdata.py"

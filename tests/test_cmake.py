@@ -17,7 +17,7 @@ import pytest
 
 from conftest import DEBIAN_ARCHES, Target, recorded_sysconfigdata, require, run, unpack_wheels
 from crossenv import arches, elfarch, host, toolchain
-from crossenv.backends import cmake
+from crossenv.backends import cmake, emulator
 
 GCC = {arch: arches.by_debian(arch).triplet for arch in DEBIAN_ARCHES}
 def _cmake() -> str:
@@ -64,7 +64,7 @@ def test_render_toolchain() -> None:
 def test_emulator_runs_native_programs_directly(tmp_path: Path) -> None:
     """FindPython (CMP0190) runs cross-python through the emulator: it must not get qemu."""
     description = host.describe(recorded_sysconfigdata("arm64"))
-    text = cmake.render_emulator(description)
+    text = emulator.render(description)
     require(text is not None,
             "qemu-aarch64 and /usr/aarch64-linux-gnu are needed (without them no emulator)")
     assert text is not None

@@ -32,7 +32,7 @@ from conftest import (
     run,
     shared_build,
 )
-from crossenv import apt, provision
+from crossenv import apt, backends, provision
 from crossenv import host as host_mod
 from crossenv import sysconfigdata as data
 from crossenv.backends import configscripts
@@ -145,8 +145,8 @@ def made(tmp_path: Path) -> tuple[Path, Path, Path]:
     layout.cross_site.mkdir(parents=True)
     shutil.copy(RUNTIME / configscripts.RUNTIME, layout.cross_site)
     layout.crossenv_dir.mkdir()
-    env = configscripts.write(layout.crossenv_dir, layout, _host(sysroot),
-                              _CHAIN, Options())
+    env = backends.make(layout.crossenv_dir, layout, _host(sysroot), _CHAIN, Options(),
+                        ["configscripts"])
     assert env == {configscripts.VAR: str(layout.crossenv_dir / configscripts.DIR_NAME)}
     build_bin = tmp_path / "build-machine"
     build_bin.mkdir()

@@ -278,12 +278,12 @@ def test_patch_numpy_falls_back_without_a_target_dir(monkeypatch: pytest.MonkeyP
 
 
 def test_generator_exports_declared_requirements(tmp_path: Path) -> None:
-    from crossenv.backends import hostreqs
+    from crossenv import backends
     from crossenv.model import Layout, Options
 
     layout = Layout(env=Path("/final/env"), cross=Path("/final/env/cross"))
-    env = hostreqs.write(tmp_path, layout, None, None,  # type: ignore[arg-type]
-                        Options(host_requirements=["numpy==2.3.5", " scipy "]))
+    env = backends.make(tmp_path, layout, None, None,  # type: ignore[arg-type]
+                        Options(host_requirements=["numpy==2.3.5", " scipy "]), ["hostreqs"])
     assert env == {"CROSSENV_HOST_PACKAGES": "/final/env/cross/crossenv/host-packages",
                    "CROSSENV_HOST_REQUIREMENTS": "numpy==2.3.5\nscipy"}
     assert (tmp_path / "host-packages").is_dir()

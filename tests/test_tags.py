@@ -18,6 +18,7 @@ import sys
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import packaging
 import pytest
@@ -166,16 +167,22 @@ def test_no_promise_without_zig_glibc() -> None:
     assert tags.wheel_platform_tag(recorded("arm64"), zig_chain("aarch64-linux-musl")) is None
 
 
+def _exported(host: Any, chain: Toolchain, options: Any) -> dict[str, str]:
+    """What the wheel-tag generator exports (it writes no file)."""
+    place = backends.Place(directory=Path("/nonexistent"), layout=None, python=None)
+    out = backends.generate(host, chain, options, place, ["wheeltags"])
+    assert out.files == {}
+    return out.env
+
+
 def test_generator_exports_the_tag_only_for_zig() -> None:
     from crossenv.model import Options
 
-    assert "crossenv.tags" in backends.GENERATORS
-    out = tags.write(Path("/nonexistent"), None, recorded("arm64"),  # type: ignore[arg-type]
-                     zig_chain("aarch64-linux-gnu.2.17"), Options())
+    assert "crossenv.backends.wheeltags" in backends.GENERATORS
+    out = _exported(recorded("arm64"), zig_chain("aarch64-linux-gnu.2.17"), Options())
     assert out[tags.WHEEL_PLATFORM_VAR] == "manylinux_2_17_aarch64.manylinux2014_aarch64"
     gnu = Toolchain(kind="gnu", triplet="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
-    plain = tags.write(Path("/nonexistent"), None, recorded("arm64"),  # type: ignore[arg-type]
-                       gnu, Options())
+    plain = _exported(recorded("arm64"), gnu, Options())
     assert tags.WHEEL_PLATFORM_VAR not in plain
 
 
@@ -194,8 +201,7 @@ def test_pip_cache_dir_is_per_host_description() -> None:
     assert gcc != tags.pip_cache_dir(debian11, None)
     assert gcc != tags.pip_cache_dir(debian12, "manylinux_2_17_aarch64")
     gnu = Toolchain(kind="gnu", triplet="aarch64-linux-gnu", cc=("gcc",), cxx=(), ar=("ar",))
-    out = tags.write(Path("/nonexistent"), None, recorded("arm64"),  # type: ignore[arg-type]
-                     gnu, debian12)
+    out = _exported(recorded("arm64"), gnu, debian12)
     assert out["PIP_CACHE_DIR"] == str(gcc)
 
 

@@ -7,7 +7,7 @@ os-release, and the host interpreter from a build step.
   the build machine (crossenv/runtime/_crossenv_install.py);
 * ``platform.freedesktop_os_release()`` and ``distro`` answer from the sysroot
   (runtime/_crossenv_patches.py, _crossenv_osrelease.py), never from the build machine;
-* ``ENV/bin/host-python`` and ``CROSSENV_HOST_PYTHON`` (crossenv.hostpython): a build
+* ``ENV/bin/host-python`` and ``CROSSENV_HOST_PYTHON`` (crossenv.backends.hostpython): a build
   step imports the extension it just built, as stub generators do.
 """
 
@@ -26,7 +26,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import ROOT, Target, crossenv_cmd, load_runtime, recorded_sysconfigdata, run
-from crossenv import arches, elfarch, hostdescription, hostpython, provision, sysconfigdata
+from crossenv import arches, elfarch, hostdescription, provision, sysconfigdata
+from crossenv.backends import hostpython
+from crossenv.backends._protocol import Place
+from crossenv.backends._protocol import Target as GenTarget
 from crossenv.model import Layout
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -66,8 +69,9 @@ def test_host_python_is_written_only_where_it_can_run(tmp_path: Path) -> None:
     host = hostdescription.from_config_vars(data, sysroot=tmp_path / "empty-sysroot")
     layout = Layout(env=tmp_path / "env", cross=tmp_path / "env" / "cross")
     assert hostpython.interpreter(host) is None
-    assert hostpython.write(tmp_path / "out", layout, host, None, None) == {}  # type: ignore[arg-type]
-    assert not (tmp_path / "out").exists()
+    target = GenTarget(host=host, toolchain=None, compilers=None, options=None)  # type: ignore[arg-type]
+    place = Place(directory=layout.crossenv_dir, layout=layout, python=None)
+    assert hostpython.files(target, place) == {} and hostpython.env(target, place) == {}
 
 
 # -- integration --------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import crossenv_cmd, recorded_sysconfigdata, require, run
-from crossenv import cli, crossconfig, quoting, sysconfigdata, validate
+from crossenv import backends, cli, crossconfig, quoting, sysconfigdata, validate
 from crossenv import host as host_mod
-from crossenv.backends import cargo, cmake, meson
+from crossenv.backends import cargo, meson
 from crossenv.create import _include_overlay
 from crossenv.errors import CrossenvError, HostError
 from crossenv.model import Layout, Options, Toolchain
@@ -346,7 +346,8 @@ def test_writers_check_paths_even_for_unvalidated_descriptions(tmp_path: Path) -
     layout = Layout(env=tmp_path / "stage", cross=tmp_path / "stage")
     evil = dataclasses.replace(good, sysconfigdata_name="_sysconfigdata_../../../../x")
     with pytest.raises(HostError, match="refusing to write"):
-        cargo.write(stage, layout, evil, _chain(good.sysroot or tmp_path), Options())
+        backends.make(stage, layout, evil, _chain(good.sysroot or tmp_path), Options(),
+                      ["cargo"])
     # the Rust target (and so the linker's file name) comes from crossenv.arches, not the host
     evil = dataclasses.replace(good, host_gnu_type="aarch64-unknown-linux-../../../../x")
     assert cargo.rust_target(evil) == "aarch64-unknown-linux-gnu"
@@ -509,9 +510,8 @@ def test_generators_refuse_or_write_the_value_intact(gen_root: Path, drawn: Any)
         layout = Layout(env=env, cross=env / "cross")
         chain = _chain(sysroot)
         try:
-            written = {**meson.write(stage, layout, host, chain, Options()),
-                       **cmake.write(stage, layout, host, chain, Options()),
-                       **cargo.write(stage, layout, host, chain, Options())}
+            written = backends.make(stage, layout, host, chain, Options(),
+                                    ["meson", "cmake", "cargo"])
             config_vars = crossconfig.host_config_vars(host, chain, cross_prefix=layout.cross)
             sysdata = crossconfig.render_sysconfigdata(config_vars, host)
         except quoting.QuotingError as exc:  # a value the format cannot hold: refused

@@ -244,7 +244,7 @@ def _write_cross(stage: Layout, final: Layout, host: HostDescription, chain: Too
         include_overlay=final.include_overlay if overlay else None,
         overrides=options.config_vars,
     )
-    build_env = backends.build_env(stage.crossenv_dir, final, host, chain, options)
+    build_env = backends.make(stage.crossenv_dir, final, host, chain, options)
     data_name = "_crossenv_sysconfigdata.py"
     (stage.crossenv_dir / data_name).write_text(
         crossconfig.render_sysconfigdata(config_vars, host), encoding="utf-8")

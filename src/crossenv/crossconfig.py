@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, quoting, sysconfigdata
-from .backends import compilerwrap
+from .backends import guarded
 from .host import HostDescription
 from .model import Toolchain
 
@@ -56,7 +56,7 @@ def host_config_vars(
 ) -> dict[str, Any]:
     """The variables cross-python's ``sysconfig`` reports."""
     # CC/CXX/LDSHARED name crossenv's wrappers, which keep build-machine paths out.
-    toolchain = compilerwrap.wrapped(toolchain, cross_prefix / "crossenv")
+    toolchain = guarded(toolchain, cross_prefix / "crossenv")
     out: dict[str, Any] = dict(host.config_vars)
     for name in _PATH_VARS:
         value = out.get(name)

@@ -17,12 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import backends, rust
 from . import host as host_mod
-from . import rust
 from . import toolchain as toolchain_mod
 from .backends import cargo, cmake, meson
 from .envrecord import Env, EnvRecord
 from .errors import CrossenvError, ToolchainError
+from .model import Options
 
 FORMATS = ("meson", "cmake", "pyo3", "env", "json", "build-details", "rust")
 
@@ -143,37 +144,15 @@ def describe_host(host: host_mod.HostDescription, fmt: str, *, python: str | Non
                   output_dir: Path | None = None) -> str:
     """Compute one format for *host* (writing every file to *output_dir* if given)."""
     chain = _toolchain(host, cc, cxx)
-    texts = {
-        meson.FILE_NAME: meson.render(host, chain, python=python),
-        cmake.FILE_NAME: cmake.render(
-            host, chain, python=python,
-            emulator=str(output_dir / cmake.EMULATOR_NAME) if output_dir else None),
-        cargo.CONFIG_NAME: cargo.render_pyo3_config(host),
-    }
     where = output_dir or Path(".").absolute()
-    env: dict[str, str] = {
-        meson.ENV_VAR: str(where / meson.FILE_NAME),
-        "CMAKE_TOOLCHAIN_FILE": str(where / cmake.FILE_NAME),
-    }
-    try:
-        target = cargo.rust_target(host)
-        linker = f"{target}-linker"
-        texts[linker] = cargo.render_linker(chain)
-        env.update(cargo.environment(host, chain, config_file=str(where / cargo.CONFIG_NAME),
-                                     linker=str(where / linker)))
-    except ValueError:
-        pass
-    emulator = cmake.render_emulator(host)
-    if emulator:
-        texts[cmake.EMULATOR_NAME] = emulator
+    place = backends.Place(directory=where, layout=None, python=python)
+    generated = backends.generate(host, chain, Options(), place, backends.DESCRIBE,
+                                  written=output_dir is not None)
+    texts, env = generated.texts(), generated.env
     if output_dir is not None:
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
-            for name, text in texts.items():
-                path = output_dir / name
-                path.write_text(text, encoding="utf-8")
-                if not name.endswith((".ini", ".cmake", ".txt")):
-                    path.chmod(0o755)
+            backends.write(output_dir, generated)
         except OSError as exc:
             raise CrossenvError(f"cannot write into --output-dir {output_dir}: "
                                 f"{exc.strerror or exc}; pass a writable directory") from None

@@ -38,6 +38,13 @@ def script(qemu: str, sysroot: Path, interpreter: Path, argv0: Path) -> str:
     return f"#!/bin/sh\nexec {shlex.join(words)} \"$@\"\n"
 
 
+def config(interpreter: Path, version: str) -> str:
+    """The venv's ``pyvenv.cfg``: its home is the host interpreter's directory."""
+    return (f"home = {Path(interpreter).parent}\n"
+            "include-system-site-packages = true\n"
+            f"version = {version}\n")
+
+
 def _write(path: Path, text: str, mode: int) -> None:
     """Replace *path* atomically: a concurrent run sees the old file or the new one."""
     if path.is_file() and path.read_text(encoding="utf-8") == text:
@@ -64,9 +71,7 @@ def make(prefix: Path, *, qemu: str, sysroot: Path, interpreter: Path,
     bindir = prefix / "bin"
     final_bindir = Path(final).absolute() / "bin" if final is not None else bindir
     bindir.mkdir(parents=True, exist_ok=True)
-    _write(prefix / CONFIG, f"home = {Path(interpreter).parent}\n"
-           "include-system-site-packages = true\n"
-           f"version = {version}\n", 0o644)
+    _write(prefix / CONFIG, config(interpreter, version), 0o644)
     for name in names(version):
         _write(bindir / name, script(qemu, sysroot, interpreter, final_bindir / name), 0o755)
     return bindir

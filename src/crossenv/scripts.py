@@ -13,10 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import quoting
+from . import quoting, templates
 from .model import Layout
-
-_EXEC = '#!/bin/sh\n{env}exec {python} {args}"$@"\n'
 
 
 def env_lines(env_vars: Sequence[tuple[str, str, str]]) -> str:
@@ -36,57 +34,9 @@ def env_lines(env_vars: Sequence[tuple[str, str, str]]) -> str:
             raise ValueError(f"unknown --env operator {op!r}")
     return "".join(line + "\n" for line in lines)
 
-_ACTIVATE = r"""# crossenv activation: source this file from bash, zsh, dash, ...
-# Afterwards python/pip are the cross ones; build-python/build-pip stay native.
-# "deactivate" undoes it.
-
-deactivate () {{
-    if [ -n "${{_CROSSENV_OLD_PATH+set}}" ]; then
-        PATH="$_CROSSENV_OLD_PATH"
-        export PATH
-        unset _CROSSENV_OLD_PATH
-    fi
-    if [ -n "${{_CROSSENV_OLD_PS1+set}}" ]; then
-        PS1="$_CROSSENV_OLD_PS1"
-        export PS1
-        unset _CROSSENV_OLD_PS1
-    fi
-    if [ -n "${{_CROSSENV_OLD_VIRTUAL_ENV+set}}" ]; then
-        VIRTUAL_ENV="$_CROSSENV_OLD_VIRTUAL_ENV"
-        export VIRTUAL_ENV
-        unset _CROSSENV_OLD_VIRTUAL_ENV
-    else
-        unset VIRTUAL_ENV
-    fi
-    unset CROSSENV_ENV
-    hash -r 2>/dev/null
-    if [ ! "${{1:-}}" = "nondestructive" ]; then
-        unset -f deactivate
-    fi
-}}
-
-deactivate nondestructive
-
-_CROSSENV_OLD_PATH="$PATH"
-PATH={bin_dir}:{cross_bin}:{build_bin}:"$PATH"
-export PATH
-if [ -n "${{VIRTUAL_ENV+set}}" ]; then
-    _CROSSENV_OLD_VIRTUAL_ENV="$VIRTUAL_ENV"
-fi
-VIRTUAL_ENV={cross_prefix}
-export VIRTUAL_ENV
-CROSSENV_ENV={env_dir}
-export CROSSENV_ENV
-if [ -z "${{CROSSENV_DISABLE_PROMPT:-}}${{VIRTUAL_ENV_DISABLE_PROMPT:-}}" ]; then
-    _CROSSENV_OLD_PS1="${{PS1-}}"
-    PS1={prompt}"${{PS1-}}"
-    export PS1
-fi
-hash -r 2>/dev/null
-"""
 
 
-#: the host python under qemu (crossenv.hostpython); its launcher is only written when
+#: the host python under qemu (crossenv.backends.hostpython); its launcher is only written when
 #: qemu-user and the host interpreter were found at creation
 _HOST_PYTHON = """#!/bin/sh
 launcher={launcher}
@@ -127,7 +77,9 @@ def write_scripts(
     cross_env = env_lines(env_vars)
 
     def script(name: str, python: Path, args: str = "", env: str = "") -> None:
-        _write(bin_dir / name, _EXEC.format(env=env, python=quoting.shell(str(python)), args=args))
+        command = f"{quoting.shell(str(python))} {args}".rstrip()
+        _write(bin_dir / name, templates.fill("exec.sh", env=templates.Raw(env),
+                                              command=templates.Raw(command)))
         written.append(name)
 
     for suffix in ("", "3", version):
@@ -148,13 +100,14 @@ def write_scripts(
         launcher=quoting.shell(str(host_python)), env=quoting.shell(str(env_dir))))
     written.append("host-python")
     cross_bin = cross_python.parent
-    activate = _ACTIVATE.format(
-        bin_dir=quoting.shell(str(bin_dir_final(env_dir))),
-        cross_bin=quoting.shell(str(cross_bin)),
-        build_bin=quoting.shell(str(build_python.parent)),
-        cross_prefix=quoting.shell(str(cross_bin.parent)),
-        env_dir=quoting.shell(str(env_dir)),
-        prompt=quoting.shell(f"({prompt}) "),
+    activate = templates.fill(
+        "activate.sh",
+        bin_dir=str(bin_dir_final(env_dir)),
+        cross_bin=str(cross_bin),
+        build_bin=str(build_python.parent),
+        cross_prefix=str(cross_bin.parent),
+        env_dir=str(env_dir),
+        prompt=f"({prompt}) ",
     )
     (bin_dir / "activate").write_text(activate, encoding="utf-8")
     written.append("activate")

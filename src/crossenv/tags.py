@@ -26,7 +26,7 @@ from elftools.elf.gnuversions import GNUVerDefSection
 from . import arches
 from .host import HostDescription
 from .manylinux import LEGACY, LEGACY_PATTERN, Glibc
-from .model import Layout, Options, Toolchain
+from .model import Options, Toolchain
 
 #: set in cross-python when built wheels get a manylinux tag (see _crossenv_tags)
 WHEEL_PLATFORM_VAR = "CROSSENV_WHEEL_PLATFORM"
@@ -227,15 +227,6 @@ def wheel_platform_tag(host: HostDescription, toolchain: Toolchain) -> str | Non
     if alias and arches.has_legacy_manylinux(alias, arch):
         tags.append(f"{alias}_{arch}")
     return ".".join(tags)
-
-
-def write(directory: Path, layout: Layout, host: HostDescription, toolchain: Toolchain,
-          options: Options) -> dict[str, str]:
-    """Backend generator (see :mod:`crossenv.backends`): export the built-wheel tag
-    and the pip cache of this host description."""
-    tag = wheel_platform_tag(host, toolchain)
-    env = {WHEEL_PLATFORM_VAR: tag} if tag else {}
-    return {**env, "PIP_CACHE_DIR": str(pip_cache_dir(options, tag))}
 
 
 def pip_cache_key(options: Options, wheel_tag: str | None) -> str:

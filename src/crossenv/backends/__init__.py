@@ -2,9 +2,11 @@
 
 Two seams connect build systems to a cross environment:
 
-* files generated at creation into ``ENV/cross/crossenv`` (a meson cross file, a
-  CMake toolchain file, a PyO3 config) and the environment variables that point
-  the tools at them; cross-python exports those variables (if unset) at start;
+* generators (:data:`TABLE`, one module each, the protocol in :mod:`._protocol`)
+  return the files for ``ENV/cross/crossenv`` (a meson cross file, a CMake toolchain
+  file, a PyO3 config) and the environment variables that point the tools at them;
+  creation writes the files (:func:`write`), cross-python exports the variables (if
+  unset) at start, and ``crossenv describe`` prints the same files for a host;
 * :data:`IMPORT_HOOKS`: a module imported in cross-python is patched right after
   import by ``function(module)`` from a runtime file in the cross site-packages.
   Nothing is imported until the hooked module itself is, so start-up stays fast.
@@ -12,12 +14,19 @@ Two seams connect build systems to a cross environment:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from .. import validate
+from ..errors import EnvironmentCreationError
 from ..host import HostDescription
 from ..model import Layout, Options, Toolchain
+from ._protocol import Copy, Directory, Generator, Link, Output, Place, Target
+from ._shared import EMULATOR_NAME, wrapped
 
 #: module name -> "runtime_module:function" (runtime modules live in crossenv/runtime/).
 #: Each one is listed, with why it exists and what would replace it, in the "Patches"
@@ -45,21 +54,134 @@ IMPORT_HOOKS: dict[str, str] = {
     "distro.distro": "_crossenv_osrelease:patch_distro",
 }
 
-#: modules with ``write(directory, layout, host, toolchain, options) -> dict[str, str]``
-#: that generate files for one build system and return the variables that select them.
-GENERATORS: tuple[str, ...] = (
-    "crossenv.tags", "crossenv.backends.meson", "crossenv.backends.cmake",
-    "crossenv.backends.cargo", "crossenv.backends.hostreqs", "crossenv.backends.autotools",
-    "crossenv.backends.compilerwrap", "crossenv.backends.pkgconfig",
-    "crossenv.backends.dpkgarch", "crossenv.backends.uvbase",
-    "crossenv.backends.configscripts", "crossenv.hostpython")
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One generator (``crossenv.backends.<name>``) and what the table gives it."""
+
+    name: str
+    #: its files name the guarded compiler wrappers (``compilerwrap``), when they are made
+    guarded: bool = False
 
 
-def build_env(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
-              options: Options) -> dict[str, str]:
-    """Generate every backend's files into *directory*; return the variables to export."""
-    env: dict[str, str] = {}
-    for name in GENERATORS:
-        module: Any = importlib.import_module(name)
-        env.update(module.write(directory, layout, host, chain, options))
-    return env
+#: Every generator, in the order they run (their variables are exported in this order).
+#: This table alone decides which generators name the guarded compilers (cross-python's
+#: sysconfig does too: :func:`guarded`) and which writes the emulator (:data:`EMULATOR`).
+TABLE: tuple[Entry, ...] = (
+    Entry("emulator"),
+    Entry("wheeltags"),
+    Entry("meson", guarded=True),
+    Entry("cmake", guarded=True),
+    Entry("cargo"),
+    Entry("hostreqs"),
+    Entry("autotools"),
+    Entry("compilerwrap"),
+    Entry("pkgconfig"),
+    Entry("dpkgarch"),
+    Entry("uvbase"),
+    Entry("configscripts"),
+    Entry("hostpython"),
+)
+#: the generator that writes the emulator script; the others find it in ``Place.emulator``
+EMULATOR = "emulator"
+#: the generator that writes the guarded compiler wrappers
+WRAPPERS = "compilerwrap"
+#: what ``crossenv describe`` generates for a host (nothing that needs an environment)
+DESCRIBE: tuple[str, ...] = ("emulator", "meson", "cmake", "cargo")
+#: the generator modules, in table order
+GENERATORS: tuple[str, ...] = tuple(f"{__name__}.{entry.name}" for entry in TABLE)
+
+
+def module(name: str) -> Generator:
+    """The generator module *name* (an :class:`Entry` name)."""
+    found: Generator = importlib.import_module(f"{__name__}.{name}")
+    return found
+
+
+def guarded(chain: Toolchain, crossenv_dir: Path) -> Toolchain:
+    """*chain* as the guarded generators (and cross-python's sysconfig) name it: the
+    compiler wrappers in *crossenv_dir* instead of the compilers."""
+    return wrapped(chain, crossenv_dir)
+
+
+def generate(host: HostDescription, chain: Toolchain, options: Options, place: Place,
+             names: Iterable[str] | None = None, *, written: bool = True) -> Output:
+    """Run the generators of the table (those in *names*, if given) in table order.
+
+    The guarded ones see the compiler wrappers when the wrapper generator runs too;
+    the others, and all of them in ``crossenv describe``, see the real compilers.
+    *written*: the files will be written to ``place.directory`` (else only printed, and
+    no file names the emulator)."""
+    wanted = None if names is None else set(names)
+    unknown = (wanted or set()) - {entry.name for entry in TABLE}
+    if unknown:
+        raise ValueError(f"no generator named {', '.join(sorted(unknown))}")
+    chosen = [entry for entry in TABLE if wanted is None or entry.name in wanted]
+    with_wrappers = any(entry.name == WRAPPERS for entry in chosen)
+    out = Output()
+    for entry in chosen:
+        generator = module(entry.name)
+        compilers = (guarded(chain, place.directory) if entry.guarded and with_wrappers
+                     else chain)
+        target = Target(host=host, toolchain=chain, compilers=compilers, options=options)
+        files = generator.files(target, place)
+        twice = sorted(set(files) & set(out.files))
+        if twice:
+            raise ValueError(f"generator {entry.name} also writes {', '.join(twice)}")
+        out.files.update(files)
+        out.env.update(generator.env(target, place))
+        check = getattr(generator, "check", None)
+        if check is not None:
+            out.checks.append(functools.partial(check, target=target, place=place))
+        if entry.name == EMULATOR and files and written:
+            place = dataclasses.replace(place, emulator=place.directory / EMULATOR_NAME)
+    return out
+
+
+def make(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
+         options: Options, names: Iterable[str] | None = None) -> dict[str, str]:
+    """Generate for the environment *layout* (final paths) and write the files into
+    *directory* (the staged ``crossenv_dir``); return the variables cross-python exports."""
+    place = Place(directory=layout.crossenv_dir, layout=layout, python=str(layout.cross_python))
+    output = generate(host, chain, options, place, names)
+    write(directory, output)
+    return output.env
+
+
+def write(directory: Path, output: Output) -> None:
+    """Write what :func:`generate` returned under *directory* (the staged copy of
+    ``place.directory``), then run the generators' checks of what was written.
+
+    Every relative path is kept inside *directory* (:func:`crossenv.validate.inside`):
+    some names come from host data. A kept cross env is regenerated in place, so an
+    old link is replaced; anything else in the way of a link is an error."""
+    for relpath, (content, mode) in output.files.items():
+        path = validate.inside(directory, *relpath.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Directory):
+            path.mkdir(exist_ok=True)
+            continue
+        if isinstance(content, Link):
+            if path.is_symlink():
+                path.unlink()
+            elif path.exists():
+                raise EnvironmentCreationError(f"{path} is in the way of a link crossenv "
+                                               "makes; remove it")
+            path.symlink_to(content.target)
+            continue
+        if path.is_symlink() or (isinstance(content, Copy) and path.exists()):
+            path.unlink()
+        if isinstance(content, Copy):
+            shutil.copy2(content.source, path)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        if mode & 0o111:
+            path.chmod(path.stat().st_mode | (mode & 0o111))
+    for check in output.checks:
+        check(directory)
+
+
+__all__ = ["DESCRIBE", "EMULATOR", "GENERATORS", "IMPORT_HOOKS", "TABLE", "Entry", "Generator",
+           "Output", "Place", "Target", "generate", "guarded", "make", "module", "write"]

@@ -48,24 +48,23 @@ The real compiler stays recorded in ``ENV/crossenv.json`` (``crossenv describe``
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
 import os
 import shlex
-import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import headers, quoting
+from .. import headers, quoting, templates
 from ..host import HostDescription
 from ..launcher import ENV_VAR as LAUNCHER_VAR
 from ..launcher import cache_environment
 from ..launcher import text as launcher_text
-from ..model import Layout, Options, Toolchain
+from ..model import Toolchain
+from ._protocol import EXECUTABLE, TEXT, Files, Place, Target
+from ._shared import WRAPPER_DIR, wrapper_name
 
-BIN_DIR = "bin"
+BIN_DIR = WRAPPER_DIR
 CONFIG_NAME = "hostpaths.json"
 
 
@@ -75,25 +74,6 @@ def build_multiarch() -> str:
     if isinstance(value, str) and value:
         return value
     return f"{os.uname().machine}-linux-gnu"
-
-
-def _wrapper_name(program: str) -> str:
-    return os.path.basename(program) or "cc"
-
-
-def wrapper_path(crossenv_dir: Path, program: str) -> Path:
-    return crossenv_dir / BIN_DIR / _wrapper_name(program)
-
-
-def wrapped(chain: Toolchain, crossenv_dir: Path) -> Toolchain:
-    """*chain* with its C, C++ and Fortran compiler programs replaced by the wrappers in
-    *crossenv_dir* (their flags, ``--sysroot`` included, stay on the command line)."""
-    def swap(words: tuple[str, ...]) -> tuple[str, ...]:
-        if not words:
-            return words
-        return (str(wrapper_path(crossenv_dir, words[0])), *words[1:])
-
-    return dataclasses.replace(chain, cc=swap(chain.cc), cxx=swap(chain.cxx), fc=swap(chain.fc))
 
 
 #: build-machine system directories, and those of them that have a multiarch subdirectory;
@@ -129,10 +109,6 @@ def _case_alternatives(prefixes: list[str]) -> str:
 
 
 
-#: the wrapper script: a real file (str.format fields in braces, literal braces doubled)
-_TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "templates" / "compilerwrap.sh"
-
-
 def _multiarch_lines(build: str, host: str) -> str:
     if not build or not host or build == host:
         return ""
@@ -141,11 +117,6 @@ def _multiarch_lines(build: str, host: str) -> str:
         lines.append(f'        {base}/"$B"|{base}/"$B"/*) R={base}/$H${{R#{base}/"$B"}} ;;')
     lines.append("    esac")
     return "\n".join(lines) + "\n"
-
-
-@functools.cache
-def _template() -> str:
-    return _TEMPLATE_FILE.read_text(encoding="utf-8")
 
 
 def render(real: tuple[str, ...] | list[str], config: dict[str, object],
@@ -163,51 +134,57 @@ def render(real: tuple[str, ...] | list[str], config: dict[str, object],
     if host:
         defaults += [f"/lib/{host}", f"/usr/lib/{host}"]
     system = "|".join(f"{d}|{d}/*" for d in SYSTEM_DIRS)
-    return _template().format(
-        real_text=" ".join(real).replace("\n", " "),
-        program=quoting.shell(launcher[0]) if launcher else "''",
-        arguments=quoting.shell_join(launcher[1:]) or "''",
-        text=quoting.shell(launcher_text(launcher)),
-        subcommand="1" if os.path.basename(real[0]) == "zig" else "0",
-        compiler=quoting.shell(real[0]),
-        name=quoting.shell(os.path.basename(real[0]) or real[0]),
-        rest="".join(f" {quoting.shell(word)}" for word in real[1:]),
-        sysroot=shlex.quote(sysroot),
-        build=shlex.quote(build),
-        host=shlex.quote(host),
-        keep=_case_alternatives(keep) if keep else "''",
-        system=system,
-        multiarch=_multiarch_lines(build, host),
-        default_libs="|".join(f"{d}|{d}/" for d in defaults),
+    raw = templates.Raw
+    return templates.fill(
+        "compilerwrap.sh",
+        real_text=raw(" ".join(real).replace("\n", " ")),
+        program=launcher[0] if launcher else "",
+        arguments=raw(quoting.shell_join(launcher[1:]) or "''"),
+        text=launcher_text(launcher),
+        subcommand=1 if os.path.basename(real[0]) == "zig" else 0,
+        compiler=real[0],
+        name=os.path.basename(real[0]) or real[0],
+        rest=raw("".join(f" {quoting.shell(word)}" for word in real[1:])),
+        sysroot=sysroot,
+        build=build,
+        host=host,
+        keep=raw(_case_alternatives(keep) if keep else "''"),
+        system=raw(system),
+        multiarch=raw(_multiarch_lines(build, host)),
+        default_libs=raw("|".join(f"{d}|{d}/" for d in defaults)),
         rsp_depth=RSP_DEPTH, rsp_files=RSP_FILES, rsp_bytes=RSP_BYTES,
-        **{f"hint_{k}": quoting.shell(str(v)) if v else "''"
-           for k, v in dict(python=hint[0], file=hint[1], settings=hint[2]).items()},
+        hint_python=str(hint[0]) if hint[0] else "",
+        hint_file=str(hint[1]) if hint[1] else "",
+        hint_settings=str(hint[2]) if hint[2] else "",
     )
 
 
-def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
-          options: Options) -> dict[str, str]:
-    """Write one wrapper per compiler program and ``hostpaths.json`` (read by the
-    setuptools hook); no variables to export."""
+def files(target: Target, place: Place) -> Files:
+    """One wrapper per compiler program, ``hostpaths.json`` (read by the setuptools
+    hook) and the missing-header hint's settings."""
+    layout = place.env_layout("the compiler wrappers")
+    host, chain = target.host, target.toolchain
     config = settings(host, chain, layout.env, layout.cross)
-    bin_dir = directory / BIN_DIR
-    bin_dir.mkdir(parents=True, exist_ok=True)
+    out: Files = {}
     hint: tuple[object, ...] = ("", "", "")
     header_settings = headers.settings(host.arch, host.sysroot, host.version_str)
     if header_settings is not None:
-        (directory / headers.SETTINGS_NAME).write_text(
-            json.dumps(header_settings, indent=2) + "\n", encoding="utf-8")
+        out[headers.SETTINGS_NAME] = (json.dumps(header_settings, indent=2) + "\n", TEXT)
         hint = (layout.build_python, layout.cross_site / headers.RUNTIME,
-                layout.crossenv_dir / headers.SETTINGS_NAME)  # final paths, not staging's
+                place.directory / headers.SETTINGS_NAME)  # final paths, not staging's
     for words in (chain.cc, chain.cxx, chain.fc):
-        if not words:
-            continue
-        path = bin_dir / _wrapper_name(words[0])
-        path.write_text(render((words[0],), config, options.compiler_launcher, hint),
-                        encoding="utf-8")
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    if options.compiler_launcher:  # what the wrappers run anyway; shown by describe
-        return {LAUNCHER_VAR: launcher_text(options.compiler_launcher),
-                **cache_environment(options.compiler_launcher, layout.env)}
+        if words:
+            out[f"{WRAPPER_DIR}/{wrapper_name(words[0])}"] = (
+                render((words[0],), config, target.options.compiler_launcher, hint), EXECUTABLE)
+    out[CONFIG_NAME] = (json.dumps(config, indent=2) + "\n", TEXT)
+    return out
+
+
+def env(target: Target, place: Place) -> dict[str, str]:
+    """The launcher the wrappers run anyway (shown by describe), and its cache settings."""
+    launcher = target.options.compiler_launcher
+    if launcher:
+        return {LAUNCHER_VAR: launcher_text(launcher),
+                **cache_environment(launcher, place.env_layout("the compiler wrappers").env)}
     return {}
+

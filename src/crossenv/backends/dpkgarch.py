@@ -14,13 +14,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import TYPE_CHECKING
 
 from ..host import HostDescription
-from ..model import Layout, Options, Toolchain
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from ._protocol import Files, Place, Target
 
 PREFIXES = ("DEB_HOST_", "DEB_TARGET_")
 
@@ -53,7 +49,11 @@ def host_variables(host: HostDescription) -> dict[str, str]:
     return values
 
 
-def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
-          options: Options) -> dict[str, str]:
-    """No files: the variables cross-python exports."""
-    return host_variables(host)
+def files(target: Target, place: Place) -> Files:
+    """None: the answers travel as variables."""
+    return {}
+
+
+def env(target: Target, place: Place) -> dict[str, str]:
+    """The variables cross-python exports."""
+    return host_variables(target.host)

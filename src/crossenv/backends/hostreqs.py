@@ -9,20 +9,20 @@ wins). numpy needs no declaration: its version is taken from the build's native 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..host import HostDescription
-from ..model import Layout, Options, Toolchain
+from ._protocol import Directory, Files, Place, Target
 
 DIR_NAME = "host-packages"
 
 
-def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
-          options: Options) -> dict[str, str]:
-    """Create the (empty) target directory; export its path and declared requirements."""
-    (directory / DIR_NAME).mkdir(exist_ok=True)
-    env = {"CROSSENV_HOST_PACKAGES": str(layout.crossenv_dir / DIR_NAME)}
-    requirements = [str(r).strip() for r in options.host_requirements if str(r).strip()]
+def files(target: Target, place: Place) -> Files:
+    """The (empty) directory host copies go to."""
+    return {DIR_NAME: (Directory(), 0o755)}
+
+
+def env(target: Target, place: Place) -> dict[str, str]:
+    """Its path and the declared requirements."""
+    out = {"CROSSENV_HOST_PACKAGES": str(place.directory / DIR_NAME)}
+    requirements = [str(r).strip() for r in target.options.host_requirements if str(r).strip()]
     if requirements:
-        env["CROSSENV_HOST_REQUIREMENTS"] = "\n".join(requirements)  # one per line: "numpy <2"
-    return env
+        out["CROSSENV_HOST_REQUIREMENTS"] = "\n".join(requirements)  # one per line: "numpy <2"
+    return out

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Union
 
 from .. import arches, quoting
 from ..host import HostDescription
-from ..model import Layout, Options, Toolchain
+from ..model import Toolchain
+from ._protocol import TEXT, Files, Place, Target
+from ._shared import pkg_config_libdirs, qemu_command
 
 FILE_NAME = "meson-cross.ini"
 ENV_VAR = "CROSSENV_MESON_CROSS_FILE"
@@ -49,25 +49,6 @@ def build_machine() -> dict[str, Value]:
     family = row.meson_cpu_family if row else machine
     return {"system": sys.platform.rstrip("0123456789") or "linux", "cpu_family": family,
             "cpu": machine, "endian": sys.byteorder}
-
-
-def qemu_command(host: HostDescription) -> list[str] | None:
-    """``qemu-ARCH[-static] -L ROOT`` for running host programs here, if possible.
-
-    ROOT is the sysroot, or else the libc a Debian cross compiler package installs
-    (``/usr/<triplet>``); without either, dynamic host programs cannot run, and no
-    wrapper is better than one that fails meson's sanity check.
-    """
-    root = host.sysroot
-    if root is None:
-        candidate = Path("/usr") / host.triplet
-        root = candidate if (candidate / "lib").is_dir() else None
-    if root is None:
-        return None
-    row = host.arch
-    found = arches.which_qemu(row) if row else (
-        shutil.which(f"qemu-{host.machine}-static") or shutil.which(f"qemu-{host.machine}"))
-    return [found, "-L", str(root)] if found else None
 
 
 @functools.lru_cache(maxsize=32)
@@ -110,18 +91,6 @@ def longdouble_format(host: HostDescription, chain: Toolchain | None = None) -> 
         return f"INTEL_EXTENDED_{size}_BYTES_LE"
     row = host.arch
     return row.longdouble if row else None
-
-
-def pkg_config_libdirs(host: HostDescription) -> list[str]:
-    """The sysroot's pkg-config directories (multiarch first), as the host sees them."""
-    if host.sysroot is None:
-        return []
-    root = str(host.sysroot)
-    dirs = []
-    if host.multiarch:
-        dirs.append(f"{root}/usr/lib/{host.multiarch}/pkgconfig")
-    dirs += [f"{root}/usr/lib/pkgconfig", f"{root}/usr/share/pkgconfig"]
-    return dirs
 
 
 def _literal(value: Value) -> str:
@@ -199,21 +168,24 @@ def render(host: HostDescription, chain: Toolchain, *, python: str | None,
     return "\n".join(lines) + "\n"
 
 
-def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
-          options: Options) -> dict[str, str]:
-    """Write ``meson-cross.ini`` and name it in ``CROSSENV_MESON_CROSS_FILE``."""
-    from .compilerwrap import wrapped  # the compilers that keep build-machine paths out
+def files(target: Target, place: Place) -> Files:
+    """``meson-cross.ini``: the compilers the table chose (the guarded wrappers in an ENV)."""
+    extra: dict[str, Sequence[str]] = {}
+    if place.layout is not None:
+        extra["numpy-config"] = [str(place.layout.cross_python), "-m", "numpy._configtool"]
+    compilers = target.compilers
+    extra["c"] = list(compilers.cc)
+    if compilers.cxx:
+        extra["cpp"] = list(compilers.cxx)
+    if compilers.fc:
+        extra["fortran"] = list(compilers.fc)
+    text = render(target.host, target.toolchain, python=place.python, extra_binaries=extra)
+    return {FILE_NAME: (text, TEXT)}
 
-    guarded = wrapped(chain, layout.crossenv_dir)
-    extra = {"numpy-config": [str(layout.cross_python), "-m", "numpy._configtool"],
-             "c": list(guarded.cc)}
-    if guarded.cxx:
-        extra["cpp"] = list(guarded.cxx)
-    if guarded.fc:
-        extra["fortran"] = list(guarded.fc)
-    text = render(host, chain, python=str(layout.cross_python), extra_binaries=extra)
-    (directory / FILE_NAME).write_text(text, encoding="utf-8")
-    return {ENV_VAR: str(layout.crossenv_dir / FILE_NAME)}
+
+def env(target: Target, place: Place) -> dict[str, str]:
+    """``CROSSENV_MESON_CROSS_FILE`` names the file."""
+    return {ENV_VAR: str(place.directory / FILE_NAME)}
 
 
 def setup_args(cross_file: str | os.PathLike[str]) -> list[str]:

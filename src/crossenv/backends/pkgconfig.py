@@ -17,25 +17,21 @@ reads ``pkg_config_libdir``/``sys_root`` from its cross file.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..host import HostDescription
-from ..model import Layout, Options, Toolchain
-from .meson import pkg_config_libdirs
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from ._protocol import Files, Place, Target
+from ._shared import pkg_config_variables
 
 
 def variables(host: HostDescription) -> dict[str, str]:
     """``PKG_CONFIG_LIBDIR`` (and ``PKG_CONFIG_SYSROOT_DIR`` with a sysroot)."""
-    out = {"PKG_CONFIG_LIBDIR": ":".join(pkg_config_libdirs(host))}
-    if host.sysroot is not None:
-        out["PKG_CONFIG_SYSROOT_DIR"] = str(host.sysroot)
-    return out
+    return pkg_config_variables(host)
 
 
-def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
-          options: Options) -> dict[str, str]:
-    """No files: the variables cross-python exports."""
-    return variables(host)
+def files(target: Target, place: Place) -> Files:
+    """None: pkg-config is pointed at the sysroot by variables."""
+    return {}
+
+
+def env(target: Target, place: Place) -> dict[str, str]:
+    """The variables cross-python exports."""
+    return variables(target.host)

@@ -19,6 +19,7 @@ not made from uv-base never see the zip.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import os
@@ -30,59 +31,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .. import templates
 from ..errors import CrossenvError
-from ..host import HostDescription
-from ..model import Layout, Options, Toolchain
+from ._protocol import Copy, Files, Link, Place, Target
 
 DIR_NAME = "uv-base"
 
-_LOADER = '''\
-"""crossenv: this python's base is a cross environment's uv-base (a uv build venv)."""
-
-import os
-import sys
-
-_SITE = {site!r}  # the cross site-packages, relative to uv-base
-_NAMES = ("sitecustomize.py", "sitecustomize.pyc", os.path.join("sitecustomize", "__init__.py"))
-
-
-def _crossenv():
-    if "UV_INTERNAL__BUILD_DIR" not in os.environ:
-        return
-    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    site = os.path.normpath(os.path.join(base, _SITE))
-    path = os.path.join(site, "_crossenv_uv.py")
-    if not os.path.isfile(path):
-        sys.stderr.write(f"crossenv: {{path}} is missing; recreate the cross environment\\n")
-        sys.stderr.flush()
-        os._exit(2)
-    from importlib.util import module_from_spec, spec_from_file_location
-
-    spec = spec_from_file_location("_crossenv_uv", path)
-    module = module_from_spec(spec)
-    sys.modules["_crossenv_uv"] = module
-    spec.loader.exec_module(module)
-    module.start(site)
-
-
-def _chain():
-    here = os.path.dirname(os.path.abspath(__file__))
-    later = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
-    if not any(os.path.exists(os.path.join(p or os.curdir, n)) for p in later for n in _NAMES):
-        return
-    import importlib.machinery
-    import importlib.util
-
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", later)
-    if spec is None or spec.loader is None:
-        return
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-
-
-_crossenv()
-_chain()
-'''
 
 
 class UvBaseError(CrossenvError):
@@ -114,6 +68,7 @@ print(json.dumps({
 """
 
 
+@functools.lru_cache(maxsize=4)
 def _base_of(python: Path | None) -> _Base:
     """Ask the env's build interpreter (crossenv's own when none was given, without a
     subprocess): the host's X.Y need not be the one crossenv runs on."""
@@ -146,52 +101,52 @@ def _relative(path: Path, prefix: str) -> Path:
                           f"{prefix}; crossenv cannot prepare uv builds for it") from None
 
 
-def _copy_interpreter(executable: Path, python: Path) -> None:
-    """Before 3.11, CPython resolves the symlinks of the interpreter *before* looking
-    for the stdlib landmark, so a linked ``uv-base/bin/python3.X`` would give the
-    real prefix (and no zip): these versions get a copy of the (small, libpython-
-    linked or static) interpreter instead."""
-    python.parent.mkdir(parents=True, exist_ok=True)
-    if python.is_symlink() or python.exists():
-        python.unlink()
-    shutil.copy2(executable, python)
-
-
 def loader_source(relative_site: str) -> str:
-    """The zip's ``sitecustomize``: crossenv-computed paths only, quoted by repr."""
-    return _LOADER.format(site=relative_site)
+    """The zip's ``sitecustomize`` (``templates/uv-sitecustomize.py.in``): crossenv-computed
+    paths only, as Python literals."""
+    return templates.fill("uv-sitecustomize.py.in", site=relative_site)
 
 
-def write(directory: Path, layout: Layout, host: HostDescription, chain: Toolchain,
-          options: Options) -> dict[str, str]:
-    """Make ``directory/uv-base``; no variables to export."""
-    build = _base_of(options.build_python)
-    base = directory / DIR_NAME
-    python = base / "bin" / f"python{build.version[0]}.{build.version[1]}"
-    links = {_relative(build.stdlib, build.base_prefix): build.stdlib,
-             _relative(build.platstdlib, build.base_exec_prefix): build.platstdlib}
+def files(target: Target, place: Place) -> Files:
+    """``uv-base``: links to the build python's library (a copy of its interpreter before
+    3.11) and the zip with our ``sitecustomize``."""
+    layout = place.env_layout("uv-base's files")
+    build = _base_of(target.options.build_python)
+    python = Path("bin") / f"python{build.version[0]}.{build.version[1]}"
+    out: Files = {}
+    for name, source in ((_relative(build.stdlib, build.base_prefix), build.stdlib),
+                         (_relative(build.platstdlib, build.base_exec_prefix),
+                          build.platstdlib)):
+        out[f"{DIR_NAME}/{name}"] = (Link(source), 0o755)
     if build.version >= (3, 11):
-        links[python.relative_to(base)] = build.executable
+        out[f"{DIR_NAME}/{python}"] = (Link(build.executable), 0o755)
     else:
-        _copy_interpreter(build.executable, python)
-    for name, target in links.items():
-        link = base / name
-        if link.is_symlink():  # a kept cross env is regenerated in place
-            link.unlink()
-        elif link.exists():
-            raise UvBaseError(f"{link} is in the way of crossenv's uv base; remove it")
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(target)
-    relative_site = os.path.relpath(layout.cross_site, layout.crossenv_dir / DIR_NAME)
-    zip_path = base / build.platlibdir / f"python{build.version[0]}{build.version[1]}.zip"
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
+        out[f"{DIR_NAME}/{python}"] = (Copy(build.executable), 0o755)
+    relative_site = os.path.relpath(layout.cross_site, place.directory / DIR_NAME)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("sitecustomize.py", loader_source(relative_site))
-    zip_path.write_bytes(buffer.getvalue())
-    if not _zip_on_path(base, python, zip_path):
-        shutil.rmtree(base)  # made just now; patch_query then refuses uv with one line
+    out[f"{DIR_NAME}/{_zip_name(build)}"] = (buffer.getvalue(), 0o644)
+    return out
+
+
+def env(target: Target, place: Place) -> dict[str, str]:
+    """None: patch_query finds uv-base beside the cross site-packages."""
     return {}
+
+
+def check(directory: Path, target: Target, place: Place) -> None:
+    """Once written: does a venv made from uv-base put our zip on ``sys.path``? If not,
+    uv-base goes again (patch_query then refuses uv with one line)."""
+    build = _base_of(target.options.build_python)
+    base = directory / DIR_NAME
+    python = base / "bin" / f"python{build.version[0]}.{build.version[1]}"
+    if not _zip_on_path(base, python, base / _zip_name(build)):
+        shutil.rmtree(base)
+
+
+def _zip_name(build: _Base) -> str:
+    return f"{build.platlibdir}/python{build.version[0]}{build.version[1]}.zip"
 
 
 def _zip_on_path(base: Path, python: Path, zip_path: Path) -> bool:
