@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from conftest import crossenv_cmd, require, run
 from crossenv import arches, cxxruntime, glibcmoved, policy, provision, stublib
-from crossenv.buildwheel.symbols import excesses
+from crossenv.symbols import excesses
 
 SOURCES = Path(__file__).parent / "sources"
 FULL = os.environ.get("CROSSENV_CXX_FULL") == "1"

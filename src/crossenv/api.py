@@ -292,9 +292,9 @@ def repair(wheel: Path, env: Path | Env, out_dir: Path, *, plat: str,
     """Make ``wheel`` a ``plat`` wheel (``manylinux_2_28_aarch64``) with auditwheel, its
     libraries resolved in the env's sysroot. With ``glibc`` the wheel's symbol versions
     are checked against that policy first: a PolicyError names each symbol too new."""
-    from .buildwheel.symbols import excesses
     from .policy import parse_platform
     from .repair import repair_wheel
+    from .symbols import excesses
 
     platform = parse_platform(plat)
     if glibc is not None and platform is not None:
@@ -344,7 +344,7 @@ def test(env: Path | Env, wheel: Path, spec: TestSpec, *, project: Path,
     python and ``pytest`` its ``python -m pytest``; ``{project}`` and ``{package}`` are
     replaced by ``project``. The commands run in a fresh directory holding only the
     ``sources`` (as in cibuildwheel), so the source tree is not what gets imported."""
-    from .buildwheel.testcmd import host_argv
+    from .testcmd import host_argv
 
     with tempfile.TemporaryDirectory(prefix="crossenv-test-") as tmp:
         site, cwd = Path(tmp) / "site", Path(tmp) / "cwd"

@@ -69,7 +69,7 @@ SINGLE_THREADED_GLIBC = (2, 32)
 
 
 def _version_allowed(version: str, limits: dict[str, tuple[str, frozenset[str]]]) -> bool:
-    """``GLIBCXX_3.4.21`` within the policy? (the rule of buildwheel.symbols/check)."""
+    """``GLIBCXX_3.4.21`` within the policy? (the rule of crossenv.symbols and check)."""
     lib, _, number = version.partition("_")
     if lib not in limits:
         return False

@@ -32,3 +32,8 @@ class ProvisionError(CrossenvError):
 
 class WheelError(CrossenvError):
     """A wheel given to ``crossenv check`` or ``repair`` is missing or is not a wheel."""
+
+
+class OptionError(CrossenvError):
+    """A configuration value (buildwheel's cibuildwheel options, a test command) cannot be
+    parsed; the message names the option."""

@@ -13,14 +13,10 @@ import re
 import shlex
 from collections.abc import Mapping
 
-from ..errors import CrossenvError
+from ..errors import OptionError
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-class OptionError(CrossenvError):
-    """A configuration value cannot be parsed; the message names the option."""
 
 
 def _expand(text: str, scope: Mapping[str, str], option: str) -> str:

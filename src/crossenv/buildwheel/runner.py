@@ -25,11 +25,11 @@ from typing import TextIO
 from .. import _proc, api, log, releases
 from ..errors import CrossenvError
 from ..manylinux import Glibc
+from ..testcmd import substitute
 from . import interrupt, outputdir
 from .audit import Auditor, applicable
 from .cachecount import Counter
 from .options import IdentifierOptions
-from .testcmd import substitute
 
 
 @dataclasses.dataclass

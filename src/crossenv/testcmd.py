@@ -16,8 +16,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import run as run_mod
-from .envsyntax import OptionError
+from . import run as run_mod
+from .errors import OptionError
 
 _PYTHON_RE = re.compile(r"python(3(\.\d+)?)?")
 _BUILTINS = {"cd", "export", "source", ".", "set", "unset", "if", "for"}

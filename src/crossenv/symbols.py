@@ -17,8 +17,8 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
 
-from ..elfinfo import ElfUnreadable, read_elf
-from ..policy import allowed_versions, numeric
+from .elfinfo import ElfUnreadable, read_elf
+from .policy import allowed_versions, numeric
 
 _MAX_MEMBER = 1 << 30  # an ELF member larger than this is not read into memory
 
