@@ -348,13 +348,18 @@ def test_failed_create_removes_only_the_empty_directories_it_made(tmp_path: Path
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_create_in_a_users_directory_leaves_it_as_it_was(
         tmp_path: Path, host: Path, sig: int) -> None:
-    env = tmp_path / "project"
-    before = user_project(env)
-    proc = popen(host, env)
-    assert _when_staging(proc, env, lambda: proc.send_signal(sig))
-    proc.communicate(timeout=120)
-    assert proc.returncode == 130
-    assert snapshot(env) == before
+    for attempt in range(5):
+        env = tmp_path / f"project{attempt}"
+        before = user_project(env)
+        proc = popen(host, env)
+        assert _when_staging(proc, env, lambda: proc.send_signal(sig))  # noqa: B023
+        proc.communicate(timeout=120)
+        if proc.returncode == 0:  # on a loaded machine the signal can come after the commit
+            continue
+        assert proc.returncode == 130
+        assert snapshot(env) == before
+        return
+    pytest.fail("in 5 attempts the signal never came before the create committed")
 
 
 def test_interrupted_clear_keeps_the_old_environment(tmp_path: Path, host: Path) -> None:

@@ -87,11 +87,12 @@ def run(argv: Sequence[str | os.PathLike[str]], *, cwd: Path | str | None = None
         raise error(f"cannot run {words[0]}: {exc.strerror or exc}") from None
     out: list[str] = []
     err: list[str] = []
-    readers = [_reader(proc.stdout, out, on_line), _reader(proc.stderr, err, None)]
-    if input is not None:
-        _feed(proc, input)
+    readers: list[threading.Thread] = []
     waited = 0.0
-    try:
+    try:  # from here on a signal (KeyboardInterrupt) kills what was started
+        readers += [_reader(proc.stdout, out, on_line), _reader(proc.stderr, err, None)]
+        if input is not None:
+            _feed(proc, input)
         while True:
             try:
                 proc.wait(timeout=POLL)
