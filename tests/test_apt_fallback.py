@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import require
 from crossenv import archiveindex, provision, releases
 from crossenv.apt import Apt, failed_fetches, parse_madison
 from crossenv.errors import ProvisionError
+from helpers import require
 
 _URI = "http://mirror.invalid/debian-security"
 _BROKEN = "1.5.7+dfsg-1+deb13u1"

@@ -16,13 +16,13 @@ from elftools.elf.elffile import ELFFile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT, crossenv_cmd, mips64el_sysconfigdata, require, run
 from crossenv import arches, elfarch, envfile, host, provision
 from crossenv import run as run_mod
 from crossenv.arches import ARCHES, Arch
 from crossenv.backends import meson
 from crossenv.errors import CrossenvError
 from crossenv.model import Toolchain
+from helpers import ROOT, crossenv_cmd, mips64el_sysconfigdata, require, run
 
 ROWS = {a.debian or a.machine: a for a in ARCHES}
 _CI_PACKAGES = set((ROOT / ".ci" / "apt-packages.txt").read_text().split())

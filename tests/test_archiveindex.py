@@ -19,11 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import require
 from crossenv import _recorded_releases, archiveindex, provision, releases
 from crossenv.apt import PoolLagError
 from crossenv.archiveindex import Shipped, parse_show
 from crossenv.errors import CrossenvError, ProvisionError
+from helpers import require
 
 DATA = Path(__file__).parent / "data" / "archiveindex"
 

@@ -23,7 +23,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import (
+from crossenv import arches, backends, elfarch, host
+from crossenv.backends import autotools
+from crossenv.errors import CrossenvError, HostError
+from crossenv.model import Layout, Options, Toolchain
+from helpers import (
     Target,
     crossenv_cmd,
     recorded_sysconfigdata,
@@ -32,10 +36,6 @@ from conftest import (
     shared_build,
     unpack_wheels,
 )
-from crossenv import arches, backends, elfarch, host
-from crossenv.backends import autotools
-from crossenv.errors import CrossenvError, HostError
-from crossenv.model import Layout, Options, Toolchain
 
 SH = "/bin/sh"
 TRIPLETS = st.from_regex(r"\A[a-z0-9_]{1,8}(-[a-z0-9_.]{1,8}){1,3}\Z", fullmatch=True)

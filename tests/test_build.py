@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Target, run, shared_build, unpack_wheels
 from crossenv import arches, elfarch
+from helpers import ROOT, Target, run, shared_build, unpack_wheels
 
 pytestmark = pytest.mark.integration
 

@@ -27,9 +27,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import require, shared_build
 from crossenv.buildwheel import config, identifiers, options, selector
 from crossenv.buildwheel.envsyntax import OptionError, parse_config_settings, parse_environment
+from helpers import require, shared_build
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ROOT / "tests" / "sources" / "cibw-project"

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
 from crossenv import cli
 from crossenv.buildwheel import config, interrupt, outputdir, runner
+from helpers import require
 from test_buildwheel import _crossenv, _testbed
 
 ID = "cp311-manylinux_aarch64"

@@ -23,10 +23,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from crossenv import api
 from crossenv.buildwheel import depgroups, identifiers, options
 from crossenv.buildwheel.envsyntax import OptionError
+from helpers import ROOT
 from test_buildwheel import PROJECT, _crossenv, _reader, matrix_run  # noqa: F401
 
 # --- test-groups ---------------------------------------------------------------------------

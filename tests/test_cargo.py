@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, recorded_sysconfigdata, require, run
 from crossenv import arches, backends, elfarch, host, provision, rust, toolchain
 from crossenv.backends import cargo
 from crossenv.model import Layout
+from helpers import crossenv_cmd, recorded_sysconfigdata, require, run
 
 TRIPLES = {
     "arm64": "aarch64-unknown-linux-gnu",

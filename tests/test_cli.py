@@ -9,22 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, mips64el_sysconfigdata, recorded_sysconfigdata, run
 from crossenv import cli
+from helpers import (
+    crossenv_cmd,
+    mips64el_sysconfigdata,
+    one_line_error,
+    recorded_sysconfigdata,
+    run,
+)
 
 
 def crossenv(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*crossenv_cmd(), *map(str, args)], capture_output=True, text=True,
                           cwd=cwd)
 
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("crossenv: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -54,7 +52,7 @@ def test_version() -> None:
 
 def test_nonexistent_host(tmp_path: Path) -> None:
     proc = crossenv("/nonexistent", "X", cwd=tmp_path)
-    assert_one_line_error(proc, "/nonexistent", "does not exist")
+    one_line_error(proc, "/nonexistent", "does not exist")
     assert leftovers(tmp_path) == []
 
 
@@ -62,7 +60,7 @@ def test_not_a_python(tmp_path: Path) -> None:
     fake = tmp_path / "python3.11"
     fake.write_text("#!/bin/sh\necho hi\n")
     proc = crossenv(fake, tmp_path / "env")
-    assert_one_line_error(proc, "is not a Python interpreter")
+    one_line_error(proc, "is not a Python interpreter")
     assert leftovers(tmp_path) == ["python3.11"]
 
 
@@ -72,7 +70,7 @@ def test_version_mismatch(tmp_path: Path) -> None:
     data = tmp_path / "_sysconfigdata__aarch64-linux-gnu.py"
     data.write_text(text)
     proc = crossenv(data, tmp_path / "env")
-    assert_one_line_error(proc, "Python 3.7", "--build-python", "python3.7 -m crossenv")
+    one_line_error(proc, "Python 3.7", "--build-python", "python3.7 -m crossenv")
     assert leftovers(tmp_path) == [data.name]
 
 
@@ -80,7 +78,7 @@ def test_corrupt_sysconfigdata(tmp_path: Path) -> None:
     data = tmp_path / "_sysconfigdata__aarch64-linux-gnu.py"
     data.write_text("build_time_vars = {'VERSION': '3.11',\n")
     proc = crossenv(data, tmp_path / "env")
-    assert_one_line_error(proc, "not a valid sysconfigdata")
+    one_line_error(proc, "not a valid sysconfigdata")
     assert leftovers(tmp_path) == [data.name]
 
 
@@ -90,7 +88,7 @@ def test_no_cross_compiler(tmp_path: Path) -> None:
     env.pop("CC", None)
     proc = subprocess.run([*crossenv_cmd(), str(data), str(tmp_path / "env")],
                           capture_output=True, text=True, env=env)
-    assert_one_line_error(proc, "no cross compiler", "apt-get install gcc-mips64el")
+    one_line_error(proc, "no cross compiler", "apt-get install gcc-mips64el")
     assert leftovers(tmp_path) == [data.name]
 
 
@@ -103,10 +101,10 @@ def test_bad_option_values() -> None:
 def test_unwritable_directory(tmp_path: Path, arm64_sysroot, aarch64_gcc) -> None:  # type: ignore[no-untyped-def]
     # /sys refuses new entries even to root, so this works whoever runs the tests.
     proc = crossenv(arm64_sysroot.python, "/sys/crossenv-test-env")
-    assert_one_line_error(proc, "/sys/crossenv-test-env", "choose a directory you can write")
+    one_line_error(proc, "/sys/crossenv-test-env", "choose a directory you can write")
     assert not Path("/sys/crossenv-test-env").exists()
     proc = crossenv(arm64_sysroot.python, "/sys/crossenv-missing/deeper/env")
-    assert_one_line_error(proc, "choose a directory you can write")
+    one_line_error(proc, "choose a directory you can write")
     assert not Path("/sys/crossenv-missing").exists()
 
 
@@ -116,7 +114,7 @@ def test_missing_parents_are_created_and_removed_on_failure(tmp_path: Path, arm6
     run([*crossenv_cmd(), arm64_sysroot.python, tmp_path / "a" / "b" / "env"])
     assert (tmp_path / "a" / "b" / "env" / "bin" / "cross-python").exists()
     proc = crossenv("--cc", "gcc", arm64_sysroot.python, tmp_path / "c" / "d" / "env")
-    assert_one_line_error(proc, "X86_64")  # the toolchain check fails before anything is made
+    one_line_error(proc, "X86_64")  # the toolchain check fails before anything is made
     assert not (tmp_path / "c").exists()
 
 

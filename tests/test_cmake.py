@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEBIAN_ARCHES, Target, recorded_sysconfigdata, require, run, unpack_wheels
 from crossenv import arches, elfarch, host, toolchain
 from crossenv.backends import cmake, emulator
+from helpers import DEBIAN_ARCHES, Target, recorded_sysconfigdata, require, run, unpack_wheels
 
 GCC = {arch: arches.by_debian(arch).triplet for arch in DEBIAN_ARCHES}
 def _cmake() -> str:

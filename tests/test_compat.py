@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Target, crossenv_cmd, require, run, unpack_wheels
 from crossenv import arches, elfarch, provision
+from helpers import ROOT, Target, crossenv_cmd, require, run, unpack_wheels
 
 pytestmark = pytest.mark.integration
 

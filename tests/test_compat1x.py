@@ -14,8 +14,8 @@ import sys
 import pytest
 
 from compat1x import run as compat1x
-from conftest import ROOT, require
 from crossenv import provision
+from helpers import ROOT, require
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Target, crossenv_cmd, require, run, unpack_wheels
 from crossenv import arches, elfarch, versions
+from helpers import ROOT, Target, crossenv_cmd, require, run, unpack_wheels
 
 # nox -s compat(oldest|newest) sets this; unset, only the smoke runs (in nox -s tests)
 END = os.environ.get("CROSSENV_COMPAT_END", "")

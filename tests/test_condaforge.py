@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 import condaprefix
-from conftest import ROOT, Target, run, shared_build
 from crossenv import arches, conda, elfarch, provision
+from helpers import ROOT, Target, run, shared_build
 
 VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

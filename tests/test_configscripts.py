@@ -23,7 +23,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import (
+from crossenv import apt, backends, provision
+from crossenv import host as host_mod
+from crossenv import sysconfigdata as data
+from crossenv.backends import configscripts
+from crossenv.model import Layout, Options, Toolchain
+from helpers import (
     RUNTIME,
     crossenv_cmd,
     load_runtime,
@@ -32,11 +37,6 @@ from conftest import (
     run,
     shared_build,
 )
-from crossenv import apt, backends, provision
-from crossenv import host as host_mod
-from crossenv import sysconfigdata as data
-from crossenv.backends import configscripts
-from crossenv.model import Layout, Options, Toolchain
 
 dispatch = load_runtime("_crossenv_configscripts")
 

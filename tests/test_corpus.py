@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, require, run, shared_build
 from crossenv import arches
+from helpers import crossenv_cmd, require, run, shared_build
 
 try:
     import tomllib

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, recorded_sysconfigdata, run
 from crossenv import archiveindex, provision, releases, staging
 from crossenv.errors import ProvisionError
+from helpers import crossenv_cmd, one_line_error, recorded_sysconfigdata, run
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +44,6 @@ def popen(*args: object, **kwargs: object) -> subprocess.Popen[str]:
     return subprocess.Popen([*crossenv_cmd(), *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
 
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("crossenv: error: "), proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def snapshot(root: Path) -> Snapshot:
@@ -125,7 +118,7 @@ def test_an_existing_environment_needs_clear(tmp_path: Path, host: Path) -> None
     create(host, env)
     before = snapshot(env)
     proc = crossenv(host, env)
-    assert_one_line_error(proc, str(env), "already a crossenv environment", "--clear")
+    one_line_error(proc, str(env), "already a crossenv environment", "--clear")
     assert snapshot(env) == before
 
 
@@ -137,7 +130,7 @@ def test_a_part_crossenv_did_not_make_is_never_replaced(tmp_path: Path, host: Pa
     user_project(env / name)
     before = snapshot(tmp_path)
     proc = crossenv(host, env, *([clear] if clear else []))
-    assert_one_line_error(proc, str(env / name), "crossenv did not make it")
+    one_line_error(proc, str(env / name), "crossenv did not make it")
     assert snapshot(tmp_path) == before
 
 
@@ -221,7 +214,7 @@ def test_env_equal_to_or_containing_the_sysroot_or_host_prefix_is_refused(
     for env in (sysroot, sysroot / "usr", tmp_path):
         for option in ("--clear", "--clear-both"):
             proc = crossenv("--sysroot", sysroot, host, env, option)
-            assert_one_line_error(proc, "contains the host's")
+            one_line_error(proc, "contains the host's")
             proc = crossenv("--sysroot", sysroot, "--cross-prefix", env, host,
                             tmp_path / "elsewhere" / "env", option)
             assert proc.returncode == 2 and "the host's" in proc.stderr
@@ -234,7 +227,7 @@ def test_real_sysroot_prefix_is_refused(arm64_sysroot: provision.Sysroot,
     usr = arm64_sysroot.root / "usr"
     names = sorted(p.name for p in usr.iterdir())
     proc = crossenv(arm64_sysroot.python, usr, "--clear")
-    assert_one_line_error(proc, str(usr), "contains the host's")
+    one_line_error(proc, str(usr), "contains the host's")
     assert sorted(p.name for p in usr.iterdir()) == names
 
 
@@ -243,7 +236,7 @@ def test_cross_prefix_crossenv_did_not_make_is_kept(tmp_path: Path, host: Path) 
     before = user_project(prefix)
     for option in ("--clear-cross", "--clear-both", "--clear"):
         proc = crossenv("--cross-prefix", prefix, host, tmp_path / "env", option)
-        assert_one_line_error(proc, str(prefix), "crossenv did not make it")
+        one_line_error(proc, str(prefix), "crossenv did not make it")
     assert snapshot(prefix) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prefix"]
 
@@ -273,7 +266,7 @@ def test_a_cross_prefix_another_environment_uses_is_refused(tmp_path: Path,
     before = snapshot(tmp_path)
     for options in ((), ("--clear",), ("--clear-cross",)):
         proc = crossenv("--cross-prefix", prefix, *options, host, second)
-        assert_one_line_error(proc, f"--cross-prefix {prefix} belongs to the environment "
+        one_line_error(proc, f"--cross-prefix {prefix} belongs to the environment "
                               f"{first}", "its own --cross-prefix")
     assert snapshot(tmp_path) == before
     create(host, first, "--cross-prefix", prefix, "--clear")  # its own ENV may replace it
@@ -286,9 +279,9 @@ def test_cross_prefix_inside_env_is_refused(tmp_path: Path, host: Path) -> None:
     env = tmp_path / "env"
     for prefix in (env, env / "other", env / "bin"):
         proc = crossenv("--cross-prefix", prefix, host, env)
-        assert_one_line_error(proc, "inside ENV", "omit --cross-prefix")
+        one_line_error(proc, "inside ENV", "omit --cross-prefix")
     proc = crossenv("--cross-prefix", tmp_path, host, env)
-    assert_one_line_error(proc, "is inside --cross-prefix")
+    one_line_error(proc, "is inside --cross-prefix")
     assert not env.exists()
     create(host, env, "--cross-prefix", env / "cross")  # the default, spelled out
     works(env)
@@ -300,7 +293,7 @@ def test_not_a_directory_is_refused(tmp_path: Path, host: Path) -> None:
     os.symlink(tmp_path / "missing", tmp_path / "dangling")
     for name in ("file", "fifo", "dangling"):
         proc = crossenv(host, tmp_path / name, "--clear")
-        assert_one_line_error(proc, name)
+        one_line_error(proc, name)
     assert (tmp_path / "file").read_text() == "mine"
     assert (tmp_path / "fifo").is_fifo() and (tmp_path / "dangling").is_symlink()
     assert not (tmp_path / "missing").exists()
@@ -537,7 +530,7 @@ def test_provision_refuses_what_is_not_a_sysroot(tmp_path: Path) -> None:
     (tmp_path / "dir" / "mine").write_text("mine")
     for name in ("file", "fifo", "dangling", "dir"):
         proc = crossenv("provision", "--arch", "arm64", tmp_path / name)
-        assert_one_line_error(proc, "not a crossenv sysroot")
+        one_line_error(proc, "not a crossenv sysroot")
     assert (tmp_path / "file").read_text() == "mine"
     assert (tmp_path / "fifo").is_fifo() and (tmp_path / "dangling").is_symlink()
     assert (tmp_path / "dir" / "mine").exists() and not (tmp_path / "missing").exists()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from conftest import recorded_sysconfigdata
 from crossenv import crossconfig, sysconfigdata
 from crossenv import host as host_mod
 from crossenv.model import Toolchain
+from helpers import recorded_sysconfigdata
 
 SYSROOT = Path("/opt/sysroots/arm64")
 

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import crossenv_cmd, require, run
 from crossenv import arches, cxxruntime, glibcmoved, policy, provision, stublib
 from crossenv.symbols import excesses
+from helpers import crossenv_cmd, require, run
 
 SOURCES = Path(__file__).parent / "sources"
 FULL = os.environ.get("CROSSENV_CXX_FULL") == "1"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import recorded_sysconfigdata, run
 from crossenv import describe, host
+from helpers import recorded_sysconfigdata, run
 
 ARCHES = ("arm64", "armhf", "s390x")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run
+from helpers import run
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, recorded_sysconfigdata
 from crossenv import backends, describe, host, templates
 from crossenv.backends import _protocol
 from crossenv.model import Layout, Options, Toolchain
+from helpers import ROOT, recorded_sysconfigdata
 
 PACKAGE = ROOT / "src" / "crossenv" / "backends"
 GENERATOR_NAMES = {entry.name for entry in backends.TABLE}

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT, crossenv_cmd, load_runtime, require
 from crossenv import headers, releases
+from helpers import ROOT, crossenv_cmd, load_runtime, require
 
 hint = load_runtime("_crossenv_headerhint")
 

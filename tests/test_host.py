@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEBIAN_ARCHES, HOSTDATA, recorded_sysconfigdata
 from crossenv import host as host_mod
 from crossenv.errors import HostError
+from helpers import DEBIAN_ARCHES, HOSTDATA, recorded_sysconfigdata
 
 
 def facts(arch: str) -> dict[str, object]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require, run, unpack_wheels
 from crossenv import arches, provision
+from helpers import ROOT, require, run, unpack_wheels
 
 PROJECT = ROOT / "tests" / "sources" / "hostfacts"
 

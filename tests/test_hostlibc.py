@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import recorded_sysconfigdata, require, run
 from crossenv import arches, hostlibc, provision, toolchain
 from crossenv import host as host_mod
 from crossenv.elfinfo import read_elf
+from helpers import recorded_sysconfigdata, require, run
 
 RECORDED = """\
 install: /usr/lib/gcc-cross/aarch64-linux-gnu/12/

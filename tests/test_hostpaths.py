@@ -20,7 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import (
+from crossenv import arches, elfarch, provision
+from crossenv import host as host_mod
+from crossenv import sysconfigdata as data
+from crossenv.backends import cmake, compilerwrap
+from helpers import (
     Target,
     crossenv_cmd,
     load_runtime,
@@ -30,10 +34,6 @@ from conftest import (
     shared_build,
     unpack_wheels,
 )
-from crossenv import arches, elfarch, provision
-from crossenv import host as host_mod
-from crossenv import sysconfigdata as data
-from crossenv.backends import cmake, compilerwrap
 
 hostpaths = load_runtime("_crossenv_hostpaths")
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import crossenv_cmd, load_runtime, recorded_sysconfigdata, run
+from helpers import crossenv_cmd, load_runtime, recorded_sysconfigdata, run
 
 hostreqs = load_runtime("_crossenv_hostreqs")
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, run
 from crossenv import hostvenv
+from helpers import crossenv_cmd, run
 
 
 def _argv_printer(directory: Path) -> str:

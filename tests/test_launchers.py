@@ -28,10 +28,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
 from crossenv import host, launcher
 from crossenv.backends import cargo, compilerwrap
 from crossenv.model import Toolchain
+from helpers import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
 
 SAFE = string.ascii_letters + string.digits + "_./+,:=@%-"
 

@@ -22,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checkdata import compile_so, compiler, make_wheel
-from conftest import require, run
 from crossenv import arches, check, elfinfo, loader, provision
 from crossenv.loader import SysrootError
+from helpers import require, run
 
 AARCH64 = arches.by_machine("aarch64")
 RISCV64 = arches.by_machine("riscv64")

@@ -25,11 +25,11 @@ from typing import TextIO
 
 import pytest
 
-from conftest import crossenv_cmd
 from crossenv import _proc, log, provision, releases
 from crossenv.apt import Apt, Downloads
 from crossenv.buildwheel.runner import Progress as MatrixProgress
 from crossenv.buildwheel.runner import Result
+from helpers import crossenv_cmd
 
 #: what ``apt-get -q download`` writes on stdout (recorded, Debian 12)
 APT_LINES = [

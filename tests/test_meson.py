@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEBIAN_ARCHES, recorded_sysconfigdata, require, run
 from crossenv import arches, elfarch, host, toolchain
 from crossenv.backends import meson
+from helpers import DEBIAN_ARCHES, recorded_sysconfigdata, require, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
 import _crossenv_meson

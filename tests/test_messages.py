@@ -10,17 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, recorded_sysconfigdata, require
 from crossenv import cli
 from crossenv import host as host_mod
 from crossenv import run as run_mod
-
-
-def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("crossenv: error: "), proc.stderr
-    return lines[0]
+from helpers import crossenv_cmd, one_line_error, recorded_sysconfigdata, require
 
 
 @pytest.mark.parametrize("command", [["python", "-c", "print(1)"], ["python", "--version"],

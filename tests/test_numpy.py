@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, require, run, shared_build, unpack_wheels
 from crossenv import arches, provision
+from helpers import Target, require, run, shared_build, unpack_wheels
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "crossenv" / "runtime"))
 import _crossenv_hostreqs

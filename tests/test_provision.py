@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
 from crossenv import archiveindex, provision, releases
 from crossenv.errors import CrossenvError, ProvisionError
+from helpers import require
 
 HOSTDATA = Path(__file__).parent / "data" / "hostdata"
 

@@ -24,6 +24,7 @@ from packaging.utils import parse_wheel_filename
 
 from checkdata import compile_so, compiler, make_wheel, record_hash, require
 from crossenv import check, provision, repair
+from helpers import error_line
 
 
 @pytest.fixture(autouse=True)
@@ -252,8 +253,8 @@ def test_repair_of_a_corrupt_wheel_is_one_line(
     wheel = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
     wheel.write_bytes(b"PK\x03\x04 not really")
     status, out, err = run_cli(capsys, str(wheel), "--sysroot", str(tmp_path))
-    assert (status, out) == (2, "") and err.startswith("crossenv: error: ")
-    assert "not a zip archive" in err and err.count("\n") == 1
+    assert out == ""
+    error_line(status, err, "not a zip archive")
 
 
 def test_library_dirs_ignore_entries_leading_out_of_the_sysroot(tmp_path: Path) -> None:

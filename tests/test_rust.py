@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, crossenv_cmd, require, run, shared_build, unpack_wheels
 from crossenv import arches, provision, rust
 from crossenv.apt import Apt
 from crossenv.cache import user_cache
+from helpers import Target, crossenv_cmd, require, run, shared_build, unpack_wheels
 
 SOURCES = Path(__file__).parent / "sources"
 #: the hosts, as rows of the architecture table (machine, pointer size, multiarch)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, crossenv_cmd, require, run, shared_build, unpack_wheels
 from crossenv import arches, provision
+from helpers import Target, crossenv_cmd, require, run, shared_build, unpack_wheels
 from test_numpy import PYTEST_WHEELS
 
 SOURCES = Path(__file__).parent / "sources"

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import DEBIAN_ARCHES, recorded_sysconfigdata
 from crossenv import host as host_mod
 from crossenv import suffixes
+from helpers import DEBIAN_ARCHES, recorded_sysconfigdata
 
 HOSTDATA_315 = Path(__file__).parent / "data" / "hostdata-3.15" / "arm64"
 

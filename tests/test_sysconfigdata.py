@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEBIAN_ARCHES, recorded_sysconfigdata
 from crossenv import sysconfigdata
 from crossenv.errors import HostError
+from helpers import DEBIAN_ARCHES, recorded_sysconfigdata
 
 
 @pytest.mark.parametrize("arch", DEBIAN_ARCHES)

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import crossenv_cmd, require
 from crossenv import alternatives, apt, archiveindex, generations, provision, releases, sysrootcache
 from crossenv.apt import parse_package, run_bounded
 from crossenv.errors import ProvisionError
+from helpers import crossenv_cmd, one_line_error, require
 from test_provision import _fake_extract, _FakeApt
 
 POSTINST = Path(__file__).parent / "data" / "alternatives"
@@ -39,14 +39,6 @@ def fake_debian(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> type[_FakeAp
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return _FakeApt
 
-
-def one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("crossenv: error: "), proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 # --- package names ---------------------------------------------------------------------

@@ -23,7 +23,9 @@ from typing import Any
 import packaging
 import pytest
 
-from conftest import (
+from crossenv import arches, backends, host, provision, tags
+from crossenv.model import Toolchain
+from helpers import (
     Target,
     crossenv_cmd,
     load_runtime,
@@ -32,8 +34,6 @@ from conftest import (
     run,
     unpack_wheels,
 )
-from crossenv import arches, backends, host, provision, tags
-from crossenv.model import Toolchain
 
 RUNTIME = Path(tags.__file__).parent / "runtime"
 

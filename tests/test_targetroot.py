@@ -25,12 +25,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT, Target, crossenv_cmd, load_runtime, recorded_sysconfigdata, run
 from crossenv import arches, elfarch, hostdescription, provision, sysconfigdata
 from crossenv.backends import hostpython
 from crossenv.backends._protocol import Place
 from crossenv.backends._protocol import Target as GenTarget
 from crossenv.model import Layout
+from helpers import ROOT, Target, crossenv_cmd, load_runtime, recorded_sysconfigdata, run
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 TAG = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"

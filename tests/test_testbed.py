@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import conftest
-from conftest import shared_build
+from helpers import shared_build
 
 TESTS = Path(__file__).parent
 
@@ -88,3 +88,15 @@ def test_slow_tests_are_queued_first() -> None:
              Item("numpy", True, minutes=9), Item("rust", True, minutes=4)]
     conftest.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
     assert [i.name for i in items] == ["numpy", "rust", "build", "tags", "a", "b"]
+
+
+def test_tests_using_the_testbed_are_marked_integration(request: pytest.FixtureRequest) -> None:
+    """Tests by kind: whatever uses a testbed fixture (a sysroot, a cross compiler, qemu,
+    an environment) is an integration test, marked from its fixtures at collection; so
+    ``-m "not integration"`` (nox -s unit) never needs the toolchain."""
+    items = request.session.items
+    using = [i for i in items if conftest.TESTBED_FIXTURES & set(i.fixturenames)]
+    assert all(i.get_closest_marker("integration") for i in using), \
+        [i.nodeid for i in using if not i.get_closest_marker("integration")]
+    if len(items) > 100 and not request.config.getoption("markexpr"):
+        assert using and len(using) < len(items)  # the whole suite: it has both kinds

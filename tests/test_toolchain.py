@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import crossenv_cmd, mips64el_sysconfigdata, recorded_sysconfigdata, require, run
 from crossenv import host as host_mod
 from crossenv import toolchain
 from crossenv.errors import ToolchainError
+from helpers import crossenv_cmd, mips64el_sysconfigdata, recorded_sysconfigdata, require, run
 
 COMPILERS = {
     "arm64": "aarch64-linux-gnu-gcc",

@@ -31,8 +31,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, Target, crossenv_cmd, run, unpack_wheels
 from crossenv import arches, cli, elfarch, provision
+from helpers import ROOT, Target, crossenv_cmd, run, unpack_wheels
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

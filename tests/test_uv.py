@@ -24,9 +24,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import Target, crossenv_cmd, load_runtime, require, run, unpack_wheels
 from crossenv import arches, elfarch
 from crossenv.backends import uvbase
+from helpers import Target, crossenv_cmd, load_runtime, require, run, unpack_wheels
 
 _crossenv_uv = load_runtime("_crossenv_uv")
 

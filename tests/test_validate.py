@@ -24,13 +24,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import crossenv_cmd, recorded_sysconfigdata, require, run
 from crossenv import backends, cli, crossconfig, quoting, sysconfigdata, validate
 from crossenv import host as host_mod
 from crossenv.backends import cargo, meson
 from crossenv.create import _include_overlay
 from crossenv.errors import CrossenvError, HostError
 from crossenv.model import Layout, Options, Toolchain
+from helpers import crossenv_cmd, error_line, recorded_sysconfigdata, require, run
 
 PROPS = settings(max_examples=40, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -58,10 +58,7 @@ def refused(capsys: pytest.CaptureFixture[str], *argv: object) -> str:
     """Run the real command line in-process: exit 2, one line, no traceback."""
     status = cli.main([str(a) for a in argv])
     err = capsys.readouterr().err
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("crossenv: error: "), err
-    return lines[0]
+    return error_line(status, err)
 
 
 def created(directory: Path) -> list[str]:

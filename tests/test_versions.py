@@ -24,9 +24,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import crossenv_cmd, require, run, unpack_wheels
 from crossenv import aptsources, arches, buildpython, provision, releases
 from crossenv.errors import ProvisionError
+from helpers import crossenv_cmd, require, run, unpack_wheels
 
 MATRIX = os.environ.get("CROSSENV_MATRIX", "") not in ("", "0")
 

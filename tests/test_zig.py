@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
 from crossenv import crossconfig, provision, toolchain, zig
 from crossenv.errors import ToolchainError
 from crossenv.host import HostDescription, describe
+from helpers import Target, crossenv_cmd, recorded_sysconfigdata, require, run, unpack_wheels
 
 HAVE_ZIG = importlib.util.find_spec("ziglang") is not None
 ZIG_REASON = "the ziglang package is needed (pip install -e '.[test]')"

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RUNTIME, load_runtime, run
 from crossenv import backends
+from helpers import RUNTIME, load_runtime, run
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "how-it-works.rst"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "how-it-works.rst"
 
 
 def _patches_section() -> str:
