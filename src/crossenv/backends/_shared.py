@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from pathlib import Path
 
 from .. import arches
@@ -36,9 +35,7 @@ def qemu_command(host: HostDescription) -> list[str] | None:
         root = candidate if (candidate / "lib").is_dir() else None
     if root is None:
         return None
-    row = host.arch
-    found = arches.which_qemu(row) if row else (
-        shutil.which(f"qemu-{host.machine}-static") or shutil.which(f"qemu-{host.machine}"))
+    found = arches.which_qemu(host.arch) if host.arch else None  # the one qemu lookup
     return [found, "-L", str(root)] if found else None
 
 
