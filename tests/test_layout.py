@@ -160,17 +160,7 @@ def _top_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
             elif isinstance(node, ast.Import):
                 found.update(a.name for a in node.names if a.name in known)
             elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.split(".")
-                    base = base[: len(base) - node.level + 1]
-                    target = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    target = node.module or ""
-                if target in known:
-                    found.add(target)
-                for alias in node.names:  # from . import host
-                    if f"{target}.{alias.name}" in known:
-                        found.add(f"{target}.{alias.name}")
+                found.update(_from_targets(node, package, known))  # from . import host too
 
     visit(tree.body)
     found.discard(name)
