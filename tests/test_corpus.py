@@ -47,6 +47,9 @@ class Entry:
     needs: tuple[str, ...] = ()
     repair: str = ""
     smoke: bool = False
+    #: a known failure, with why: the entry runs as a strict xfail (it must keep failing
+    #: until fixed, and then the mark goes)
+    xfail: str = ""
     name: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,11 +74,13 @@ def load(path: Path = CORPUS) -> list[Entry]:
 
 ENTRIES = load()
 SELECTED = [e for e in ENTRIES if FULL or e.smoke]
+PARAMS = [pytest.param(e, id=e.id, marks=[pytest.mark.xfail(strict=True, reason=e.xfail)]
+                       if e.xfail else []) for e in SELECTED]
 
 
 def test_corpus_is_well_formed() -> None:
     """Every backend, several arches and Pythons, and a smoke for the default run."""
-    assert any(e.smoke for e in ENTRIES)
+    assert any(e.smoke for e in ENTRIES) and not any(e.smoke and e.xfail for e in ENTRIES)
     assert {e.frontend for e in ENTRIES} == set(FRONTENDS)
     assert len({e.arch for e in ENTRIES}) >= 5 and len({e.python for e in ENTRIES}) >= 3
 
@@ -157,7 +162,7 @@ def _check_and_run(entry: Entry, env: Path, wheel: Path) -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow(minutes=3)
-@pytest.mark.parametrize("entry", SELECTED, ids=[e.id for e in SELECTED])
+@pytest.mark.parametrize("entry", PARAMS)
 def test_sdist(entry: Entry, tmp_path_factory: pytest.TempPathFactory,
                request: pytest.FixtureRequest) -> None:
     row = arches.by_debian(entry.arch)
