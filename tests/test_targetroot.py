@@ -189,6 +189,33 @@ def test_build_step_imports_its_extension_with_host_python(tmp_path: Path, aarch
     assert out.stdout.strip() == "5"
 
 
+def nanobind_stub_from_host_python(tmp_path: Path, aarch64_env: Path,
+                                   aarch64_target: Target) -> None:
+    """tests/sources/nbstub: scikit-build-core and nanobind from PyPI, isolation on;
+    ``nanobind_add_stub`` runs nanobind's own stubgen.py with ``$CROSSENV_HOST_PYTHON``
+    (the CMake form docs/integrations/distributions.rst shows), which imports the aarch64
+    module under qemu during the build; the .pyi in the wheel is what it read there."""
+    wheels = tmp_path / "wheels"
+    run([aarch64_env / "bin" / "cross-pip", "wheel", "--no-deps", "-w", wheels,
+         ROOT / "tests" / "sources" / "nbstub"])
+    (wheel,) = wheels.glob("nbstub-0.1.0-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        stub = archive.read("_nbstub.pyi").decode()
+        (so,) = [n for n in archive.namelist() if n.endswith(".so")]
+        path = Path(archive.extract(so, tmp_path / "x"))
+    assert elfarch.read(path) == arches.by_machine("aarch64").elf
+    assert "def add(a: int, b: int) -> int:" in stub, stub
+    assert "Add two integers on the host." in stub, stub
+    out = aarch64_target.python("-c", "import _nbstub; print(_nbstub.add(2, 3), "
+                                "_nbstub.pointer_bits())", path=[path.parent])
+    assert out.stdout.split() == ["5", "64"]
+
+
+if os.environ.get("CROSSENV_CXX_FULL") == "1":  # nox -s cxx (nanobind's library: minutes)
+    test_nanobind_stub_from_host_python = pytest.mark.integration(
+        pytest.mark.slow(minutes=2)(nanobind_stub_from_host_python))
+
+
 def test_host_python_script_says_why_without_a_launcher(tmp_path: Path) -> None:
     from crossenv import scripts
 
