@@ -378,6 +378,11 @@ def test_builds_tested_manylinux_wheels(matrix_run: Path) -> None:
         arch = name.split("_", 1)[1]
         assert row["result"] == "ok" and row["test_s"] is not None, row
         assert f"manylinux_2_28_{arch}" in row["tag"], row
+        # where the time went, step by step, in the order the steps ran
+        assert list(row["steps"]) == ["provision", "create", "build", "repair", "check",
+                                      "test", "publish"], row
+        assert all(seconds >= 0 for seconds in row["steps"].values()), row
+        assert row["steps"]["build"] <= row["build_s"], row
         wheel = matrix_run / "wheelhouse" / row["wheel"]
         with zipfile.ZipFile(wheel) as zf:
             members = zf.namelist()

@@ -48,6 +48,8 @@ class Result:
     #: the compiler cache's counters for the build step (None: no ccache/sccache), with
     #: ``exact`` False where they are two readings of a shared cache (sccache)
     cache: dict[str, object] | None = None
+    #: seconds per step, in the order they ran (where an identifier's time goes)
+    steps: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class Progress:
@@ -150,10 +152,18 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
     with log_path.open("w", encoding="utf-8") as log, \
             tempfile.TemporaryDirectory(prefix=f"crossenv-{ident}-") as tmp:
         work = Path(tmp)
+        clock = [time.monotonic()]
+
+        def lap() -> None:
+            now = time.monotonic()
+            if result.step:
+                result.steps[result.step] = round(now - clock[0], 3)
+            clock[0] = now
 
         def step(name: str) -> None:
             if interrupt.requested():
                 raise api.BuildError(f"interrupted by {interrupt.signal_name()}")
+            lap()
             result.step = name
             log.write(f"=== {name}\n")
             log.flush()
@@ -225,7 +235,9 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             log.write(traceback.format_exc())
             result.result = "failed"
             result.error = f"{result.step}: internal error {type(exc).__name__}: {exc}"
-        log.write(f"=== result: {result.result} {result.error}\n")
+        lap()
+        timings = ", ".join(f"{name} {seconds:.1f}" for name, seconds in result.steps.items())
+        log.write(f"=== seconds: {timings}\n=== result: {result.result} {result.error}\n")
     progress.finished(result)
     return result
 
