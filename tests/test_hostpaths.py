@@ -461,6 +461,36 @@ def test_every_bypass_spelling_fails_with_the_guards_message(
     assert "crossenv: dropped " in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("variable", ["CPATH", "C_INCLUDE_PATH"])
+@pytest.mark.parametrize("spelling", ["{trap}", "/usr//{rel}", "{sysinc}:{trap}"])
+def test_include_paths_from_the_environment_are_guarded(
+        guarded_gcc: tuple[Path, Path], arm64_sysroot: provision.Sysroot, aarch64_gcc: str,
+        tmp_path: Path, variable: str, spelling: str) -> None:
+    """gcc reads CPATH and C_INCLUDE_PATH as -I/-isystem, cross compilers too: the trap
+    reaches the bare compiler through them, never the guarded one; the sysroot's own
+    directory in the same list stays."""
+    wrapper, trap = guarded_gcc
+    root = arm64_sysroot.root
+    value = spelling.format(trap=trap, rel=str(trap)[len("/usr/"):], sysinc=root / "usr/include")
+    source = wrapper.parent / "trap.c"
+    environ = {**os.environ, variable: value}
+    assert subprocess.run([aarch64_gcc, f"--sysroot={root}", "-fsyntax-only", str(source)],
+                          env=environ, cwd=tmp_path, capture_output=True).returncode == 0
+    proc = subprocess.run([str(wrapper), "-fsyntax-only", str(source)], env=environ,
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode != 0, proc.stderr
+    assert f"crossenv: dropped from {variable}: " in proc.stderr, proc.stderr
+    # the sysroot's headers through the same variable, and a build-machine spelling of a
+    # directory the sysroot has, reach the compiler (mapped)
+    include = next(root.glob("usr/include/python3.*"))
+    (tmp_path / "py.c").write_text("#include <Python.h>\nint x;\n")
+    for good in (str(include), f"/usr/include/{include.name}", f"{trap}:{include}"):
+        proc = subprocess.run([str(wrapper), "-fsyntax-only", str(tmp_path / "py.c")],
+                              env={**os.environ, variable: good}, cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, (good, proc.stderr)
+
+
 def test_sysroot_includes_pass_however_spelled(guarded_gcc: tuple[Path, Path],
                                                arm64_sysroot: provision.Sysroot,
                                                tmp_path: Path) -> None:

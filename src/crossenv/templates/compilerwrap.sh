@@ -78,9 +78,11 @@ run() {
 }
 
 # Only a word that could name a build-machine path (or a response file) needs the
-# mapping below; any other command line is exec'd after one 'case' per word.
+# mapping below, or an include path from the environment; any other command line is
+# exec'd after one 'case' per word.
 need=
 [ "$PWD" = / ] && need=1
+[ -n "${CPATH-}${C_INCLUDE_PATH-}${CPLUS_INCLUDE_PATH-}${OBJC_INCLUDE_PATH-}" ] && need=1
 for a do
     case $a in
         -[ILB]/usr*|-[ILB]/lib*|-i*[mre]/usr*|-i*[mre]/lib*|/usr*|/lib*|*[=,]/usr*|*[=,]/lib*|\
@@ -404,6 +406,16 @@ one() {
         *) e "$1" ;;
     esac
 }
+
+# gcc, cross compilers too, searches CPATH like -I and the *_INCLUDE_PATH variables like
+# -isystem: each directory in them is mapped into the sysroot or dropped as on the command
+# line (the variable unset when nothing is left).
+for v in CPATH C_INCLUDE_PATH CPLUS_INCLUDE_PATH OBJC_INCLUDE_PATH; do
+    eval "x=\${$v-}"
+    [ -n "$x" ] || continue
+    plist "$x" "from $v" dir
+    if [ -n "$L" ]; then eval "$v=\$L"; else unset "$v"; fi  # exported: from the environment
+done
 
 # The mapped words are printed quoted and read back with one eval: linear in the
 # number of words (rebuilding "$@" word by word would be quadratic).
