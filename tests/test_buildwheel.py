@@ -144,6 +144,7 @@ def test_policies_frontends_and_commands() -> None:
     with pytest.raises(OptionError, match="manylinux-aarch64-image"):
         options.parse_policy("musllinux_1_2", "manylinux-aarch64-image")
     assert options.parse_frontend("build[uv]").name == "build[uv]"
+    assert options.parse_frontend("default").name == "build"  # cibuildwheel 3's default
     assert options.parse_frontend("pip; args: --no-cache-dir -v").args == ("--no-cache-dir",
                                                                             "-v")
     assert options.parse_frontend({"name": "build", "args": ["-x"]}).args == ("-x",)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import zipfile
 from pathlib import Path
@@ -258,6 +259,20 @@ def test_audit_options_resolve(tmp_path: Path) -> None:
     assert default.audit_command == (("abi3audit", "--strict", "--report", "{abi3_wheel}"),)
 
 
+def test_build_frontend_default_is_pypa_build(tmp_path: Path) -> None:
+    """cibuildwheel 3.0 made pypa/build its default front-end ("default" in its own
+    defaults table); a project that sets nothing gets it here too, pip when it asks."""
+    def frontend(text: str, environ: dict[str, str] | None = None) -> str:
+        reader, _ = _reader(tmp_path, text, environ)
+        return options.resolve(reader, identifiers.parse(ID), {}, True,
+                               lambda m: None).frontend.name
+
+    assert frontend("") == "build"
+    assert frontend('[tool.cibuildwheel]\nbuild-frontend = "default"\n') == "build"
+    assert frontend('[tool.cibuildwheel]\nbuild-frontend = "pip"\n') == "pip"
+    assert frontend("", {"CIBW_BUILD_FRONTEND": "build[uv]"}) == "build[uv]"
+
+
 @pytest.mark.parametrize("command", ["twine check dist/*.whl",
                                      "check {wheel} {abi3_wheel}"])
 def test_an_audit_command_names_one_placeholder(command: str) -> None:
@@ -364,3 +379,25 @@ def test_words_keep_their_spaces(tmp_path: Path) -> None:
     assert resolved.test_requires == ("numpy >= 2", "pytest")
     assert resolved.test_sources == ("a b/c",)
     assert shlex.split(str(reader.get("test-requires"))) == ["numpy >= 2", "pytest"]
+
+
+# --- -j: free cores, not the core count ------------------------------------------------------
+
+
+@given(st.integers(1, 256), st.floats(0, 1000, allow_nan=False),
+       st.floats(0, 1000, allow_nan=False))
+def test_jobs_default_is_the_free_cores(cores: int, load: float, more: float) -> None:
+    from crossenv.buildwheel.command import free_cores
+
+    jobs = free_cores(cores, load)
+    assert 1 <= jobs <= cores
+    assert free_cores(cores, load + more) <= jobs  # busier: never more identifiers at once
+    assert free_cores(cores, 0.0) == cores
+    assert free_cores(cores, float(cores)) == 1
+    assert free_cores(cores, cores - 1.0) == 1  # one core free
+
+
+def test_usable_cores_is_this_process_share() -> None:
+    from crossenv.buildwheel.command import usable_cores
+
+    assert usable_cores() == len(os.sched_getaffinity(0))

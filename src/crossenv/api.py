@@ -253,6 +253,20 @@ def _env_uv(env: Path | Env, environ: Mapping[str, str], log: TextIO | None) -> 
     return Path(found)
 
 
+def _has_pypa_build(env: Path | Env) -> bool:
+    """pypa/build 1.x or newer already in ENV/cross (a cached environment keeps it): a
+    second ``cross-pip install`` of it costs a pip start per identifier for nothing."""
+    from packaging.version import InvalidVersion, Version
+
+    for info in _scripts(env).cross_site.glob("build-*.dist-info"):
+        try:
+            if Version(info.name[len("build-"):-len(".dist-info")]) >= Version("1"):
+                return True
+        except InvalidVersion:
+            continue
+    return False
+
+
 def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip",
           frontend_args: Sequence[str] = (), config_settings: Sequence[tuple[str, str]] = (),
           environ: Mapping[str, str] | None = None, log: TextIO | None = None) -> Path:
@@ -267,7 +281,8 @@ def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip
         if frontend == "build[uv]":
             uv = _find_uv(env, environ, log)
             environ["PATH"] = os.pathsep.join([str(uv.parent), environ.get("PATH", "")])
-        if _run([_scripts(env).script("cross-pip"), "install", "--quiet", "build>=1"], log=log,
+        if not _has_pypa_build(env) and _run(
+                [_scripts(env).script("cross-pip"), "install", "--quiet", "build>=1"], log=log,
                 env=environ) != 0:
             raise BuildError("cannot install pypa/build into the cross environment")
     elif frontend != "pip":

@@ -20,6 +20,22 @@ from . import config, identifiers, interrupt, options, outputdir, report, runner
 from .audit import Auditor
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the
+    machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def free_cores(cores: int, load: float) -> int:
+    """``-j``'s default: the cores the last minute's load leaves free, at least one. On a
+    shared CI runner already busy with other jobs, as many identifiers as cores would
+    only make each slower (and the emulated tests time out)."""
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
 class ProjectError(CrossenvError):
     """PROJECT_DIR or SDIST is not a project buildwheel can read."""
 
@@ -44,7 +60,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     add("--only", metavar="IDENTIFIER", help="build just this identifier, ignoring build, "
         "skip and archs (e.g. cp311-manylinux_aarch64)")
     add("-j", "--jobs", type=int, default=None, metavar="N",
-        help="identifiers built at once (default and maximum: the number of cores)")
+        help="identifiers built at once (default: the cores the load leaves free, at least "
+        "one; maximum: the number of cores)")
     add("--print-build-identifiers", action="store_true",
         help="print the selected identifiers and exit")
     add("--config-file", type=Path, help="a TOML file with [tool.cibuildwheel] tables, "
@@ -225,15 +242,16 @@ def _run(args: argparse.Namespace) -> int:
                 if interrupt.requested():
                     return _interrupted()
                 raise
-        cores = os.cpu_count() or 1
-        jobs = args.jobs or cores
+        cores = usable_cores()
+        jobs = args.jobs or free_cores(cores, os.getloadavg()[0])
         if jobs > cores:
             _warn(f"-j {jobs} is more than the {cores} cores: using {cores}")
             jobs = cores
         if interrupt.requested():  # a signal while this thread prepared the run
             return _interrupted()
         results = runner.run_all(resolved, project, output_dir, output_dir / "logs",
-                                 min(jobs, len(resolved)), auditor=Auditor(Path(tmp)))
+                                 min(jobs, len(resolved)), auditor=Auditor(Path(tmp)),
+                                 cores=free_cores(cores, os.getloadavg()[0]))
         report.write_json(args.report or output_dir / "buildwheel-report.json", results,
                           project=str(source), output_dir=str(output_dir),
                           wall_s=time.monotonic() - started)

@@ -98,7 +98,7 @@ _NOT_APPLICABLE_RE = re.compile(r"musllinux-[a-z0-9_]+-image")
 CROSSENV_KEYS = {"sysroot-packages", "toolchain"}
 #: cibuildwheel's defaults on Linux (resources/defaults.toml, the linux table applied)
 DEFAULTS: dict[str, Any] = {
-    "build": "*", "skip": "", "archs": "auto", "build-frontend": "pip", "test-skip": "",
+    "build": "*", "skip": "", "archs": "auto", "build-frontend": "build", "test-skip": "",
     "repair-wheel-command": "auditwheel repair -w {dest_dir} {wheel}", "build-verbosity": 0,
     "enable": "", "allow-empty": False, "audit-requires": "abi3audit",
     "audit-command": "abi3audit --strict --report {abi3_wheel}",

@@ -61,7 +61,8 @@ class Frontend:
 
 
 def parse_frontend(value: object) -> Frontend:
-    """``pip``, ``build; args: --foo``, or ``{name = "build", args = [...]}``."""
+    """``pip``, ``build; args: --foo``, or ``{name = "build", args = [...]}``; ``default``
+    is cibuildwheel's default, pypa/build (cibuildwheel 3.0 made it so)."""
     if isinstance(value, Mapping):
         name, args = str(value.get("name", "")), [str(a) for a in value.get("args", [])]
     else:
@@ -71,6 +72,8 @@ def parse_frontend(value: object) -> Frontend:
             raise OptionError(f"build-frontend {value!r}: write NAME or 'NAME; args: ...'")
         args = split_words(rest[len("args:"):], "build-frontend") if rest else []
     name = name.strip()
+    if name == "default":  # cibuildwheel's own spelling of its default: build since 3.0
+        name = "build"
     if name not in FRONTENDS:
         raise OptionError(f"build-frontend {name!r}: crossenv supports {', '.join(FRONTENDS)}")
     return Frontend(name, tuple(args))
@@ -273,7 +276,7 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
                           "from -3 to 3") from None
     return IdentifierOptions(
         identifier=identifier,
-        frontend=parse_frontend(get("build-frontend") or "pip"),
+        frontend=parse_frontend(get("build-frontend") or "build"),
         config_settings=tuple(parse_config_settings(get("config-settings") or "")),
         environment=environment,
         before_build=tuple(tuple(c) for c in split_commands(str(get("before-build") or ""))),

@@ -142,8 +142,10 @@ def _repair(options: IdentifierOptions, wheel: Path, env: api.Env, dest: Path,
 
 
 def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_path: Path,
-            progress: Progress, auditor: Auditor | None = None) -> Result:
-    """Every step for one identifier; never raises for a failure of the build itself."""
+            progress: Progress, auditor: Auditor | None = None, parallel: int = 1) -> Result:
+    """Every step for one identifier; never raises for a failure of the build itself.
+    ``parallel`` is the compile jobs it may use (CMake's build parallel level, unless the
+    user's environment sets one; meson's ninja and cargo choose their own)."""
     ident = str(options.identifier)
     result = Result(ident, log=str(log_path))
     if interrupt.requested():  # a signal came before this identifier started
@@ -181,6 +183,8 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             log.write(f"environment {env}\n")
             counter = Counter(options.compiler_launcher, work)
             environ = counter.environ({**os.environ, **options.environment})
+            if parallel > 1:
+                environ.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(parallel))
             path = f"{env.layout.bin}{os.pathsep}{environ.get('PATH', os.defpath)}"
             native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
             started = time.monotonic()
@@ -245,16 +249,18 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
 def run_all(options: Sequence[IdentifierOptions], project: Path, output_dir: Path,
             log_dir: Path, jobs: int, progress: Progress | None = None,
             on_result: Callable[[Result], None] | None = None,
-            auditor: Auditor | None = None) -> list[Result]:
-    """Run every identifier, at most ``jobs`` at once; results in the given order. After
+            auditor: Auditor | None = None, cores: int = 1) -> list[Result]:
+    """Run every identifier, at most ``jobs`` at once, each compiling with its share of
+    ``cores``; results in the given order. After
     a signal (:mod:`.interrupt`) identifiers not started are not started, and programs
     started meanwhile are signalled too while the running ones wind down."""
     log_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or Progress(len(options))
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            share = max(1, cores // max(1, jobs))
             futures = [pool.submit(run_one, o, project, output_dir,
-                                   log_dir / f"{o.identifier}.log", progress, auditor)
+                                   log_dir / f"{o.identifier}.log", progress, auditor, share)
                        for o in options]
             pending: set[concurrent.futures.Future[Result]] = set(futures)
             while pending:
