@@ -35,8 +35,10 @@ from typing import Any
 
 _log = logging.getLogger(__name__)
 
+#: the sysroot's manifest (crossenv.provision writes it) and its file list (this module's)
+MANIFEST_NAME = ".crossenv-sysroot.json"
 FILES_NAME = ".crossenv-sysroot-files.json"
-_OURS = (".crossenv-sysroot.json", FILES_NAME)
+_OURS = (MANIFEST_NAME, FILES_NAME)
 _CHUNK = 1 << 20
 
 

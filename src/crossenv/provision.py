@@ -59,7 +59,7 @@ from .releases import Release
 
 _log = logging.getLogger(__name__)
 
-MANIFEST_NAME = ".crossenv-sysroot.json"
+MANIFEST_NAME = generations.MANIFEST_NAME
 _MANIFEST_FORMAT = 1
 
 # What building common extension modules needs comes from the release's row in
