@@ -56,6 +56,9 @@ PYTHON = "3.11"
 EMULATED_PACKAGES = ["gcc-12", "binutils", "python3-setuptools", "python3-wheel", "cython3"]
 
 
+STEPS: dict[str, dict[str, float]] = {}  # arch -> the measured run's seconds per step
+
+
 def _crossenv(project: Path, archs: list[str], out: Path) -> tuple[float, dict[str, float]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
     env.update({"CIBW_BUILD": f"cp{PYTHON.replace('.', '')}-*", "CIBW_TEST_COMMAND": ""})
@@ -68,6 +71,8 @@ def _crossenv(project: Path, archs: list[str], out: Path) -> tuple[float, dict[s
     if proc.returncode != 0:
         sys.exit(f"crossenv buildwheel failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     report = json.loads((out / "buildwheel-report.json").read_text())
+    for row in report["identifiers"]:
+        STEPS[row["identifier"].split("_", 1)[1]] = row.get("steps", {})
     return wall, {r["identifier"].split("_", 1)[1]: r["build_s"] for r in report["identifiers"]}
 
 
@@ -162,12 +167,16 @@ def main() -> None:
           f"(goal >= {GOAL:.0f}x: {'met' if ratio >= GOAL else 'NOT met'})")
     print(f"crossenv buildwheel wall time: {wall:.1f} s warm, {cold:.1f} s first run "
           "(environments created)")
+    for arch in archs:  # where crossenv's time goes (build_s covers build, repair, check)
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in STEPS.get(arch, {}).items())
+        print(f"{arch}: {steps}")
     if args.output:
         args.output.write_text(json.dumps({
             "project": str(args.project), "python": PYTHON, "archs": archs,
             "crossenv_build_s": crossenv_s,
             "emulated_build_s": emulated, "ratio": ratio, "goal": GOAL,
             "crossenv_wall_warm_s": wall, "crossenv_wall_first_s": cold,
+            "crossenv_steps_s": STEPS,
             "emulated_wheels": wheels}, indent=2) + "\n")
 
 
