@@ -243,7 +243,8 @@ def _run(args: argparse.Namespace) -> int:
                     return _interrupted()
                 raise
         cores = usable_cores()
-        jobs = args.jobs or free_cores(cores, os.getloadavg()[0])
+        free = free_cores(cores, os.getloadavg()[0])  # read once: -j and the compile share
+        jobs = args.jobs or free
         if jobs > cores:
             _warn(f"-j {jobs} is more than the {cores} cores: using {cores}")
             jobs = cores
@@ -251,7 +252,7 @@ def _run(args: argparse.Namespace) -> int:
             return _interrupted()
         results = runner.run_all(resolved, project, output_dir, output_dir / "logs",
                                  min(jobs, len(resolved)), auditor=Auditor(Path(tmp)),
-                                 cores=free_cores(cores, os.getloadavg()[0]))
+                                 cores=free)
         report.write_json(args.report or output_dir / "buildwheel-report.json", results,
                           project=str(source), output_dir=str(output_dir),
                           wall_s=time.monotonic() - started)
