@@ -56,10 +56,9 @@ PYTHON = "3.11"
 EMULATED_PACKAGES = ["gcc-12", "binutils", "python3-setuptools", "python3-wheel", "cython3"]
 
 
-STEPS: dict[str, dict[str, float]] = {}  # arch -> the measured run's seconds per step
-
-
-def _crossenv(project: Path, archs: list[str], out: Path) -> tuple[float, dict[str, float]]:
+def _crossenv(project: Path, archs: list[str], out: Path
+              ) -> tuple[float, dict[str, float], dict[str, dict[str, float]]]:
+    """Wall time, each arch's build_s, and each arch's seconds per step."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
     env.update({"CIBW_BUILD": f"cp{PYTHON.replace('.', '')}-*", "CIBW_TEST_COMMAND": ""})
     shutil.rmtree(out, ignore_errors=True)
@@ -70,10 +69,10 @@ def _crossenv(project: Path, archs: list[str], out: Path) -> tuple[float, dict[s
     wall = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"crossenv buildwheel failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    report = json.loads((out / "buildwheel-report.json").read_text())
-    for row in report["identifiers"]:
-        STEPS[row["identifier"].split("_", 1)[1]] = row.get("steps", {})
-    return wall, {r["identifier"].split("_", 1)[1]: r["build_s"] for r in report["identifiers"]}
+    rows = {r["identifier"].split("_", 1)[1]: r
+            for r in json.loads((out / "buildwheel-report.json").read_text())["identifiers"]}
+    return (wall, {arch: r["build_s"] for arch, r in rows.items()},
+            {arch: r.get("steps", {}) for arch, r in rows.items()})
 
 
 def _wrapper(path: Path, qemu: str, sysroot: Path, program: Path, *extra: str) -> None:
@@ -142,8 +141,8 @@ def main() -> None:
         # crossenv builds an sdist as it is, a tree from a fresh copy per run
         copies = ([project, project] if project.is_file() else
                   [Path(shutil.copytree(tree, work / f"crossenv-{n}")) for n in range(2)])
-        cold, _ = _crossenv(copies[0], archs, work / "warmup")
-        wall, crossenv_s = _crossenv(copies[1], archs, work / "wheelhouse")
+        cold, _, _ = _crossenv(copies[0], archs, work / "warmup")
+        wall, crossenv_s, steps_s = _crossenv(copies[1], archs, work / "wheelhouse")
         emulated: dict[str, float] = {}
         wheels: dict[str, str] = {}
         for arch in archs:
@@ -168,7 +167,7 @@ def main() -> None:
     print(f"crossenv buildwheel wall time: {wall:.1f} s warm, {cold:.1f} s first run "
           "(environments created)")
     for arch in archs:  # where crossenv's time goes (build_s covers build, repair, check)
-        steps = ", ".join(f"{k} {v:.1f}" for k, v in STEPS.get(arch, {}).items())
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in steps_s.get(arch, {}).items())
         print(f"{arch}: {steps}")
     if args.output:
         args.output.write_text(json.dumps({
@@ -176,7 +175,7 @@ def main() -> None:
             "crossenv_build_s": crossenv_s,
             "emulated_build_s": emulated, "ratio": ratio, "goal": GOAL,
             "crossenv_wall_warm_s": wall, "crossenv_wall_first_s": cold,
-            "crossenv_steps_s": STEPS,
+            "crossenv_steps_s": steps_s,
             "emulated_wheels": wheels}, indent=2) + "\n")
 
 
