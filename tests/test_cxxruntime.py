@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossenv import arches, cxxruntime, glibcmoved, policy, provision, stublib
+from crossenv import arches, cxxruntime, elfinfo, glibcmoved, policy, provision, stublib
+from crossenv.model import Toolchain
 from crossenv.symbols import excesses
 from helpers import crossenv_cmd, require, run
 
@@ -47,6 +48,7 @@ except IndexError as exc:
     assert "negative" in str(exc)
 assert thrower.shared_count(5) == 7 and catcher.shared_count(1) == 3
 assert thrower.words(["a", "b"]) == "a;b;"
+assert thrower.word_lengths("ab cde f") == 6 + 2, thrower.word_lengths("ab cde f")
 out = []
 worker = threading.Thread(target=lambda: out.append(catcher.catch_boom(fn, 9)))
 worker.start(); worker.join()
@@ -169,6 +171,57 @@ def test_stubs_from_the_real_libraries(tmp_path: Path, arm64_sysroot: provision.
     pthread = {s.name: s.version for s in
                stublib.defined_symbols(tmp_path / "crossenv-libpthread-stub.so")}
     assert pthread["pthread_once"] == "GLIBC_2.17"
+
+
+STRINGSTREAMS = """
+#include <sstream>
+#include <string>
+extern "C" int lengths(const char *s) {
+    std::stringstream ss; ss << s;          // the module's own copy of ~basic_stringbuf
+    std::stringbuf b; b.sputn(s, 3);        // new in GLIBCXX_3.4.26: sstream-inst.o
+    std::istringstream in(ss.str() + " " + b.str());
+    std::string word; int n = 0;
+    while (in >> word) n += static_cast<int>(word.size());
+    return n;
+}
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("std", ["c++17", "c++20"])
+def test_nonshared_members_link_together_and_beside_the_modules_inline_copies(
+        tmp_path: Path, std: str) -> None:
+    """The archive cut from the real libstdc++.a for manylinux_2_28: every member linked
+    at once (no member's localized copy lost to a discarded COMDAT group, no symbol
+    defined twice), and a module whose own inline copy of ``~basic_stringbuf`` comes
+    before the members that have it too (scipy's HiGHS; sstream-inst.o and, in C++20,
+    its twin lt5-sstream-inst.o)."""
+    gxx, gcc = _cross("g++"), _cross("gcc")
+    chain = Toolchain(kind="gnu", triplet="aarch64-linux-gnu", cc=(gcc,), cxx=(gxx,),
+                      ar=(_cross("ar"),))
+    shared = Path(subprocess.run([gxx, "-print-file-name=libstdc++.so.6"], text=True,
+                                 capture_output=True, check=True).stdout.strip())
+    archive = Path(subprocess.run([gxx, "-print-file-name=libstdc++.a"], text=True,
+                                  capture_output=True, check=True).stdout.strip())
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    cxxruntime._build_parts(chain, shared, archive, "aarch64", (2, 28), False, None, parts)
+    (parts / cxxruntime.SCRIPT).write_text(cxxruntime.linker_script(parts, False, []))
+    assert "sstream-inst.o" in (parts / "nonshared.txt").read_text().split()
+    flags = [f"-B{parts}/", f"-Wl,--exclude-libs,{cxxruntime.ARCHIVE}", "-fPIC", "-shared"]
+    empty = tmp_path / "empty.cpp"
+    empty.write_text("int nothing() { return 0; }\n")
+    run([gxx, *flags, empty, "-o", tmp_path / "all.so", "-Wl,--whole-archive",
+         parts / cxxruntime.ARCHIVE, "-Wl,--no-whole-archive"])
+    source = tmp_path / "streams.cpp"
+    source.write_text(STRINGSTREAMS)
+    module = tmp_path / "streams.so"
+    run([gxx, f"-std={std}", "-O2", *flags, source, "-o", module])
+    with open(module, "rb") as stream:
+        info = elfinfo.read_elf(stream, module.stat().st_size)
+    assert "libstdc++.so.6" in info.needed
+    cxx = [f"{lib}_{v}" for lib in ("GLIBCXX", "CXXABI") for v in info.versions.get(lib, ())]
+    assert cxx and all(cxxruntime._version_allowed(v, LIMITS_2_28) for v in cxx), cxx
 
 
 # --- a pybind11 project through cross-pip, under qemu ----------------------------------------

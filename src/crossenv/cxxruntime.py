@@ -21,7 +21,13 @@ object code and the headers always match (no second compiler, no older sysroot):
   and ``-Wl,--exclude-libs`` keeps them out of the module's dynamic symbols. Those
   members also define older symbols (``locale::id`` statics, the old ``__throw_*``):
   they are made local to their member (``objcopy --localize-symbols``), so a module's
-  own references still bind to the host's shared copy. The exception runtime itself
+  own references still bind to the host's shared copy. The members' COMDAT groups are
+  dissolved (``--remove-section=.group``): ld keeps only the first copy of a group, and
+  where the module or another member has the same inline code (``basic_stringbuf``'s
+  destructor is in both ``sstream-inst.o`` and its C++20 twin) the member's calls to
+  its now-local copy would point into a discarded section, a link error. Their global
+  symbols are made weak (``--weaken``), so the inline code and ``u`` statics that
+  several members, or the module, define link once, as the groups did. The exception runtime itself
   (``__cxa_throw``, the per-thread catch stack, type_info) is old and stays in the host's one shared
   libstdc++, so exceptions cross module boundaries as with any system-built module,
   unlike ``-static-libstdc++`` where each module has a runtime of its own.
@@ -59,7 +65,7 @@ logger = logging.getLogger("crossenv")
 #: (``--manylinux``, buildwheel's image): what cibuildwheel builds by default
 DEFAULT_MANYLINUX = (2, 28)
 #: bump when the generated parts change: the cache key
-FORMAT = "cxxruntime-3"
+FORMAT = "cxxruntime-4"
 STUB = "crossenv-libstdc++-stub.so"
 ARCHIVE = "libstdc++_nonshared.a"
 COMPAT = "crossenv-cxxcompat.o"
@@ -175,8 +181,8 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
         if objcopy is None:
             raise OSError(f"{chain.triplet}-objcopy is not on PATH (binutils-{chain.triplet})")
         for member in members:
-            _proc.run([objcopy, f"--localize-symbols={old}", str(member)], timeout=300,
-                      error=OSError)
+            _proc.run([objcopy, f"--localize-symbols={old}", "--remove-section=.group",
+                       "--weaken", str(member)], timeout=300, error=OSError)
         _proc.run([*chain.ar, "rcs", str(out / ARCHIVE), *map(str, members)], timeout=300,
                   error=OSError)
     if not (out / ARCHIVE).is_file():  # e.g. --ar /bin/true: exit 0, nothing written
