@@ -154,7 +154,7 @@ SCIPY_TESTS = {
 def _build_scipy(env: Path, out: Path) -> None:
     # exactly what a user types: isolation on, no flags
     run([env / "bin" / "cross-pip", "wheel", "--no-binary", "scipy", "--no-deps", SCIPY,
-         "--no-cache-dir", "-w", out], timeout=3 * 3600)
+         "--no-cache-dir", "-w", out], timeout=3 * 3600, log=out.parent / "scipy-build.log")
 
 
 @pytest.fixture(scope="session")

@@ -75,14 +75,32 @@ def mips64el_sysconfigdata(directory: Path) -> Path:
     return data
 
 
-def run(cmd: Sequence[object], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run a command, failing the test with its output if it fails."""
+#: lines of a long build's output that say what failed (ninja prints the output of jobs
+#: that finish after the failed one, so the tail alone may not show it)
+_FAILURE_MARKS = ("FAILED:", "error:", "Error:", "ERROR:", "undefined reference",
+                  "discarded section", "multiple definition")
+
+
+def run(cmd: Sequence[object], *, log: Path | None = None,
+        **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a command, failing the test with its output if it fails: the tails, the lines
+    that say what failed, and, with *log*, the whole output kept in that file."""
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     proc = subprocess.run([str(c) for c in cmd], **kwargs)  # type: ignore[call-overload]
     if proc.returncode != 0:
-        pytest.fail(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
-                    f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
+        both = f"{proc.stdout or ''}\n{proc.stderr or ''}"
+        marked = [line for line in both.splitlines() if any(m in line for m in _FAILURE_MARKS)]
+        kept = ""
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(f"$ {' '.join(map(str, cmd))}\n--- stdout\n{proc.stdout}\n"
+                           f"--- stderr\n{proc.stderr}\n")
+            kept = f"\n(the whole output is in {log})"
+        pytest.fail(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}{kept}\n"
+                    f"--- what failed\n" + "\n".join(marked[:30])[:6000] +
+                    f"\n--- stdout\n{(proc.stdout or '')[-4000:]}\n"
+                    f"--- stderr\n{(proc.stderr or '')[-4000:]}")
     return proc
 
 
