@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from crossenv import arches, elfarch, hostdescription, provision, sysconfigdata
 from crossenv.backends import hostpython
+from crossenv.backends._protocol import Inputs as Inputs
 from crossenv.backends._protocol import Place
-from crossenv.backends._protocol import Target as GenTarget
 from crossenv.model import Layout
 from helpers import ROOT, Target, crossenv_cmd, load_runtime, recorded_sysconfigdata, run
 
@@ -69,7 +69,7 @@ def test_host_python_is_written_only_where_it_can_run(tmp_path: Path) -> None:
     host = hostdescription.from_config_vars(data, sysroot=tmp_path / "empty-sysroot")
     layout = Layout(env=tmp_path / "env", cross=tmp_path / "env" / "cross")
     assert hostpython.interpreter(host) is None
-    target = GenTarget(host=host, toolchain=None, compilers=None, options=None)  # type: ignore[arg-type]
+    target = Inputs(host=host, toolchain=None, compilers=None, options=None)  # type: ignore[arg-type]
     place = Place(directory=layout.crossenv_dir, layout=layout, python=None)
     assert hostpython.files(target, place) == {} and hostpython.env(target, place) == {}
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import __version__, quoting, sysconfigdata
+from . import __version__, quoting, sysconfigdata, validate
 from .backends import guarded
 from .host import HostDescription
 from .model import Toolchain
@@ -21,14 +21,6 @@ from .model import Toolchain
 # Variables whose first word is the compiler (or linker driver) for C or C++.
 _CC_VARS = ("CC", "LDSHARED", "BLDSHARED", "LINKCC", "MAINCC", "CPP")
 _CXX_VARS = ("CXX", "LDCXXSHARED")
-# Variables that hold one absolute host path.
-_PATH_VARS = (
-    "BINDIR", "BINLIBDEST", "CONFINCLUDEDIR", "CONFINCLUDEPY", "DESTDIRS", "DESTLIB",
-    "DESTSHARED", "INCLUDEDIR", "INCLUDEPY", "LIBDEST", "LIBDIR", "LIBP", "LIBPC", "LIBPL",
-    "MACHDESTLIB", "SCRIPTDIR", "TZPATH", "datarootdir", "mandir", "docdir", "srcdir",
-)
-
-
 def _replace_program(value: str, program: tuple[str, ...]) -> str:
     """Swap the first word of a command line for *program*, keeping its flags."""
     words = value.split(None, 1)
@@ -58,7 +50,10 @@ def host_config_vars(
     # CC/CXX/LDSHARED name crossenv's wrappers, which keep build-machine paths out.
     toolchain = guarded(toolchain, cross_prefix / "crossenv")
     out: dict[str, Any] = dict(host.config_vars)
-    for name in _PATH_VARS:
+    # one absolute host path each, validated when the host was described (validate owns
+    # the table); lists such as TZPATH and DESTDIRS are reported as the host recorded
+    # them (zoneinfo's data does not depend on the architecture)
+    for name in validate.PATH_VARS:
         value = out.get(name)
         if isinstance(value, str) and value.startswith("/"):
             out[name] = host.build_path(value)

@@ -128,8 +128,9 @@ def no_escaping_links(directory: Path, root: Path) -> None:
                                 "the sysroot")
 
 
-#: sysconfig variables that hold one absolute host path (validated like INCLUDEPY and
-#: moved into the sysroot by crossenv.crossconfig)
+#: sysconfig variables that hold one absolute host path: validated like INCLUDEPY when the
+#: host is described, and moved into the sysroot in cross-python's sysconfig
+#: (crossenv.crossconfig)
 PATH_VARS = (
     "BINDIR", "BINLIBDEST", "CONFINCLUDEDIR", "CONFINCLUDEPY", "DESTLIB", "DESTSHARED",
     "INCLUDEDIR", "INCLUDEPY", "LIBDEST", "LIBDIR", "LIBP", "LIBPC", "LIBPL", "MACHDESTLIB",

@@ -25,7 +25,7 @@ from .. import validate
 from ..errors import EnvironmentCreationError
 from ..host import HostDescription
 from ..model import Layout, Options, Toolchain
-from ._protocol import Copy, Directory, Generator, Link, Output, Place, Target
+from ._protocol import Copy, Directory, Generator, Inputs, Link, Output, Place
 from ._shared import EMULATOR_NAME, wrapped
 
 #: module name -> "runtime_module:function" (runtime modules live in crossenv/runtime/).
@@ -123,7 +123,7 @@ def generate(host: HostDescription, chain: Toolchain, options: Options, place: P
         generator = module(entry.name)
         compilers = (guarded(chain, place.directory) if entry.guarded and with_wrappers
                      else chain)
-        target = Target(host=host, toolchain=chain, compilers=compilers, options=options)
+        target = Inputs(host=host, toolchain=chain, compilers=compilers, options=options)
         files = generator.files(target, place)
         twice = sorted(set(files) & set(out.files))
         if twice:
@@ -183,5 +183,20 @@ def write(directory: Path, output: Output) -> None:
         check(directory)
 
 
-__all__ = ["DESCRIBE", "EMULATOR", "GENERATORS", "IMPORT_HOOKS", "TABLE", "Entry", "Generator",
-           "Output", "Place", "Target", "generate", "guarded", "make", "module", "write"]
+__all__ = [
+    "DESCRIBE",
+    "EMULATOR",
+    "GENERATORS",
+    "IMPORT_HOOKS",
+    "TABLE",
+    "Entry",
+    "Generator",
+    "Inputs",
+    "Output",
+    "Place",
+    "generate",
+    "guarded",
+    "make",
+    "module",
+    "write",
+]

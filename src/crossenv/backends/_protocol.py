@@ -1,7 +1,7 @@
 """What a generator is: the values it reads and the content it returns.
 
 A generator (one module per build system, listed in :data:`crossenv.backends.TABLE`)
-reads a :class:`Target` (what to build for) and a :class:`Place` (where its files will
+reads an :class:`Inputs` (what to build for) and a :class:`Place` (where its files will
 be) and returns content: ``files(target, place) -> {relpath: (content, mode)}`` and
 ``env(target, place) -> {variable: value}``. It writes nothing itself, so the same
 generators serve ``crossenv`` (which writes their files into the staged ENV) and
@@ -21,8 +21,10 @@ from ..model import Layout, Options, Toolchain
 
 
 @dataclasses.dataclass(frozen=True)
-class Target:
-    """What the generated files build for."""
+class Inputs:
+    """What the generated files build for: made from the resolved
+    :class:`crossenv.target.Target` of a request (or from ``describe``'s host), plus the
+    compilers the files name and the options that shape them."""
 
     host: HostDescription
     toolchain: Toolchain  #: the real cross compilers (probed; recorded in crossenv.json)
@@ -85,9 +87,9 @@ class Generator(Protocol):
     also define ``check(directory, target, place)``: the writer runs it once everything
     is written (uv-base starts a throw-away venv made from itself)."""
 
-    def files(self, target: Target, place: Place) -> Files: ...
+    def files(self, target: Inputs, place: Place) -> Files: ...
 
-    def env(self, target: Target, place: Place) -> dict[str, str]: ...
+    def env(self, target: Inputs, place: Place) -> dict[str, str]: ...
 
 
 @dataclasses.dataclass
@@ -104,5 +106,16 @@ class Output:
         return {k: v for k, (v, _) in self.files.items() if isinstance(v, str)}
 
 
-__all__ = ["EXECUTABLE", "TEXT", "Content", "Copy", "Directory", "Files", "Generator", "Link",
-           "Output", "Place", "Target"]
+__all__ = [
+    "EXECUTABLE",
+    "TEXT",
+    "Content",
+    "Copy",
+    "Directory",
+    "Files",
+    "Generator",
+    "Inputs",
+    "Link",
+    "Output",
+    "Place",
+]

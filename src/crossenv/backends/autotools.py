@@ -35,7 +35,7 @@ from .. import quoting, templates
 from ..errors import HostError
 from ..host import HostDescription
 from ..model import Toolchain
-from ._protocol import TEXT, Files, Place, Target
+from ._protocol import TEXT, Files, Inputs, Place
 
 FILE_NAME = "config.site"
 SITE_VAR = "CONFIG_SITE"
@@ -135,7 +135,7 @@ def plain_path(path: Path) -> str | None:
     return text if _PLAIN_PATH.fullmatch(text) else None
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """``config.site`` (the emulator it names is the emulator generator's)."""
     host, chain = target.host, target.compilers
     variables = tools(chain)
@@ -146,7 +146,7 @@ def files(target: Target, place: Place) -> Files:
     return {FILE_NAME: (text, TEXT)}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """``CONFIG_SITE`` and ``LOG_COMPILER``, when configure and make can read their paths."""
     out: dict[str, str] = {}
     site = plain_path(place.directory / FILE_NAME)

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import launcher, quoting, rust, templates, validate
 from ..host import HostDescription
 from ..model import Toolchain
-from ._protocol import EXECUTABLE, TEXT, Files, Link, Place, Target
+from ._protocol import EXECUTABLE, TEXT, Files, Inputs, Link, Place
 from ._shared import pkg_config_libdirs, qemu_command
 
 CONFIG_NAME = "pyo3-config.txt"
@@ -135,7 +135,7 @@ def _linker_name(host: HostDescription, place: Place) -> str:
     return name
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """The PyO3 config and linker script; in an ENV also ``pyo3-lib`` and, without a
     usable rustc on PATH, the ``rust-bin`` tools."""
     config: Files = {CONFIG_NAME: (render_pyo3_config(target.host), TEXT)}
@@ -153,7 +153,7 @@ def files(target: Target, place: Place) -> Files:
     return out
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """The cargo/PyO3 variables.
 
     PYO3_CONFIG_FILE is not exported in ENV: maturin reads the file itself and then makes

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from .. import quoting
 from ..host import HostDescription
 from ..model import Toolchain
-from ._protocol import TEXT, Files, Place, Target
+from ._protocol import TEXT, Files, Inputs, Place
 from ._shared import pkg_config_variables
 
 FILE_NAME = "toolchain.cmake"
@@ -134,7 +134,7 @@ def python_hints(host: HostDescription, *, python: str | None) -> list[str]:
     return lines
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """``toolchain.cmake``, naming the compilers the table chose (the guarded wrappers in
     an ENV) and the emulator when one is written."""
     text = render(target.host, target.compilers, python=place.python,
@@ -142,6 +142,6 @@ def files(target: Target, place: Place) -> Files:
     return {FILE_NAME: (text, TEXT)}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """``CMAKE_TOOLCHAIN_FILE`` names the file."""
     return {"CMAKE_TOOLCHAIN_FILE": str(place.directory / FILE_NAME)}

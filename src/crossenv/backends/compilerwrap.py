@@ -61,7 +61,7 @@ from ..launcher import ENV_VAR as LAUNCHER_VAR
 from ..launcher import cache_environment
 from ..launcher import text as launcher_text
 from ..model import Toolchain
-from ._protocol import EXECUTABLE, TEXT, Files, Place, Target
+from ._protocol import EXECUTABLE, TEXT, Files, Inputs, Place
 from ._shared import WRAPPER_DIR, wrapper_name
 
 BIN_DIR = WRAPPER_DIR
@@ -159,7 +159,7 @@ def render(real: tuple[str, ...] | list[str], config: dict[str, object],
     )
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """One wrapper per compiler program, ``hostpaths.json`` (read by the setuptools
     hook) and the missing-header hint's settings."""
     layout = place.env_layout("the compiler wrappers")
@@ -180,7 +180,7 @@ def files(target: Target, place: Place) -> Files:
     return out
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """The launcher the wrappers run anyway (shown by describe), and its cache settings."""
     launcher = target.options.compiler_launcher
     if launcher:

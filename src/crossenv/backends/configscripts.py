@@ -30,7 +30,7 @@ from .. import apt, provision, quoting, releases, templates
 from ..errors import CrossenvError
 from ..host import HostDescription
 from ..model import Layout
-from ._protocol import EXECUTABLE, TEXT, Files, Place, Target
+from ._protocol import EXECUTABLE, TEXT, Files, Inputs, Place
 from ._shared import qemu_command
 
 DIR_NAME = "config-bin"
@@ -223,7 +223,7 @@ def render(name: str, layout: Layout) -> str:
                           command=templates.Raw(quoting.shell_join(words)))
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """``config-bin/NAME`` per name and ``config-scripts.json``."""
     layout = place.env_layout("the config-script dispatchers")
     config = settings(layout, target.host)
@@ -233,7 +233,7 @@ def files(target: Target, place: Place) -> Files:
     return out
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """:data:`VAR`: the dispatchers' directory, first on cross-python's PATH."""
     return {VAR: str(place.directory / DIR_NAME)}
 

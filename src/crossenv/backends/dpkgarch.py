@@ -16,7 +16,7 @@ import shutil
 import subprocess
 
 from ..host import HostDescription
-from ._protocol import Files, Place, Target
+from ._protocol import Files, Inputs, Place
 
 PREFIXES = ("DEB_HOST_", "DEB_TARGET_")
 
@@ -49,11 +49,11 @@ def host_variables(host: HostDescription) -> dict[str, str]:
     return values
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """None: the answers travel as variables."""
     return {}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """The variables cross-python exports."""
     return host_variables(target.host)

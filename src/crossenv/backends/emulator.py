@@ -16,7 +16,7 @@ import sys
 
 from .. import quoting, templates
 from ..host import HostDescription
-from ._protocol import EXECUTABLE, Files, Place, Target
+from ._protocol import EXECUTABLE, Files, Inputs, Place
 from ._shared import EMULATOR_NAME, qemu_command
 
 
@@ -40,11 +40,11 @@ def render(host: HostDescription) -> str | None:
                           qemu=templates.Raw(quoting.shell_join(qemu)))
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     text = render(target.host)
     return {EMULATOR_NAME: (text, EXECUTABLE)} if text is not None else {}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """None: the generators that run host programs name the script themselves."""
     return {}

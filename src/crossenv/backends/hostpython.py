@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import arches, hostvenv
 from ..host import HostDescription
 from ..model import Layout
-from ._protocol import EXECUTABLE, TEXT, Files, Place, Target
+from ._protocol import EXECUTABLE, TEXT, Files, Inputs, Place
 
 #: the directory under ENV/cross/crossenv, and the variable cross-python exports
 DIRECTORY = "host-python"
@@ -47,7 +47,7 @@ def launcher(layout: Layout) -> Path:
     return layout.crossenv_dir / DIRECTORY / "bin" / "python"
 
 
-def _runnable(target: Target, place: Place) -> tuple[Path, str] | None:
+def _runnable(target: Inputs, place: Place) -> tuple[Path, str] | None:
     host = target.host
     python = interpreter(host)
     qemu = arches.which_qemu(host.arch) if host.arch is not None else None
@@ -56,7 +56,7 @@ def _runnable(target: Target, place: Place) -> tuple[Path, str] | None:
     return python, qemu
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """The venv's ``pyvenv.cfg`` and its launchers, naming their final paths."""
     found = _runnable(target, place)
     if found is None:
@@ -73,7 +73,7 @@ def files(target: Target, place: Place) -> Files:
     return out
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """``CROSSENV_HOST_PYTHON``, when the launcher is written."""
     if _runnable(target, place) is None:
         return {}

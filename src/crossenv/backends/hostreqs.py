@@ -9,17 +9,17 @@ wins). numpy needs no declaration: its version is taken from the build's native 
 
 from __future__ import annotations
 
-from ._protocol import Directory, Files, Place, Target
+from ._protocol import Directory, Files, Inputs, Place
 
 DIR_NAME = "host-packages"
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """The (empty) directory host copies go to."""
     return {DIR_NAME: (Directory(), 0o755)}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """Its path and the declared requirements."""
     out = {"CROSSENV_HOST_PACKAGES": str(place.directory / DIR_NAME)}
     requirements = [str(r).strip() for r in target.options.host_requirements if str(r).strip()]

@@ -25,7 +25,7 @@ from typing import Union
 from .. import arches, quoting
 from ..host import HostDescription
 from ..model import Toolchain
-from ._protocol import TEXT, Files, Place, Target
+from ._protocol import TEXT, Files, Inputs, Place
 from ._shared import pkg_config_libdirs, qemu_command
 
 FILE_NAME = "meson-cross.ini"
@@ -168,7 +168,7 @@ def render(host: HostDescription, chain: Toolchain, *, python: str | None,
     return "\n".join(lines) + "\n"
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """``meson-cross.ini``: the compilers the table chose (the guarded wrappers in an ENV)."""
     extra: dict[str, Sequence[str]] = {}
     if place.layout is not None:
@@ -183,7 +183,7 @@ def files(target: Target, place: Place) -> Files:
     return {FILE_NAME: (text, TEXT)}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """``CROSSENV_MESON_CROSS_FILE`` names the file."""
     return {ENV_VAR: str(place.directory / FILE_NAME)}
 

@@ -18,7 +18,7 @@ reads ``pkg_config_libdir``/``sys_root`` from its cross file.
 from __future__ import annotations
 
 from ..host import HostDescription
-from ._protocol import Files, Place, Target
+from ._protocol import Files, Inputs, Place
 from ._shared import pkg_config_variables
 
 
@@ -27,11 +27,11 @@ def variables(host: HostDescription) -> dict[str, str]:
     return pkg_config_variables(host)
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """None: pkg-config is pointed at the sysroot by variables."""
     return {}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """The variables cross-python exports."""
     return variables(target.host)

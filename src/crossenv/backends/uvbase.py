@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .. import templates
 from ..errors import CrossenvError
-from ._protocol import Copy, Files, Link, Place, Target
+from ._protocol import Copy, Files, Inputs, Link, Place
 
 DIR_NAME = "uv-base"
 
@@ -107,7 +107,7 @@ def loader_source(relative_site: str) -> str:
     return templates.fill("uv-sitecustomize.py.in", site=relative_site)
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """``uv-base``: links to the build python's library (a copy of its interpreter before
     3.11) and the zip with our ``sitecustomize``."""
     layout = place.env_layout("uv-base's files")
@@ -130,12 +130,12 @@ def files(target: Target, place: Place) -> Files:
     return out
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """None: patch_query finds uv-base beside the cross site-packages."""
     return {}
 
 
-def check(directory: Path, target: Target, place: Place) -> None:
+def check(directory: Path, target: Inputs, place: Place) -> None:
     """Once written: does a venv made from uv-base put our zip on ``sys.path``? If not,
     uv-base goes again (patch_query then refuses uv with one line)."""
     build = _base_of(target.options.build_python)

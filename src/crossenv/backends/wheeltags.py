@@ -8,15 +8,15 @@ directory an env may share); this generator only names them for cross-python:
 from __future__ import annotations
 
 from .. import tags
-from ._protocol import Files, Place, Target
+from ._protocol import Files, Inputs, Place
 
 
-def files(target: Target, place: Place) -> Files:
+def files(target: Inputs, place: Place) -> Files:
     """None: the tag and the cache travel as variables."""
     return {}
 
 
-def env(target: Target, place: Place) -> dict[str, str]:
+def env(target: Inputs, place: Place) -> dict[str, str]:
     """The built-wheel tag (when the toolchain guarantees one) and the pip cache of this
     host description."""
     tag = tags.wheel_platform_tag(target.host, target.toolchain)
