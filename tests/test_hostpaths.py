@@ -511,6 +511,63 @@ def test_sysroot_includes_pass_however_spelled(guarded_gcc: tuple[Path, Path],
         assert (proc.returncode, proc.stderr) == (0, ""), spelling
 
 
+FORCED_HEADER_SPELLINGS = {
+    "-include": ["-include", "{header}"],
+    "-imacros": ["-imacros", "{header}"],
+    "-include double slash": ["-include", "{slashed}"],
+    "-Wp,-include,": ["-Wp,-include,{header}"],
+    "-Xpreprocessor -include": ["-Xpreprocessor", "-include", "-Xpreprocessor", "{header}"],
+    "response file": ["@{rsp}"],
+}
+
+
+@pytest.mark.parametrize("case", list(FORCED_HEADER_SPELLINGS))
+def test_forced_build_machine_headers_are_refused(
+        guarded_gcc: tuple[Path, Path], arm64_sysroot: provision.Sysroot, aarch64_gcc: str,
+        tmp_path: Path, case: str) -> None:
+    """``-include``/``-imacros`` name a header file, not a directory: one of the build
+    machine's that the sysroot lacks is refused in one line (exit 2), since compiling
+    without it could silently change the result; one the sysroot has is read from there."""
+    wrapper, trap = guarded_gcc
+    header = trap / "include" / "stddef.h"
+    (tmp_path / "forced.rsp").write_text(f"-include '{header}'\n")
+    fields = {"header": header, "slashed": str(header).replace("/usr/", "/usr//"),
+              "rsp": tmp_path / "forced.rsp"}
+    args = [a.format(**fields) for a in FORCED_HEADER_SPELLINGS[case]]
+    source = tmp_path / "forced.c"
+    # offsetof is defined only where stddef.h was forced in (-imacros keeps only macros)
+    source.write_text("#ifndef offsetof\n#error no stddef.h\n#endif\nint x;\n")
+    root = arm64_sysroot.root
+    assert subprocess.run([aarch64_gcc, f"--sysroot={root}", "-fsyntax-only", *args, source],
+                          cwd=tmp_path, capture_output=True).returncode == 0
+    proc = subprocess.run([str(wrapper), "-fsyntax-only", *args, str(source)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("crossenv: refusing -i") and "build-machine header" \
+        in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    # the sysroot's zlib.h spelled as the build machine's: mapped, compiles
+    zsource = tmp_path / "z.c"
+    zsource.write_text("z_stream s;\n")
+    for spelling in (["-include", "/usr/include/zlib.h"], ["-Wp,-include,/usr//include/zlib.h"],
+                     ["-Xpreprocessor", "-include", "-Xpreprocessor", "/usr/include/zlib.h"]):
+        proc = subprocess.run([str(wrapper), "-fsyntax-only", *spelling, str(zsource)],
+                              cwd=tmp_path, capture_output=True, text=True)
+        assert (proc.returncode, proc.stderr) == (0, ""), spelling
+
+
+def test_linker_response_files_are_judged_word_by_word(wrapper: Path, fake_root: Path,
+                                                       tmp_path: Path) -> None:
+    """``-Wl,@FILE`` reaches ld, which reads FILE itself: its words are judged as ld's."""
+    root = str(fake_root)
+    (tmp_path / "ld.rsp").write_text(f"-L/usr/lib/{BUILD_MA} '-L/usr/local/lib'\n"
+                                     "-rpath /usr/lib --as-needed\n")
+    out, warnings = wrapped_argv(wrapper, "-shared", f"-Wl,-O1,@{tmp_path / 'ld.rsp'}",
+                                 "-Wl,@missing.rsp", "x.o", cwd=str(tmp_path))
+    assert out == ["-shared", "-Xlinker", "-O1", "-Xlinker", f"-L{root}/usr/lib/{HOST_MA}",
+                   "-Xlinker", "--as-needed", "-Xlinker", "@missing.rsp", "x.o"]
+    assert len(warnings) == 2 and all(line.startswith("crossenv: dropped ") for line in warnings)
+
+
 def test_library_directory_spellings_are_mapped_or_dropped(wrapper: Path, fake_root: Path,
                                                            tmp_path: Path) -> None:
     root = str(fake_root)

@@ -32,7 +32,10 @@ in every spelling gcc accepts: ``-I``/``-isystem``/``-idirafter``/``-iquote``/
 ``$SYSROOT`` prefixes, the words of ``-Wp,`` and ``-Xpreprocessor``, and response
 files (``@FILE``, read like gcc's libiberty and judged in place, refused beyond
 :data:`RSP_DEPTH` levels, :data:`RSP_FILES` files or :data:`RSP_BYTES` bytes). A
-``--sysroot``/``-isysroot`` naming the build machine's root is dropped.
+``--sysroot``/``-isysroot`` naming the build machine's root is dropped. A linker
+response file (``-Wl,@FILE``, which ld reads itself) is judged word by word as ld's
+words. A build-machine header forced in with ``-include``/``-imacros`` is read from the
+sysroot, or refused (status 2): dropping it could change what compiles silently.
 
 A compiler launcher (``--compiler-launcher ccache``, see :mod:`crossenv.launcher`) is
 exec'd by the wrapper, after the mapping, with the real compiler: ccache hashes that

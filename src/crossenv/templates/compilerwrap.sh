@@ -86,7 +86,7 @@ need=
 for a do
     case $a in
         -[ILB]/usr*|-[ILB]/lib*|-i*[mre]/usr*|-i*[mre]/lib*|/usr*|/lib*|*[=,]/usr*|*[=,]/lib*|\
-*//*|*/./*|*/.|*..*|@?*|*'$SYSROOT'*|-B*|--prefix*|-Xlinker|-Xpreprocessor|-Wp,*|-Wl,*-rpath*|\
+*//*|*/./*|*/.|*..*|@?*|-Wl,*@*|*'$SYSROOT'*|-B*|--prefix*|-Xlinker|-Xpreprocessor|-Wp,*|-Wl,*-rpath*|\
 -Wl,*-R*|-Wl,*-L*|-Wl,*--library-path*|--sysroot*|-isysroot*|-iprefix*|--include-prefix*|\
 -iwithprefix*|--include-with-prefix*) need=1; break ;;
     esac
@@ -305,7 +305,10 @@ wp() {
     for t in ${1#-Wp,}; do
         IFS=$oIFS
         if [ -n "$pf" ]; then
-            g=$pf; pf=; jd "$g" "$t" pe " "
+            g=$pf; pf=
+            case $g in -include|-imacros) hdr "$g" "$t" pe ;; *) jd "$g" "$t" pe " " ;; esac
+        elif [ "$t" = -include ] || [ "$t" = -imacros ]; then
+            pf=$t
         else
             dk "$t"
             case $DK in sep) pf=$F ;; val) jd "$F" "$V" pe "" ;; *) O=$O,$t ;; esac
@@ -318,8 +321,11 @@ wp() {
 
 xp() {
     if [ -n "$xpf" ]; then
-        g=$xpf; xpf=; jd "$g" "$1" xe " "; return
+        g=$xpf; xpf=
+        case $g in -include|-imacros) hdr "$g" "$1" xe ;; *) jd "$g" "$1" xe " " ;; esac
+        return
     fi
+    case $1 in -include|-imacros) xpf=$1; return ;; esac
     dk "$1"
     case $DK in sep) xpf=$F ;; val) jd "$F" "$V" xe "" ;; *) xe "$1" ;; esac
 }
@@ -331,10 +337,8 @@ lib() {
     else w "dropped $1: a build-machine library${S:+ (the sysroot has no $R)}"; fi
 }
 
-rsp() {
-    # @FILE: read like gcc (libiberty's buildargv), bounded, and judge every word in
-    # place; FILE stays a word when it cannot be read, as gcc keeps it.
-    [ -f "${1#@}" ] && [ -r "${1#@}" ] || { e "$1"; return; }
+rdrsp() {
+    # rw: the words of response file $1, quoted for eval; bounded in depth, count, size
     nrsp=$((nrsp + 1)); dep=$((dep + 1))
     if [ $dep -gt @rsp_depth@ ] || [ $nrsp -gt @rsp_files@ ]; then
         w "refusing $1: response files nested deeper than @rsp_depth@ or more than" \
@@ -348,9 +352,44 @@ rsp() {
         exit 2
     fi
     rw=$(LC_ALL=C awk "$AWK" < "${1#@}") || exit 2
+}
+
+rsp() {
+    # @FILE: read like gcc (libiberty's buildargv), bounded, and judge every word in
+    # place; FILE stays a word when it cannot be read, as gcc keeps it.
+    [ -f "${1#@}" ] && [ -r "${1#@}" ] || { e "$1"; return; }
+    rdrsp "$1"
     eval "set -- $rw"
     for ra do one "$ra"; done
     dep=$((dep - 1))
+}
+
+lt() {
+    # one linker word between -Wl's commas: a readable @FILE is the linker's response
+    # file (gcc passes it on), read and judged word by word as ld will
+    case $1 in
+        @?*) if [ -f "${1#@}" ] && [ -r "${1#@}" ]; then
+                 rdrsp "$1"
+                 eval "set -- $rw"
+                 for la do lt "$la"; done
+                 dep=$((dep - 1)); return
+             fi ;;
+    esac
+    ltok "$1"
+    case $TN in
+        1) e -Xlinker "$T1" ;;
+        2) e -Xlinker "$T1" -Xlinker "$T2" ;;
+    esac
+}
+
+hdr() {
+    # -include/-imacros FILE ($1 $2): a build-machine header is read from the sysroot
+    # (mapped like a directory) or refused: compiling without it could change the result
+    norm "$2"
+    if ! sysdir "$N"; then $3 "$1" "$2"; return; fi
+    if mapdir "$N"; then $3 "$1" "$R"; return; fi
+    w "refusing $1 $2: a build-machine header${S:+ (the sysroot has no $R)}"
+    exit 2
 }
 
 AWK='
@@ -376,11 +415,13 @@ function out(s) { gsub(/'"'"'/, "'"'"'\\'"'"''"'"'", s); printf "'"'"'%s'"'"' ",
 END { if (inw) out(w) }'
 
 one() {
+    # gcc expands a readable @FILE wherever it is, before reading any option
     case $1 in
-        @?*) rsp "$1"; return ;;
+        @?*) if [ -f "${1#@}" ] && [ -r "${1#@}" ]; then rsp "$1"; return; fi ;;
     esac
     case $nx in
         d) nx=; jd "$df" "$1" e " "; return ;;
+        f) nx=; hdr "$fo" "$1" e; return ;;
         xl) nx=; ltok "$1"
             case $TN in
                 1) e -Xlinker "$T1" ;;
@@ -393,8 +434,11 @@ one() {
     case $1 in
         -Xlinker) nx=xl; return ;;
         -Xpreprocessor) nx=xp; return ;;
-        -o|-MF|-MT|-MQ|-include|-imacros|-x|-Xassembler|-imultilib|-iplugindir|-aux-info|\
+        -include|-imacros) fo=$1; nx=f; return ;;
+        -o|-MF|-MT|-MQ|-x|-Xassembler|-imultilib|-iplugindir|-aux-info|\
 --param|-dumpdir|-dumpbase|-dumpbase-ext) e "$1"; nx=k; return ;;
+        -Wl,*@*) IFS=,; set -f; set -- ${1#-Wl,}; IFS=$oIFS
+                 for wt do lt "$wt"; done; return ;;
         -Wl,*) wl "$1"; [ -n "$O" ] && e "$O"; return ;;
         -Wp,*) wp "$1"; [ -n "$O" ] && e "$O"; return ;;
         *.so|*.so.*|*.a) lib "$1"; return ;;
@@ -422,7 +466,7 @@ done
 words=$(
     unset P; nx=; xpf=; st=; pend=; nrsp=0; dep=0; tot=0
     for a do one "$a"; done
-    case $nx in d) e "$df" ;; xl) e -Xlinker ;; xp) e -Xpreprocessor ;; esac
+    case $nx in d) e "$df" ;; f) e "$fo" ;; xl) e -Xlinker ;; xp) e -Xpreprocessor ;; esac
     [ -n "$xpf" ] && xe "$xpf"
     case $st in rp|dir) e "-Wl,$pend" ;; esac
 ) || exit
