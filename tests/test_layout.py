@@ -43,7 +43,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
                    "backends.hostreqs backends.meson backends.pkgconfig backends.uvbase "
                    "backends.wheeltags backends.compilerwrap backends.configscripts "
                    "backends.cargo crossconfig scripts"),
-    ("env", "create describe conda"),
+    ("env", "crossinterp create describe conda"),
     ("api", "api"),
     # the command line and buildwheel, which drive the API
     ("front", "buildwheel buildwheel.audit buildwheel.interrupt buildwheel.envsyntax "

@@ -323,11 +323,18 @@ def test_robotpy_invocation(tmp_path: Path, arm64_sysroot: provision.Sysroot,
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=True, reason="ENV/cross/bin/python is virtualenv's symlink to the "
-                   "build interpreter, so Path(sys.executable).resolve() leaves ENV/cross/bin "
-                   "(1.x's was a script there); docs/migrating.rst, 'sys.executable'")
 def test_robotpy_resolves_sys_executable(aarch64_env: Path) -> None:
-    """mostrobotpy's devtools resolve() sys.executable before looking for cross/bin."""
+    """mostrobotpy's devtools resolve() sys.executable before looking for cross/bin: the
+    cross venv's interpreter is a file of ENV's own (crossenv.crossinterp), under every
+    name, and build-python found that way is ENV/build's."""
     code = _ROBOTPY_BUILD_PYTHON.replace(".absolute()", ".resolve()").split("import distro")[0]
+    cross_bin = aarch64_env / "cross" / "bin"
+    names = ["python", "python3", *(p.name for p in cross_bin.glob("python3.*"))]
+    assert len(names) == 3, names
+    for name in names:
+        assert (cross_bin / name).resolve() == cross_bin / "python", name
     out = run([aarch64_env / "bin" / "cross-python", "-c", code + "print(build_python)"])
     assert out.stdout.strip() == str(aarch64_env / "build" / "bin" / "python")
+    out = run([cross_bin / "python3", "-c", code + "print(build_python, sys.prefix)"])
+    assert out.stdout.split() == [str(aarch64_env / "build" / "bin" / "python"),
+                                  str(aarch64_env / "cross")]

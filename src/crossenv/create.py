@@ -29,6 +29,7 @@ import filelock
 from . import (
     backends,
     crossconfig,
+    crossinterp,
     cxxruntime,
     hostlibc,
     quoting,
@@ -402,6 +403,8 @@ def _stage(transaction: staging.Transaction, plan: _Plan, final: Layout, host: H
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         for future in [pool.submit(make) for make in venvs]:
             future.result()
+    if plan.cross == "make":
+        crossinterp.own_interpreter(stage.cross / "bin")  # crossenv 1.x's resolve() finds ENV
     if plan.cross == "make" and seed_from_build:
         _seed_like(stage.build, stage.cross, stage.site_packages)
     for staged, target in fresh:  # built in staging: fix paths baked into scripts
