@@ -109,8 +109,8 @@ def test_stub_source_defines_each_symbol_once_under_its_version() -> None:
 
 def test_linker_script_lists_stub_archive_compat_and_glibc_stubs(tmp_path: Path) -> None:
     text = cxxruntime.linker_script(tmp_path / "a b", True, ["crossenv-libpthread-stub.so"])
-    assert (f'INPUT ( "{tmp_path}/a b/crossenv-libstdc++-stub.so" '
-            f'"{tmp_path}/a b/libstdc++_nonshared.a" "{tmp_path}/a b/crossenv-cxxcompat.o" '
+    assert (f'INPUT ( "{tmp_path}/a b/libstdc++_nonshared.a" '
+            f'"{tmp_path}/a b/crossenv-libstdc++-stub.so" "{tmp_path}/a b/crossenv-cxxcompat.o" '
             f'AS_NEEDED ( "{tmp_path}/a b/crossenv-libpthread-stub.so" ) )') in text
     plain = cxxruntime.linker_script(tmp_path, False, [])
     assert "cxxcompat" not in plain and "AS_NEEDED" not in plain
@@ -217,11 +217,33 @@ def test_nonshared_members_link_together_and_beside_the_modules_inline_copies(
     source.write_text(STRINGSTREAMS)
     module = tmp_path / "streams.so"
     run([gxx, f"-std={std}", "-O2", *flags, source, "-o", module])
+    _assert_bound_to_the_stub(module, "lengths")
+    # a module whose only use of libstdc++ is through an archive member: the member's own
+    # references (__cxa_throw) still find libstdc++.so.6 under Debian's --as-needed
+    thrower = tmp_path / "thrower.cpp"
+    thrower.write_text("#include <bits/functexcept.h>\n"
+                       "extern \"C\" void f(int n) { if (n < 0) "
+                       "std::__throw_bad_array_new_length(); }\n")
+    run([gxx, f"-std={std}", "-O2", *flags, thrower, "-o", tmp_path / "thrower.so"])
+    _assert_bound_to_the_stub(tmp_path / "thrower.so", "f")
+
+
+def _assert_bound_to_the_stub(module: Path, export: str) -> None:
+    """NEEDED libstdc++.so.6, every C++ runtime reference versioned within manylinux_2_28
+    and none weak, the archive's own symbols hidden (only *export* of ours is dynamic)."""
     with open(module, "rb") as stream:
-        info = elfinfo.read_elf(stream, module.stat().st_size)
-    assert "libstdc++.so.6" in info.needed
+        info = elfinfo.read_elf(stream, module.stat().st_size, symbols=True)
+    assert "libstdc++.so.6" in info.needed, info.needed
     cxx = [f"{lib}_{v}" for lib in ("GLIBCXX", "CXXABI") for v in info.versions.get(lib, ())]
     assert cxx and all(cxxruntime._version_allowed(v, LIMITS_2_28) for v in cxx), cxx
+    assert info.symbols is not None
+    # __cxa_finalize is glibc's, weak in every shared object (crtbeginS.o)
+    runtime = [r for r in info.symbols.undefined if r.name.startswith(("_Z", "__cxa"))
+               and r.name != "__cxa_finalize"]
+    assert runtime and all(r.library == "libstdc++.so.6" and not r.weak for r in runtime), \
+        [r for r in runtime if r.library != "libstdc++.so.6" or r.weak]
+    assert set(info.symbols.defined) & {export, "_ZSt28__throw_bad_array_new_lengthv"} \
+        == {export}, sorted(info.symbols.defined)
 
 
 # --- a pybind11 project through cross-pip, under qemu ----------------------------------------

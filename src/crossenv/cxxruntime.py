@@ -26,7 +26,7 @@ object code and the headers always match (no second compiler, no older sysroot):
   where the module or another member has the same inline code (``basic_stringbuf``'s
   destructor is in both ``sstream-inst.o`` and its C++20 twin) the member's calls to
   its now-local copy would point into a discarded section, a link error. Their global
-  symbols are made weak (``--weaken``), so the inline code and ``u`` statics that
+  definitions are made weak (``--weaken-symbols``), so the inline code and ``u`` statics that
   several members, or the module, define link once, as the groups did. The exception runtime itself
   (``__cxa_throw``, the per-thread catch stack, type_info) is old and stays in the host's one shared
   libstdc++, so exceptions cross module boundaries as with any system-built module,
@@ -65,7 +65,7 @@ logger = logging.getLogger("crossenv")
 #: (``--manylinux``, buildwheel's image): what cibuildwheel builds by default
 DEFAULT_MANYLINUX = (2, 28)
 #: bump when the generated parts change: the cache key
-FORMAT = "cxxruntime-4"
+FORMAT = "cxxruntime-6"
 STUB = "crossenv-libstdc++-stub.so"
 ARCHIVE = "libstdc++_nonshared.a"
 COMPAT = "crossenv-cxxcompat.o"
@@ -108,9 +108,14 @@ def _quote(path: Path) -> str:
 
 
 def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str]) -> str:
-    """ENV's ``libstdc++.so``: the stub, the archive, the compatibility object, and the
-    glibc stubs as needed (g++ puts ``-lstdc++`` before ``-lc``, so they come first)."""
-    parts = [_quote(final_dir / STUB), _quote(final_dir / ARCHIVE)]
+    """ENV's ``libstdc++.so``: the archive, the stub, the compatibility object, and the
+    glibc stubs as needed (g++ puts ``-lstdc++`` before ``-lc``, so they come first).
+    The archive comes before the stub: Debian's gcc links ``--as-needed``, and ld counts
+    a shared library as needed only for references made before it, so the old symbols
+    the archive's members use (``__cxa_throw``...) would otherwise stay unversioned
+    references with no ``libstdc++.so.6`` to find them in. Its members define no old
+    symbol globally, so nothing the stub answers is taken from the archive."""
+    parts = [_quote(final_dir / ARCHIVE), _quote(final_dir / STUB)]
     if compat:
         parts.append(_quote(final_dir / COMPAT))
     if glibc_stubs:
@@ -138,7 +143,9 @@ def _member_symbols(member: Path) -> tuple[set[str], set[str]]:
     with open(member, "rb") as stream:
         symtab = ELFFile(stream).get_section_by_name(".symtab")
         for sym in symtab.iter_symbols() if symtab is not None else ():
-            if not sym.name or sym["st_info"]["bind"] not in ("STB_GLOBAL", "STB_WEAK"):
+            # STB_LOOS is STB_GNU_UNIQUE (template statics, inline variables)
+            if not sym.name or sym["st_info"]["bind"] not in ("STB_GLOBAL", "STB_WEAK",
+                                                              "STB_LOOS"):
                 continue
             (undefined if sym["st_shndx"] == "SHN_UNDEF" else defined).add(sym.name)
     return defined, undefined
@@ -180,9 +187,15 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
         objcopy = shutil.which(f"{chain.triplet}-objcopy")
         if objcopy is None:
             raise OSError(f"{chain.triplet}-objcopy is not on PATH (binutils-{chain.triplet})")
+        old_names = {s.name for s in symbols}
         for member in members:
+            weak = Path(tmp, f"{member.name}.weaken.txt")  # its own definitions only:
+            # objcopy --weaken would make its undefined references weak too (a module
+            # whose only use of libstdc++ is through the archive would then drop it)
+            weak.write_text("".join(f"{name}\n" for name in
+                                    sorted(_member_symbols(member)[0] - old_names)))
             _proc.run([objcopy, f"--localize-symbols={old}", "--remove-section=.group",
-                       "--weaken", str(member)], timeout=300, error=OSError)
+                       f"--weaken-symbols={weak}", str(member)], timeout=300, error=OSError)
         _proc.run([*chain.ar, "rcs", str(out / ARCHIVE), *map(str, members)], timeout=300,
                   error=OSError)
     if not (out / ARCHIVE).is_file():  # e.g. --ar /bin/true: exit 0, nothing written
