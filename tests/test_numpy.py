@@ -1,12 +1,15 @@
 """numpy cross-built with no extra flags (meson-python, isolation on) and used on the host.
 
-Heavy: numpy is built once per run and architecture (several minutes each on two
-cores), armhf in the default run and arm64 as well in ``nox -s numpy``.
-``CROSSENV_TEST_NUMPY_WHEELS=DIR`` reuses wheels built earlier
-(``numpy-*-linux_aarch64.whl`` / ``numpy-*-linux_armv7l.whl`` in DIR) during
-development. Also covered: a package compiled against numpy's C API on 32-bit
-armhf, where the build machine's numpy headers (8-byte long) would be wrong, and
-a PyPI sdist that does the same (spglib, scikit-build-core).
+Heavy: numpy is built once per run and architecture (15 minutes for armhf on a loaded
+2-core machine), so the builds are in ``nox -s numpy`` (arm64 and armhf, each run under
+qemu against numpy's test_umath.py and checked with ``--import``), with a package
+compiled against numpy's C API and a PyPI sdist that does the same (spglib,
+scikit-build-core) on 32-bit armhf, where the build machine's numpy headers (8-byte
+long) would be wrong. The default run compiles the C-API package for arm64 against
+PyPI's numpy wheel, which the host-requirements hook installs as a user's build gets it
+(tests/test_cmake.py does the same for spglib). ``CROSSENV_TEST_NUMPY_WHEELS=DIR`` reuses
+wheels built earlier (``numpy-*-linux_aarch64.whl`` / ``numpy-*-linux_armv7l.whl`` in
+DIR) during development.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import _crossenv_hostreqs
 SOURCES = Path(__file__).parent / "sources"
 NUMPY = os.environ.get("CROSSENV_TEST_NUMPY", "numpy==2.3.5")
 #: nox -s numpy (CROSSENV_NUMPY_FULL=1) builds numpy for arm64 and armhf and runs all of
-#: test_umath.py on each. The default run builds the armhf one, the 32-bit case that the
-#: C-API package and spglib below need too, and runs a part of test_umath.py.
+#: test_umath.py on each; the default run builds none (see the module docstring)
 FULL = os.environ.get("CROSSENV_NUMPY_FULL") == "1"
-NUMPY_ARCHES = ["arm64", "armhf"] if FULL else ["armhf"]
+NUMPY_ARCHES = ["arm64", "armhf"]
+#: the C-API package's hosts: arm64 with PyPI's numpy in the default run, armhf (32-bit)
+#: with the numpy built here as well in nox -s numpy
+CAPI_ARCHES = ["arm64", "armhf"] if FULL else ["arm64"]
 # Pure-python test tools for the target (hypothesis pinned before it grew native parts).
 PYTEST_WHEELS = ("pytest", "iniconfig", "pluggy", "packaging", "pygments",
                  "hypothesis==6.112.0", "attrs", "sortedcontainers")
@@ -129,17 +134,10 @@ SMOKE = (
 )
 #: np.finfo(np.longdouble) (nmant, nexp, itemsize) per numpy long double format
 LONGDOUBLE = {"IEEE_QUAD_LE": (112, 15, 16), "IEEE_DOUBLE_LE": (52, 11, 8)}
-#: the numpy test classes of test_umath.py the default run takes: division, power, log and
-#: exp go through the host's SIMD dispatch and libm (about a minute under qemu-arm);
-#: nox -s numpy runs the whole file.
-UMATH_SUBSET = "TestDivision or TestPower or TestLog or TestExp"
 
 
-@pytest.mark.integration
-@pytest.mark.slow(minutes=9)  # builds numpy
-@pytest.mark.parametrize("arch", NUMPY_ARCHES)
-def test_numpy_works_on_the_host(arch: str, request: pytest.FixtureRequest, test_tools: Path,
-                                 tmp_path: Path) -> None:
+def numpy_works_on_the_host(arch: str, request: pytest.FixtureRequest, test_tools: Path,
+                            tmp_path: Path) -> None:
     """The wheel imports under qemu, computes, describes the host (pointer size, long
     double format from the architecture table) and passes numpy's own ufunc tests."""
     wheel: Path = request.getfixturevalue(f"numpy_{arch}")
@@ -149,16 +147,13 @@ def test_numpy_works_on_the_host(arch: str, request: pytest.FixtureRequest, test
     out = target.python("-c", SMOKE, path=[site]).stdout.split()
     expected = [row.machine, str(row.pointer_size), *map(str, LONGDOUBLE[row.longdouble])]
     assert out == expected
-    select = [] if FULL else ["-k", UMATH_SUBSET]
     proc = target.python(
-        "-m", "pytest", "-q", "-p", "no:cacheprovider", *select,
+        "-m", "pytest", "-q", "-p", "no:cacheprovider",
         site / "numpy" / "_core" / "tests" / "test_umath.py", path=[site, test_tools])
     assert " passed" in proc.stdout and " failed" not in proc.stdout
 
 
-@pytest.mark.integration
-@pytest.mark.parametrize("arch", NUMPY_ARCHES)
-def test_check_imports_every_numpy_extension(arch: str, request: pytest.FixtureRequest) -> None:
+def check_imports_every_numpy_extension(arch: str, request: pytest.FixtureRequest) -> None:
     """``crossenv check --import``: the offline loader passes numpy (its Cython random
     modules included), and every extension module imports with the host python."""
     wheel: Path = request.getfixturevalue(f"numpy_{arch}")
@@ -169,35 +164,40 @@ def test_check_imports_every_numpy_extension(arch: str, request: pytest.FixtureR
 
 
 @pytest.mark.integration
-def test_numpy_c_api_package_armhf(armhf_env: Path, armhf_target: Target, numpy_armhf: Path,
-                                   host_wheels: Path, tmp_path: Path) -> None:
-    """tests/sources/npyext: meson ``dependency('numpy')`` must see the host's headers."""
+@pytest.mark.parametrize("arch", CAPI_ARCHES)
+def test_numpy_c_api_package(arch: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """tests/sources/npyext: meson ``dependency('numpy')`` must see the host's headers
+    (on armhf a C long and npy_intp of 4 bytes, where the build machine's say 8)."""
+    env: Path = request.getfixturevalue("aarch64_env" if arch == "arm64" else f"{arch}_env")
+    target: Target = request.getfixturevalue(f"{arch}_target")
+    if arch == "armhf":
+        request.getfixturevalue("host_wheels")  # PyPI has none: the numpy built here
     src = tmp_path / "npyext"
     shutil.copytree(SOURCES / "npyext", src)
     out = tmp_path / "wheels"
-    proc = run([armhf_env / "bin" / "cross-pip", "wheel", "--no-deps", src, "-w", out, "-v"],
+    proc = run([env / "bin" / "cross-pip", "wheel", "--no-deps", src, "-w", out, "-v"],
                timeout=1800)
     # meson ran numpy-config through cross-python, where numpy reports the host copy
-    assert f"numpy-config found: YES ({armhf_env}/cross/bin/python -m numpy._configtool)" \
+    assert f"numpy-config found: YES ({env}/cross/bin/python -m numpy._configtool)" \
         in proc.stdout + proc.stderr
     # meson runs under the native build python and sees this machine as the build machine
     assert f"Build machine cpu: {platform.machine()}" in proc.stdout + proc.stderr
-    version = numpy_armhf.name.split("-")[1]
-    packages = armhf_env / "cross" / "crossenv" / "host-packages"
-    assert (packages / f"numpy-{version}" / "numpy").is_dir()
-    (wheel,) = out.glob("npyext-*-linux_armv7l.whl")
-    site = unpack_wheels([wheel, numpy_armhf], tmp_path / "site")
+    # the host numpy the hook installed is the one compiled against and run with
+    (host_numpy,) = (env / "cross" / "crossenv" / "host-packages").glob("numpy-*/")
+    assert (host_numpy / "numpy").is_dir()
+    row = arches.by_debian(arch)
+    (wheel,) = out.glob(f"npyext-*-linux_{row.machine}.whl")
+    site = unpack_wheels([wheel], tmp_path / "site")
     code = ("import npyext, numpy as np; print(sorted(npyext.abi().values()), "
             "npyext.sum_long(np.arange(10)))")
-    stdout = armhf_target.python("-c", code, path=[site]).stdout
-    assert stdout.split() == ["[4,", "4,", "4,", "4]", "45"]
+    stdout = target.python("-c", code, path=[site, host_numpy]).stdout
+    assert stdout.split() == f"{[row.pointer_size] * 4} 45".split()
 
 
-@pytest.mark.integration
-def test_pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: Target,
-                                                numpy_armhf: Path, host_wheels: Path,
-                                                tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: Target,
+                                           numpy_armhf: Path, host_wheels: Path,
+                                           tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """spglib (scikit-build-core, FindPython NumPy) on armhf.
 
     Its build resolves the newest native numpy; the host numpy is declared instead
@@ -215,6 +215,15 @@ def test_pypi_sdist_against_numpy_headers_armhf(armhf_env: Path, armhf_target: T
     code = ("import spglib; cell = ([[4,0,0],[0,4,0],[0,0,4]], [[0,0,0],[0.5,0.5,0.5]], "
             "[1,1]); print(spglib.get_spacegroup(cell))")
     assert armhf_target.python("-c", code, path=[site]).stdout.split() == ["Im-3m", "(229)"]
+
+
+if FULL:  # nox -s numpy: collected only there (not a skip in the default run)
+    test_numpy_works_on_the_host = pytest.mark.integration(pytest.mark.slow(minutes=9)(
+        pytest.mark.parametrize("arch", NUMPY_ARCHES)(numpy_works_on_the_host)))
+    test_check_imports_every_numpy_extension = pytest.mark.integration(
+        pytest.mark.parametrize("arch", NUMPY_ARCHES)(check_imports_every_numpy_extension))
+    test_pypi_sdist_against_numpy_headers_armhf = pytest.mark.integration(
+        pypi_sdist_against_numpy_headers_armhf)
 
 
 # -- target requirements, without building anything -----------------------------------------
