@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -182,9 +183,12 @@ def test_numpy_c_api_package(arch: str, request: pytest.FixtureRequest, tmp_path
         in proc.stdout + proc.stderr
     # meson runs under the native build python and sees this machine as the build machine
     assert f"Build machine cpu: {platform.machine()}" in proc.stdout + proc.stderr
-    # the host numpy the hook installed is the one compiled against and run with
-    (host_numpy,) = (env / "cross" / "crossenv" / "host-packages").glob("numpy-*/")
-    assert (host_numpy / "numpy").is_dir()
+    # the host numpy the hook installed (other tests sharing the env may add other
+    # versions) is the one compiled against and run with
+    found = re.search(r"Run-time dependency numpy found: YES (\S+)", proc.stdout + proc.stderr)
+    assert found, (proc.stdout + proc.stderr)[-3000:]
+    host_numpy = env / "cross" / "crossenv" / "host-packages" / f"numpy-{found.group(1)}"
+    assert (host_numpy / "numpy").is_dir(), sorted(host_numpy.parent.iterdir())
     row = arches.by_debian(arch)
     (wheel,) = out.glob(f"npyext-*-linux_{row.machine}.whl")
     site = unpack_wheels([wheel], tmp_path / "site")
