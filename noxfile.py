@@ -111,7 +111,8 @@ def launchers(session: nox.Session) -> None:
 @nox.session
 def rust(session: nox.Session) -> None:
     """The full Rust run: maturin and setuptools-rust wheels for aarch64 and armhf, and the
-    zig env's manylinux2014 wheel, all imported under qemu (the default run builds three)."""
+    zig env's manylinux2014 wheel, all imported under qemu (the default run builds aarch64
+    with both backends)."""
     session.install("-e", ".[test,repair,zig]")
     args = session.posargs or ["-n", "0", "-s", "--durations=10"]
     session.run("pytest", *args, "tests/test_rust.py",
