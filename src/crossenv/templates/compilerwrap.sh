@@ -355,9 +355,8 @@ rdrsp() {
 }
 
 rsp() {
-    # @FILE: read like gcc (libiberty's buildargv), bounded, and judge every word in
-    # place; FILE stays a word when it cannot be read, as gcc keeps it.
-    [ -f "${1#@}" ] && [ -r "${1#@}" ] || { e "$1"; return; }
+    # readable @FILE: read like gcc (libiberty's buildargv), bounded, and judge every
+    # word in place
     rdrsp "$1"
     eval "set -- $rw"
     for ra do one "$ra"; done
@@ -365,8 +364,9 @@ rsp() {
 }
 
 lt() {
-    # one linker word between -Wl's commas: a readable @FILE is the linker's response
-    # file (gcc passes it on), read and judged word by word as ld will
+    # one linker word (after -Xlinker, or between -Wl's commas), emitted after
+    # -Xlinker: a readable @FILE between -Wl's commas is the linker's response file (gcc
+    # passes it on; after -Xlinker gcc has already read it), judged word by word as ld will
     case $1 in
         @?*) if [ -f "${1#@}" ] && [ -r "${1#@}" ]; then
                  rdrsp "$1"
@@ -415,19 +415,15 @@ function out(s) { gsub(/'"'"'/, "'"'"'\\'"'"''"'"'", s); printf "'"'"'%s'"'"' ",
 END { if (inw) out(w) }'
 
 one() {
-    # gcc expands a readable @FILE wherever it is, before reading any option
+    # gcc expands a readable @FILE wherever it is, before reading any option; one it
+    # cannot read stays a word, as gcc keeps it
     case $1 in
         @?*) if [ -f "${1#@}" ] && [ -r "${1#@}" ]; then rsp "$1"; return; fi ;;
     esac
     case $nx in
         d) nx=; jd "$df" "$1" e " "; return ;;
         f) nx=; hdr "$fo" "$1" e; return ;;
-        xl) nx=; ltok "$1"
-            case $TN in
-                1) e -Xlinker "$T1" ;;
-                2) e -Xlinker "$T1" -Xlinker "$T2" ;;
-            esac
-            return ;;
+        xl) nx=; lt "$1"; return ;;
         xp) nx=; xp "$1"; return ;;
         k) nx=; e "$1"; return ;;
     esac
@@ -437,7 +433,7 @@ one() {
         -include|-imacros) fo=$1; nx=f; return ;;
         -o|-MF|-MT|-MQ|-x|-Xassembler|-imultilib|-iplugindir|-aux-info|\
 --param|-dumpdir|-dumpbase|-dumpbase-ext) e "$1"; nx=k; return ;;
-        -Wl,*@*) IFS=,; set -f; set -- ${1#-Wl,}; IFS=$oIFS
+        -Wl,*@*) IFS=,; set -- ${1#-Wl,}; IFS=$oIFS
                  for wt do lt "$wt"; done; return ;;
         -Wl,*) wl "$1"; [ -n "$O" ] && e "$O"; return ;;
         -Wp,*) wp "$1"; [ -n "$O" ] && e "$O"; return ;;
