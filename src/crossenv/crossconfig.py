@@ -21,6 +21,8 @@ from .model import Toolchain
 # Variables whose first word is the compiler (or linker driver) for C or C++.
 _CC_VARS = ("CC", "LDSHARED", "BLDSHARED", "LINKCC", "MAINCC", "CPP")
 _CXX_VARS = ("CXX", "LDCXXSHARED")
+
+
 def _replace_program(value: str, program: tuple[str, ...]) -> str:
     """Swap the first word of a command line for *program*, keeping its flags."""
     words = value.split(None, 1)

@@ -26,11 +26,12 @@ object code and the headers always match (no second compiler, no older sysroot):
   where the module or another member has the same inline code (``basic_stringbuf``'s
   destructor is in both ``sstream-inst.o`` and its C++20 twin) the member's calls to
   its now-local copy would point into a discarded section, a link error. Their global
-  definitions are made weak (``--weaken-symbols``), so the inline code and ``u`` statics that
-  several members, or the module, define link once, as the groups did. The exception runtime itself
-  (``__cxa_throw``, the per-thread catch stack, type_info) is old and stays in the host's one shared
-  libstdc++, so exceptions cross module boundaries as with any system-built module,
-  unlike ``-static-libstdc++`` where each module has a runtime of its own.
+  definitions are made weak (``--weaken-symbols``), so the inline code and ``u``
+  statics that several members, or the module, define link once, as the groups did.
+  The exception runtime itself (``__cxa_throw``, the per-thread catch stack,
+  type_info) is old and stays in the host's one shared libstdc++, so exceptions cross
+  module boundaries as with any system-built module, unlike ``-static-libstdc++``
+  where each module has a runtime of its own.
 * ``crossenv-cxxcompat.o`` for a host glibc older than 2.32: gcc 12's headers read
   glibc's ``__libc_single_threaded`` (``GLIBC_2.32``) inline, in every shared_ptr
   copy. The object defines a hidden one that stays 0 ("maybe threaded"): reference
@@ -151,16 +152,22 @@ def _member_symbols(member: Path) -> tuple[set[str], set[str]]:
     return defined, undefined
 
 
-def nonshared_members(archive_dir: Path, new: set[str], stub: set[str]) -> list[Path]:
-    """The object files (``ar x`` of libstdc++.a in *archive_dir*) that define a symbol of
+def symbol_table(archive_dir: Path) -> dict[Path, tuple[set[str], set[str]]]:
+    """Each object file of *archive_dir* (``ar x`` of libstdc++.a) -> its
+    :func:`_member_symbols`, read once for choosing the members and weakening them."""
+    return {member: _member_symbols(member) for member in sorted(archive_dir.iterdir())
+            if member.suffix == ".o"}
+
+
+def nonshared_members(table: dict[Path, tuple[set[str], set[str]]], new: set[str],
+                      stub: set[str]) -> list[Path]:
+    """The object files of *table* (:func:`symbol_table`) that define a symbol of
     *new*, the names the stub lacks, and those defining what they need that the *stub*
     does not export (libstdc++'s internal ``__gnu_cxx::__snprintf_lite``): the static
     archive holds only these, so no link can take the exception runtime or other shared
     state from it, whatever order ld resolves in (with ``-flto`` ld reads the archive
     again after code generation, before the stub, and would take all of libstdc++
     from a full archive)."""
-    table = {member: _member_symbols(member) for member in sorted(archive_dir.iterdir())
-             if member.suffix == ".o"}
     wanted, keep = set(new), []
     while True:
         more = [m for m in table if m not in keep and table[m][0] & wanted]
@@ -178,22 +185,23 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
     lacks, the compatibility object, the glibc stubs (``glibc-stubs.txt`` lists them)."""
     symbols = stub_symbols(shared, policy.allowed_versions(arch, level))
     stublib.build(chain.cc, symbols, "libstdc++.so.6", out / STUB)
-    new = {s.name for s in stublib.defined_symbols(shared)} - {s.name for s in symbols}
+    old_names = {s.name for s in symbols}
+    new = {s.name for s in stublib.defined_symbols(shared)} - old_names
     with tempfile.TemporaryDirectory(prefix="crossenv-ar-") as tmp:
         _proc.run([*chain.ar, "x", str(archive)], cwd=tmp, timeout=300, error=OSError)
-        members = nonshared_members(Path(tmp), new, {s.name for s in symbols})
+        table = symbol_table(Path(tmp))
+        members = nonshared_members(table, new, old_names)
         old = Path(tmp, "crossenv-old-symbols.txt")
-        old.write_text("".join(f"{s.name}\n" for s in symbols))
+        old.write_text("".join(f"{name}\n" for name in sorted(old_names)))
         objcopy = shutil.which(f"{chain.triplet}-objcopy")
         if objcopy is None:
             raise OSError(f"{chain.triplet}-objcopy is not on PATH (binutils-{chain.triplet})")
-        old_names = {s.name for s in symbols}
         for member in members:
             weak = Path(tmp, f"{member.name}.weaken.txt")  # its own definitions only:
             # objcopy --weaken would make its undefined references weak too (a module
             # whose only use of libstdc++ is through the archive would then drop it)
             weak.write_text("".join(f"{name}\n" for name in
-                                    sorted(_member_symbols(member)[0] - old_names)))
+                                    sorted(table[member][0] - old_names)))
             _proc.run([objcopy, f"--localize-symbols={old}", "--remove-section=.group",
                        f"--weaken-symbols={weak}", str(member)], timeout=300, error=OSError)
         _proc.run([*chain.ar, "rcs", str(out / ARCHIVE), *map(str, members)], timeout=300,
