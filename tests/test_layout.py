@@ -44,7 +44,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
                    "backends.wheeltags backends.compilerwrap backends.configscripts "
                    "backends.cargo crossconfig scripts"),
     ("env", "crossinterp create describe conda"),
-    ("api", "api"),
+    ("api", "buildenvs api"),
     # the command line and buildwheel, which drive the API
     ("front", "buildwheel buildwheel.audit buildwheel.interrupt buildwheel.envsyntax "
               "buildwheel.outputdir buildwheel.depgroups buildwheel.cachecount "

@@ -25,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO, overload
 
-from . import __version__
+from . import __version__, buildenvs
+from .buildenvs import SharedBuildEnvs
 from .cache import user_cache
 from .envrecord import Env, EnvRecord
 from .errors import CrossenvError, ToolchainError
@@ -269,12 +270,15 @@ def _has_pypa_build(env: Path | Env) -> bool:
 
 def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip",
           frontend_args: Sequence[str] = (), config_settings: Sequence[tuple[str, str]] = (),
-          environ: Mapping[str, str] | None = None, log: TextIO | None = None) -> Path:
+          environ: Mapping[str, str] | None = None, log: TextIO | None = None,
+          shared: SharedBuildEnvs | None = None) -> Path:
     """Build one host wheel of ``project`` (a directory) with build isolation on.
 
     ``frontend`` is ``pip`` (cross-pip wheel), ``build`` (cross-python -m build) or
     ``build[uv]`` (the same with uv installing the build requirements). Returns the
     wheel; a front-end failure, no wheel or a pure-Python wheel is a BuildError.
+    With ``shared`` (a :class:`crossenv.buildenvs.SharedBuildEnvs`), pypa/build's
+    builds use the run's venv of the same requirements instead of making their own.
     """
     environ = dict(os.environ if environ is None else environ)
     if frontend in ("build", "build[uv]"):
@@ -289,7 +293,19 @@ def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip
         raise BuildError(f"unknown front-end {frontend!r}: use pip, build or build[uv]")
     with tempfile.TemporaryDirectory(prefix="crossenv-build-") as tmp:
         out = Path(tmp)
-        argv = _frontend_argv(env, frontend, frontend_args, Path(project), out, config_settings)
+        args, runs = list(frontend_args), frontend
+        if shared is not None and buildenvs.applies(frontend, args):
+            try:
+                prepared = shared.environ(
+                    _scripts(env), Path(project), settings=dict(config_settings),
+                    installer="uv" if frontend == "build[uv]" else "pip", environ=environ,
+                    run=_run, log=log)
+            except buildenvs.SharedEnvError as exc:
+                raise BuildError(str(exc)) from None
+            if prepared is not None:  # the installer has done its work: no --installer
+                environ, args = prepared, ["--no-isolation", "--skip-dependency-check", *args]
+                runs = "build"
+        argv = _frontend_argv(env, runs, args, Path(project), out, config_settings)
         if _run(argv, log=log, env=environ) != 0:
             raise BuildError(f"{frontend} failed to build {project}")
         wheels = sorted(out.glob("*.whl"))

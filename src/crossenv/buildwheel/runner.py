@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import _proc, api, log, releases
+from ..buildenvs import SharedBuildEnvs
 from ..errors import CrossenvError
 from ..manylinux import Glibc
 from ..testcmd import substitute
@@ -142,10 +143,12 @@ def _repair(options: IdentifierOptions, wheel: Path, env: api.Env, dest: Path,
 
 
 def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_path: Path,
-            progress: Progress, auditor: Auditor | None = None, parallel: int = 1) -> Result:
+            progress: Progress, auditor: Auditor | None = None, parallel: int = 1,
+            shared: SharedBuildEnvs | None = None) -> Result:
     """Every step for one identifier; never raises for a failure of the build itself.
     ``parallel`` is the compile jobs it may use (CMake's build parallel level, unless the
-    user's environment sets one; meson's ninja and cargo choose their own)."""
+    user's environment sets one; meson's ninja and cargo choose their own); ``shared``
+    the run's build-requirement venvs (:mod:`crossenv.buildenvs`)."""
     ident = str(options.identifier)
     result = Result(ident, log=str(log_path))
     if interrupt.requested():  # a signal came before this identifier started
@@ -197,7 +200,7 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             built = api.build(env, project, work / "built", frontend=options.frontend.name,
                               frontend_args=options.frontend.args,
                               config_settings=options.config_settings, environ=environ,
-                              log=log)
+                              log=log, shared=shared)
             stats = counter.stop(environ)
             if stats is not None:
                 result.cache = {"tool": stats.tool, "hits": stats.hits,
@@ -257,10 +260,14 @@ def run_all(options: Sequence[IdentifierOptions], project: Path, output_dir: Pat
     log_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or Progress(len(options))
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        # the venvs go after the last identifier's thread (the pool's exit waits for it)
+        with tempfile.TemporaryDirectory(prefix="crossenv-buildenvs-") as envs, \
+                concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             share = max(1, cores // max(1, jobs))
+            shared = SharedBuildEnvs(Path(envs))
             futures = [pool.submit(run_one, o, project, output_dir,
-                                   log_dir / f"{o.identifier}.log", progress, auditor, share)
+                                   log_dir / f"{o.identifier}.log", progress, auditor, share,
+                                   shared)
                        for o in options]
             pending: set[concurrent.futures.Future[Result]] = set(futures)
             while pending:

@@ -1,0 +1,187 @@
+"""Build environments shared by the identifiers of one ``crossenv buildwheel`` run.
+
+An isolated build makes a fresh venv and installs the build requirements into it, for
+every wheel. In a matrix that is the same work again and again: the requirements run on
+the *build* machine, so the aarch64, armv7l, ppc64le and s390x wheels of one project and
+one Python version need the very same venv (build python X.Y, the same requirement
+strings). Measured on cibuildwheel's own shape of project (setuptools and Cython), that
+venv and its two installer runs were 3-5 s of each identifier's build.
+
+:class:`SharedBuildEnvs` keeps one venv per (build interpreter, installer, requirement
+set) for one run, and builds with pypa/build's ``--no-isolation
+--skip-dependency-check`` on top of it, which keeps what isolation promises:
+
+* the venv holds exactly the declared requirements: ``[build-system] requires`` first,
+  then what the backend's ``get_requires_for_build_wheel`` asks for *on this host* (the
+  hook runs in cross-python, as in an isolated build); a different set gets a venv of
+  its own, never a union;
+* nothing from ``build-pip`` is visible (``CROSSENV_BUILD_PACKAGES=0``), and the venv
+  lives in the run's temporary directory: the next run resolves the requirements
+  afresh, as an isolated build would.
+
+The hooks see the venv as they would see pypa/build's isolated venv under crossenv: its
+site-packages on ``PYTHONPATH`` of cross-python (``_crossenv_frontends``), its scripts
+first on ``PATH``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .errors import CrossenvError
+from .model import Layout
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+#: pypa/build's (and PEP 517's) backend for a project without ``[build-system]``
+DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
+#: front-end arguments that say the user manages the build environment
+_OWN_ENVIRONMENT = ("-n", "--no-isolation", "-x", "--skip-dependency-check")
+
+#: run by cross-python with the venv on PYTHONPATH: the backend's own answer for this host
+_DYNAMIC = r"""
+import json, sys
+from build import ProjectBuilder
+settings = json.loads(sys.argv[2]) or None
+found = ProjectBuilder(sys.argv[1]).get_requires_for_build("wheel", settings)
+with open(sys.argv[3], "w") as fh:
+    json.dump(sorted(found), fh)
+"""
+
+Runner = Callable[..., int]
+
+
+class SharedEnvError(CrossenvError):
+    """A shared build environment could not be made (its installer failed)."""
+
+
+def static_requires(project: Path) -> list[str] | None:
+    """``[build-system] requires`` of *project* (PEP 518's default without the table);
+    None when pyproject.toml cannot be read: the isolated build then reports it."""
+    path = Path(project) / "pyproject.toml"
+    if not path.is_file():
+        return list(DEFAULT_REQUIRES)
+    try:
+        return parse_requires(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def parse_requires(text: str) -> list[str] | None:
+    """``[build-system] requires`` in pyproject.toml's *text*, as pypa/build reads it."""
+    try:
+        table = tomllib.loads(text).get("build-system")
+    except tomllib.TOMLDecodeError:
+        return None
+    if table is None:
+        return list(DEFAULT_REQUIRES)
+    requires = table.get("requires") if isinstance(table, dict) else None
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        return None
+    return list(requires)
+
+
+def applies(frontend: str, args: Sequence[str]) -> bool:
+    """pypa/build front-ends whose arguments leave the environment to crossenv."""
+    return frontend in ("build", "build[uv]") and not any(
+        a in _OWN_ENVIRONMENT or a.startswith("--no-isolation") for a in args)
+
+
+class SharedBuildEnvs:
+    """Venvs of build requirements for one run, each made once (thread-safe: identifiers
+    of a matrix build in threads). ``root`` is a directory the run owns and removes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._keys: dict[str, threading.Lock] = {}
+        self._ready: set[str] = set()
+        #: how many venvs were made and how many times one was reused (the report's)
+        self.made = 0
+        self.reused = 0
+
+    def environ(self, layout: Layout, project: Path, *, installer: str,
+                settings: Mapping[str, str], environ: Mapping[str, str], run: Runner,
+                log: TextIO | None) -> dict[str, str] | None:
+        """The environment for a ``--no-isolation`` build of *project* over a venv with
+        exactly its requirements for this host; None when they cannot be known here
+        (the caller then builds isolated, as before)."""
+        static = static_requires(project)
+        if static is None:
+            return None
+        venv = self._venv(layout, static, installer, environ, run, log)
+        extra = self._with(venv, environ)
+        dynamic = self._dynamic(layout, project, settings, extra, run, log)
+        if dynamic and set(dynamic) - set(static):
+            venv = self._venv(layout, [*static, *dynamic], installer, environ, run, log)
+            extra = self._with(venv, environ)
+        return extra
+
+    def _with(self, venv: Path, environ: Mapping[str, str]) -> dict[str, str]:
+        site = [str(p) for p in sorted((venv / "lib").glob("python*/site-packages"))]
+        old = environ.get("PYTHONPATH", "")
+        return {**environ,
+                "PYTHONPATH": os.pathsep.join([*site, *filter(None, [old])]),
+                "PATH": os.pathsep.join([str(venv / "bin"), environ.get("PATH", os.defpath)]),
+                "PYTHONNOUSERSITE": "1", "CROSSENV_BUILD_PACKAGES": "0"}
+
+    def _key(self, layout: Layout, requires: Sequence[str], installer: str) -> str:
+        base = os.path.realpath(layout.build_python)
+        text = json.dumps([base, layout.python_version, installer, sorted(set(requires))])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _venv(self, layout: Layout, requires: Sequence[str], installer: str,
+              environ: Mapping[str, str], run: Runner, log: TextIO | None) -> Path:
+        key = self._key(layout, requires, installer)
+        venv = self.root / key
+        with self._lock:
+            lock = self._keys.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._ready:
+                self.reused += 1
+                if log is not None:
+                    log.write(f"build requirements: the run's venv {venv} "
+                              f"({', '.join(requires)})\n")
+                return venv
+            shutil.rmtree(venv, ignore_errors=True)  # a half-made one of a failed attempt
+            if run([layout.build_python, "-m", "venv", "--without-pip", venv], log=log,
+                   env=environ) != 0:
+                raise SharedEnvError(f"cannot make a build venv in {venv} (see the log)")
+            if installer == "uv":
+                argv = ["uv", "pip", "install", "--quiet", "--python", venv / "bin" / "python"]
+            else:
+                argv = [layout.script("build-pip"), "--python", venv / "bin" / "python",
+                        "install", "--quiet", "--disable-pip-version-check"]
+            if requires and run([*argv, *requires], log=log, env=environ) != 0:
+                raise SharedEnvError("cannot install the build requirements "
+                                     f"({', '.join(requires)}) (see the log)")
+            self._ready.add(key)
+            self.made += 1
+            return venv
+
+    def _dynamic(self, layout: Layout, project: Path, settings: Mapping[str, str],
+                 environ: Mapping[str, str], run: Runner, log: TextIO | None) -> list[str]:
+        with tempfile.TemporaryDirectory(prefix="crossenv-requires-") as tmp:
+            out = Path(tmp) / "requires.json"
+            argv = [layout.script("cross-python"), "-c", _DYNAMIC, project,
+                    json.dumps(dict(settings)), out]
+            if run(argv, log=log, env=environ, cwd=project) != 0 or not out.is_file():
+                raise SharedEnvError("the build backend's get_requires_for_build_wheel "
+                                     "failed (see the log)")
+            found = json.loads(out.read_text(encoding="utf-8"))
+        if not isinstance(found, list) or not all(isinstance(r, str) for r in found):
+            raise SharedEnvError("get_requires_for_build_wheel returned no list of strings")
+        return found
+

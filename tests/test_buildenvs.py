@@ -1,0 +1,97 @@
+"""crossenv.buildenvs: a buildwheel run's build-requirement venvs, made once, never mixed.
+
+Unit tests cover reading ``[build-system] requires`` (hypothesis: any list of strings
+round-trips through TOML) and which front-end arguments leave the environment to
+crossenv. The integration test builds tests/sources/dynreqs (an in-tree backend that
+asks for one more requirement on aarch64 hosts only, and fails without it) twice with
+one :class:`SharedBuildEnvs`, with the real cross environment and pypa/build.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crossenv import api, arches, elfarch
+from crossenv.buildenvs import (
+    DEFAULT_REQUIRES,
+    SharedBuildEnvs,
+    applies,
+    parse_requires,
+    static_requires,
+)
+from crossenv.target import Target
+
+ROOT = Path(__file__).resolve().parent.parent
+DYNREQS = ROOT / "tests" / "sources" / "dynreqs"
+
+
+def _project(tmp_path: Path, text: str | None) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    if text is not None:
+        (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=30),
+                max_size=6))
+def test_requires_round_trip_through_toml(requires: list[str]) -> None:
+    # a JSON string (literal non-ASCII, DEL escaped) is a TOML basic string
+    quoted = (json.dumps(r, ensure_ascii=False).replace("\x7f", "\\u007f") for r in requires)
+    text = f"[build-system]\nrequires = [{', '.join(quoted)}]\n"
+    assert parse_requires(text) == requires
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (None, list(DEFAULT_REQUIRES)),  # no pyproject.toml: PEP 517's setuptools fallback
+    ("[project]\nname = 'x'\n", list(DEFAULT_REQUIRES)),
+    ("[build-system]\nrequires = []\n", []),
+    ("[build-system\nrequires = ['a']\n", None),  # unreadable: the isolated build says so
+    ("[build-system]\nrequires = 'setuptools'\n", None),
+    ("[build-system]\nrequires = ['a', 1]\n", None),
+    ("build-system = 3\n", None),
+])
+def test_requires_of_odd_projects(tmp_path: Path, text: str | None,
+                                  expected: list[str] | None) -> None:
+    assert static_requires(_project(tmp_path / "p", text)) == expected
+
+
+def test_only_pypa_build_without_the_users_own_environment_shares() -> None:
+    assert applies("build", []) and applies("build[uv]", ["--verbose"])
+    assert not applies("pip", [])
+    for args in (["-n"], ["--no-isolation"], ["-x"], ["--skip-dependency-check"]):
+        assert not applies("build", args), args
+
+
+@pytest.mark.parametrize("frontend", ["build", "build[uv]"])
+def test_a_run_makes_each_requirement_set_once(tmp_path: Path, aarch64_env: Path,
+                                               aarch64_target: Target, frontend: str) -> None:
+    shared = SharedBuildEnvs(tmp_path / "envs")
+    wheels = []
+    with (tmp_path / "build.log").open("w") as log:
+        for n in range(2):  # a copy each, as buildwheel's identifiers see one project
+            project = Path(shutil.copytree(DYNREQS, tmp_path / f"project{n}"))
+            wheels.append(api.build(aarch64_env, project, tmp_path / f"out{n}",
+                                    frontend=frontend, shared=shared, log=log))
+    text = (tmp_path / "build.log").read_text()
+    # the static set's venv, then its own venv for static + the host's answer (tomli,
+    # asked for on aarch64 only: the hook ran in cross-python); the second build reused both
+    assert (shared.made, shared.reused) == (2, 2), text
+    assert text.count("--no-isolation --skip-dependency-check") == 2, text
+    assert len(list((tmp_path / "envs").iterdir())) == 2
+    if frontend == "build[uv]":  # uv installed the venvs; build itself installs nothing
+        assert text.count("uv pip install") == 2 and "--installer" not in text, text
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheels[1]) as zf:
+        zf.extractall(site)
+    (module,) = (site / "dynreqs").glob("_word*.so")
+    assert elfarch.read(module) == arches.by_machine("aarch64").elf
+    out = aarch64_target.python("-c", "from dynreqs import _word; print(_word.bits())",
+                                path=[site])
+    assert out.stdout.strip() == "64"
