@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO, overload
@@ -65,14 +66,15 @@ def _run(argv: Sequence[str], *, log: TextIO | None, cwd: Path | None = None,
     if log is not None:
         log.write(f"$ {' '.join(map(str, argv))}\n")
         log.flush()
+    started = time.monotonic()
     try:
         proc = subprocess.run([str(a) for a in argv], cwd=cwd, env=dict(env) if env else None,
                               stdout=log, stderr=subprocess.STDOUT if log else None,
                               stdin=subprocess.DEVNULL, check=False)
     except OSError as exc:
         raise BuildError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-    if log is not None:
-        log.write(f"[exit status {proc.returncode}]\n")
+    if log is not None:  # each program's seconds: where an identifier's time goes
+        log.write(f"[exit status {proc.returncode}, {time.monotonic() - started:.1f} s]\n")
         log.flush()
     return proc.returncode
 
