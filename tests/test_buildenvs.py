@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from crossenv import api, arches, elfarch
 from crossenv.buildenvs import (
     DEFAULT_REQUIRES,
+    NO_ISOLATION,
     SharedBuildEnvs,
     applies,
     parse_requires,
@@ -62,14 +63,17 @@ def test_requires_of_odd_projects(tmp_path: Path, text: str | None,
     assert static_requires(_project(tmp_path / "p", text)) == expected
 
 
-def test_only_pypa_build_without_the_users_own_environment_shares() -> None:
-    assert applies("build", []) and applies("build[uv]", ["--verbose"])
-    assert not applies("pip", [])
+def test_front_ends_share_unless_the_user_manages_the_environment() -> None:
+    assert applies("build", []) and applies("build[uv]", ["--verbose"]) and applies("pip", [])
+    assert not applies("uv", [])
     for args in (["-n"], ["--no-isolation"], ["-x"], ["--skip-dependency-check"]):
-        assert not applies("build", args), args
+        assert not applies("build", args) and not applies("build[uv]", args), args
+        assert applies("pip", args), args  # not pip's words
+    for args in (["--no-build-isolation"], ["--check-build-dependencies"]):
+        assert not applies("pip", args) and applies("build", args), args
 
 
-@pytest.mark.parametrize("frontend", ["build", "build[uv]"])
+@pytest.mark.parametrize("frontend", ["build", "build[uv]", "pip"])
 def test_a_run_makes_each_requirement_set_once(tmp_path: Path, aarch64_env: Path,
                                                aarch64_target: Target, frontend: str) -> None:
     shared = SharedBuildEnvs(tmp_path / "envs")
@@ -83,7 +87,8 @@ def test_a_run_makes_each_requirement_set_once(tmp_path: Path, aarch64_env: Path
     # the static set's venv, then its own venv for static + the host's answer (tomli,
     # asked for on aarch64 only: the hook ran in cross-python); the second build reused both
     assert (shared.made, shared.reused) == (2, 2), text
-    assert text.count("--no-isolation --skip-dependency-check") == 2, text
+    flags = " ".join(NO_ISOLATION["pip" if frontend == "pip" else "build"])
+    assert text.count(flags) == 2, text
     assert len(list((tmp_path / "envs").iterdir())) == 2
     if frontend == "build[uv]":  # uv installed the venvs; build itself installs nothing
         assert text.count("uv pip install") == 2 and "--installer" not in text, text

@@ -279,24 +279,25 @@ def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip
     ``frontend`` is ``pip`` (cross-pip wheel), ``build`` (cross-python -m build) or
     ``build[uv]`` (the same with uv installing the build requirements). Returns the
     wheel; a front-end failure, no wheel or a pure-Python wheel is a BuildError.
-    With ``shared`` (a :class:`crossenv.buildenvs.SharedBuildEnvs`), pypa/build's
-    builds use the run's venv of the same requirements instead of making their own.
+    With ``shared`` (a :class:`crossenv.buildenvs.SharedBuildEnvs`), the build uses the
+    run's venv of the same requirements instead of making its own.
     """
     environ = dict(os.environ if environ is None else environ)
-    if frontend in ("build", "build[uv]"):
-        if frontend == "build[uv]":
-            uv = _find_uv(env, environ, log)
-            environ["PATH"] = os.pathsep.join([str(uv.parent), environ.get("PATH", "")])
-        if not _has_pypa_build(env) and _run(
-                [_scripts(env).script("cross-pip"), "install", "--quiet", "build>=1"], log=log,
-                env=environ) != 0:
-            raise BuildError("cannot install pypa/build into the cross environment")
-    elif frontend != "pip":
+    if frontend not in ("pip", "build", "build[uv]"):
         raise BuildError(f"unknown front-end {frontend!r}: use pip, build or build[uv]")
+    sharing = shared is not None and buildenvs.applies(frontend, frontend_args)
+    if frontend == "build[uv]":
+        uv = _find_uv(env, environ, log)
+        environ["PATH"] = os.pathsep.join([str(uv.parent), environ.get("PATH", "")])
+    # pypa/build runs the build, or asks the backend for its requirements (sharing)
+    if (frontend != "pip" or sharing) and not _has_pypa_build(env) and _run(
+            [_scripts(env).script("cross-pip"), "install", "--quiet", "build>=1"], log=log,
+            env=environ) != 0:
+        raise BuildError("cannot install pypa/build into the cross environment")
     with tempfile.TemporaryDirectory(prefix="crossenv-build-") as tmp:
         out = Path(tmp)
         args, runs = list(frontend_args), frontend
-        if shared is not None and buildenvs.applies(frontend, args):
+        if shared is not None and sharing:
             try:
                 prepared = shared.environ(
                     _scripts(env), Path(project), settings=dict(config_settings),
@@ -305,8 +306,8 @@ def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip
             except buildenvs.SharedEnvError as exc:
                 raise BuildError(str(exc)) from None
             if prepared is not None:  # the installer has done its work: no --installer
-                environ, args = prepared, ["--no-isolation", "--skip-dependency-check", *args]
-                runs = "build"
+                environ, runs = prepared, "pip" if frontend == "pip" else "build"
+                args = [*buildenvs.NO_ISOLATION[runs], *args]
         argv = _frontend_argv(env, runs, args, Path(project), out, config_settings)
         if _run(argv, log=log, env=environ) != 0:
             raise BuildError(f"{frontend} failed to build {project}")

@@ -8,8 +8,9 @@ strings). Measured on cibuildwheel's own shape of project (setuptools and Cython
 venv and its two installer runs were 3-5 s of each identifier's build.
 
 :class:`SharedBuildEnvs` keeps one venv per (build interpreter, installer, requirement
-set) for one run, and builds with pypa/build's ``--no-isolation
---skip-dependency-check`` on top of it, which keeps what isolation promises:
+set) for one run, and builds over it with pypa/build's ``--no-isolation
+--skip-dependency-check`` or pip's ``--no-build-isolation``, which keeps what isolation
+promises:
 
 * the venv holds exactly the declared requirements: ``[build-system] requires`` first,
   then what the backend's ``get_requires_for_build_wheel`` asks for *on this host* (the
@@ -48,7 +49,11 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
 #: pypa/build's (and PEP 517's) backend for a project without ``[build-system]``
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
 #: front-end arguments that say the user manages the build environment
-_OWN_ENVIRONMENT = ("-n", "--no-isolation", "-x", "--skip-dependency-check")
+_OWN_ENVIRONMENT = {"pip": ("--no-build-isolation", "--check-build-dependencies"),
+                    "build": ("-n", "--no-isolation", "-x", "--skip-dependency-check")}
+#: what each front-end is told to build over a prepared venv (no installer runs)
+NO_ISOLATION = {"pip": ("--no-build-isolation",),
+                "build": ("--no-isolation", "--skip-dependency-check")}
 
 #: run by cross-python with the venv on PYTHONPATH: the backend's own answer for this host
 _DYNAMIC = r"""
@@ -94,9 +99,9 @@ def parse_requires(text: str) -> list[str] | None:
 
 
 def applies(frontend: str, args: Sequence[str]) -> bool:
-    """pypa/build front-ends whose arguments leave the environment to crossenv."""
-    return frontend in ("build", "build[uv]") and not any(
-        a in _OWN_ENVIRONMENT or a.startswith("--no-isolation") for a in args)
+    """A front-end whose arguments leave the build environment to crossenv."""
+    own = _OWN_ENVIRONMENT.get("build" if frontend == "build[uv]" else frontend)
+    return own is not None and not any(a.split("=", 1)[0] in own for a in args)
 
 
 class SharedBuildEnvs:
