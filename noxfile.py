@@ -91,7 +91,8 @@ def matrix(session: nox.Session) -> None:
 @nox.session
 def buildwheel(session: nox.Session) -> None:
     """crossenv buildwheel's full acceptance run: tests/sources/cibw-project for aarch64,
-    armv7l, ppc64le and s390x on cp311 (bookworm) and cp313 (trixie), tested under qemu."""
+    armv7l, ppc64le and s390x on cp311 (bookworm) and cp314 (sid, pypa/build with uv),
+    tested under qemu."""
     session.install("-e", ".[test,repair,zig]")
     args = session.posargs or ["-n", "0", "-s", "--durations=15"]
     session.run("pytest", *args, "tests/test_buildwheel.py", "-k", "builds_tested",
