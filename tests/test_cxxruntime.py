@@ -114,6 +114,18 @@ def test_linker_script_lists_stub_archive_compat_and_glibc_stubs(tmp_path: Path)
             f'AS_NEEDED ( "{tmp_path}/a b/crossenv-libpthread-stub.so" ) )') in text
     plain = cxxruntime.linker_script(tmp_path, False, [])
     assert "cxxcompat" not in plain and "AS_NEEDED" not in plain
+    # the gthread references are an ordinary input before the stubs: seen first, they
+    # make the libpthread stub needed even when LTO adds the calls later
+    refs = cxxruntime.linker_script(tmp_path, False, ["crossenv-libpthread-stub.so"],
+                                    [glibcmoved.REFS])
+    assert (f'"{tmp_path}/{glibcmoved.REFS}" AS_NEEDED ( '
+            f'"{tmp_path}/crossenv-libpthread-stub.so" )') in refs
+
+
+@given(st.sets(st.sampled_from(sorted(glibcmoved.GTHREAD_CALLS))))
+def test_the_gthread_references_name_each_function_once(names: set[str]) -> None:
+    lines = glibcmoved.refs_source(list(names)).splitlines()
+    assert lines == [f'__asm__(".globl {name}");' for name in sorted(names)]
 
 
 # --- glibc 2.34's moves ----------------------------------------------------------------------
@@ -171,6 +183,16 @@ def test_stubs_from_the_real_libraries(tmp_path: Path, arm64_sysroot: provision.
     pthread = {s.name: s.version for s in
                stublib.defined_symbols(tmp_path / "crossenv-libpthread-stub.so")}
     assert pthread["pthread_once"] == "GLIBC_2.17"
+    # the references object: undefined globals only, for the moved functions alone
+    assert glibcmoved.build_refs((_cross("gcc"),), libc, (2, 17), tmp_path) == [glibcmoved.REFS]
+    listing = subprocess.run([_cross("readelf"), "-sW", tmp_path / glibcmoved.REFS], text=True,
+                             capture_output=True, check=True).stdout
+    refs = {f[7]: (f[4], f[6]) for f in map(str.split, listing.splitlines())
+            if len(f) == 8 and f[0].rstrip(":").isdigit() and f[7].startswith("pthread_")}
+    assert refs["pthread_once"] == ("GLOBAL", "UND")
+    assert all(v == ("GLOBAL", "UND") for v in refs.values()), refs
+    assert "pthread_mutex_lock" not in refs  # in libc.so.6 before 2.34 too: not moved
+    assert set(refs) <= glibcmoved.GTHREAD_CALLS and set(refs) <= set(pthread)
 
 
 STRINGSTREAMS = """
@@ -276,12 +298,17 @@ def _repair_check_run(env: Path, wheel: Path, arch: str, glibc: tuple[int, int],
 
 @pytest.mark.integration
 @pytest.mark.slow(minutes=2)  # an isolated build with pybind11 from PyPI, two modules
+# setuptools, and scikit-build-core with pybind11's CMake defaults: -flto, whose code
+# generation adds std::call_once's pthread_once after ld has resolved the module's symbols
+# (bound to GLIBC_2.34 until crossenv-gthread-refs.o, see crossenv.glibcmoved)
+@pytest.mark.parametrize(("project", "package"), [("pybind-pair", "cxxpair"),
+                                                  ("pybind-skbuild", "skpair")])
 def test_pybind11_pair_is_manylinux_2_28_and_catches_across_modules(
-        aarch64_env: Path, tmp_path: Path) -> None:
+        aarch64_env: Path, tmp_path: Path, project: str, package: str) -> None:
     hostlibc = aarch64_env / "cross" / "crossenv" / "hostlibc"
     assert (hostlibc / "libstdc++.so").read_text().count("INPUT (") == 1
-    wheel = _build(aarch64_env, "pybind-pair", tmp_path)
-    _repair_check_run(aarch64_env, wheel, "aarch64", (2, 28), "cxxpair", tmp_path)
+    wheel = _build(aarch64_env, project, tmp_path)
+    _repair_check_run(aarch64_env, wheel, "aarch64", (2, 28), package, tmp_path)
 
 
 def _env_for(tmp_path: Path, debian: str, manylinux: str | None) -> tuple[Path, str]:

@@ -36,6 +36,9 @@ object code and the headers always match (no second compiler, no older sysroot):
   glibc's ``__libc_single_threaded`` (``GLIBC_2.32``) inline, in every shared_ptr
   copy. The object defines a hidden one that stays 0 ("maybe threaded"): reference
   counts always use atomic operations, which is what older glibc's gcc did.
+* for a host glibc older than 2.34, the stubs of the libraries glibc 2.34 merged into
+  libc and ``crossenv-gthread-refs.o``, which makes an LTO module's thread calls bind
+  to them (:mod:`crossenv.glibcmoved`).
 
 The files go into ENV's hostlibc directory, which gcc searches first (``-B``), so
 ``-lstdc++`` from g++, CMake, meson or a hand-written ``-lstdc++`` all find the script.
@@ -48,6 +51,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,7 +70,7 @@ logger = logging.getLogger("crossenv")
 #: (``--manylinux``, buildwheel's image): what cibuildwheel builds by default
 DEFAULT_MANYLINUX = (2, 28)
 #: bump when the generated parts change: the cache key
-FORMAT = "cxxruntime-6"
+FORMAT = "cxxruntime-7"
 STUB = "crossenv-libstdc++-stub.so"
 ARCHIVE = "libstdc++_nonshared.a"
 COMPAT = "crossenv-cxxcompat.o"
@@ -108,9 +112,12 @@ def _quote(path: Path) -> str:
     return '"' + str(path) + '"'
 
 
-def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str]) -> str:
-    """ENV's ``libstdc++.so``: the archive, the stub, the compatibility object, and the
-    glibc stubs as needed (g++ puts ``-lstdc++`` before ``-lc``, so they come first).
+def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str],
+                  glibc_refs: Sequence[str] = ()) -> str:
+    """ENV's ``libstdc++.so``: the archive, the stub, the compatibility object, the
+    gthread references (:func:`crossenv.glibcmoved.build_refs`: before the stubs, so an
+    LTO module's calls bind to them too) and the glibc stubs as needed (g++ puts
+    ``-lstdc++`` before ``-lc``, so they come first).
     The archive comes before the stub: Debian's gcc links ``--as-needed``, and ld counts
     a shared library as needed only for references made before it, so the old symbols
     the archive's members use (``__cxa_throw``...) would otherwise stay unversioned
@@ -119,6 +126,7 @@ def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str]) -> str:
     parts = [_quote(final_dir / ARCHIVE), _quote(final_dir / STUB)]
     if compat:
         parts.append(_quote(final_dir / COMPAT))
+    parts += [_quote(final_dir / name) for name in glibc_refs]
     if glibc_stubs:
         parts.append(f"AS_NEEDED ( {' '.join(_quote(final_dir / n) for n in glibc_stubs)} )")
     return ("/* crossenv: -lstdc++ for an older libstdc++.so.6 (see crossenv.cxxruntime):\n"
@@ -215,6 +223,8 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
                                         str(out / "compat.c")], "the glibc compatibility object")
     names = glibcmoved.build_stubs(chain.cc, libc, level, out) if libc else []
     (out / "glibc-stubs.txt").write_text("".join(f"{name}\n" for name in names))
+    refs = glibcmoved.build_refs(chain.cc, libc, level, out) if libc else []
+    (out / "glibc-refs.txt").write_text("".join(f"{name}\n" for name in refs))
 
 
 def prepare(chain: Toolchain, host: HostDescription, manylinux: tuple[int, int] | None,
@@ -246,7 +256,8 @@ def prepare(chain: Toolchain, host: HostDescription, manylinux: tuple[int, int] 
         parts = stublib.cached(key, lambda out: _build_parts(
             chain, shared, archive, host.arch.machine, level, compat, libc, out))
         stubs = (parts / "glibc-stubs.txt").read_text().split()
-        names = [STUB, ARCHIVE, *([COMPAT] if compat else []), *stubs]
+        refs = (parts / "glibc-refs.txt").read_text().split()
+        names = [STUB, ARCHIVE, *([COMPAT] if compat else []), *refs, *stubs]
         missing = [name for name in names if not (parts / name).is_file()]
         if missing:  # a cache entry made by an older or broken run
             raise OSError(f"{parts} lacks {', '.join(missing)} (remove it to rebuild)")
@@ -256,7 +267,7 @@ def prepare(chain: Toolchain, host: HostDescription, manylinux: tuple[int, int] 
     stage_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copyfile(parts / name, stage_dir / name)
-    _replace(stage_dir / SCRIPT, linker_script(final_dir, compat, stubs))
+    _replace(stage_dir / SCRIPT, linker_script(final_dir, compat, stubs, refs))
     logger.info("C++ extensions link for manylinux_%d_%d (libstdc++ %s: newer parts static)",
                 *level, shared)
     flag = f"-B{final_dir}/"

@@ -17,9 +17,15 @@ one that does not gains nothing. C links are left alone (setuptools puts the
 sysroot's library directory before crossenv's, so a ``libc.so`` of crossenv's would
 serve some builds and not others). Symbols that are new in 2.34 (``closefrom``)
 have no older version and keep needing 2.34, which ``crossenv check`` reports.
-Not covered yet: an ``-flto`` link (pybind11's CMake default) whose code generation
-adds the call binds it to libc.so.6: gcc gives ld only ``-lc`` again after code
-generation, and the stubs were dropped as not needed.
+An ``-flto`` link (pybind11's CMake default) is different: the call to
+``pthread_once`` that ``std::call_once`` makes is in the IR of the module, and after
+code generation ld binds it to libc.so.6's default version, the stubs having been
+dropped as not needed. So the linker script also names ``crossenv-gthread-refs.o``
+(:func:`build_refs`): an object whose only content is an undefined global reference to
+each moved function that libstdc++'s headers call inline (``gthr-posix.h``). An
+ordinary object's reference is seen before the stubs, so libpthread.so.0's stub is
+needed and these functions bind to its old versions in every C++ module, LTO or not
+(a C++ module then needs libpthread.so.0, which every glibc has).
 """
 
 from __future__ import annotations
@@ -71,6 +77,48 @@ def moved(symbols: list[stublib.Symbol], glibc: tuple[int, int]
                 found.setdefault(soname, []).append(sym)
                 break
     return found
+
+
+#: the POSIX functions libstdc++'s headers call inline (gcc's ``gthr-posix.h``): the
+#: ones an LTO code generation can add to a module after ld's symbol resolution
+GTHREAD_CALLS = frozenset((
+    "pthread_once", "pthread_getspecific", "pthread_setspecific", "pthread_create",
+    "pthread_join", "pthread_equal", "pthread_self", "pthread_detach", "pthread_cancel",
+    "sched_yield", "pthread_mutex_lock", "pthread_mutex_trylock",
+    "pthread_mutex_timedlock", "pthread_mutex_unlock", "pthread_mutex_init",
+    "pthread_mutex_destroy", "pthread_cond_init", "pthread_cond_broadcast",
+    "pthread_cond_signal", "pthread_cond_wait", "pthread_cond_timedwait",
+    "pthread_cond_destroy", "pthread_key_create", "pthread_key_delete",
+    "pthread_mutexattr_init", "pthread_mutexattr_settype", "pthread_mutexattr_destroy",
+    "pthread_cond_clockwait", "pthread_mutex_clocklock", "pthread_rwlock_rdlock",
+    "pthread_rwlock_tryrdlock", "pthread_rwlock_wrlock", "pthread_rwlock_trywrlock",
+    "pthread_rwlock_unlock", "pthread_rwlock_clockrdlock", "pthread_rwlock_clockwrlock",
+    "pthread_rwlock_timedrdlock", "pthread_rwlock_timedwrlock",
+))
+#: the object of :func:`build_refs`
+REFS = "crossenv-gthread-refs.o"
+
+
+def refs_source(names: list[str]) -> str:
+    """C source of an object with one undefined global reference per name, and nothing
+    else (no code, no data, no relocation)."""
+    return "".join(f'__asm__(".globl {name}");\n' for name in sorted(names))
+
+
+def build_refs(cc: tuple[str, ...], libc: Path, glibc: tuple[int, int], out: Path
+               ) -> list[str]:
+    """Write :data:`REFS` into *out* when libstdc++'s inline calls include moved
+    functions for a host with *glibc*; ``[REFS]`` or ``[]``."""
+    if glibc >= MOVED_IN:
+        return []
+    names = [s.name for s in moved(stublib.defined_symbols(libc), glibc).get(
+        "libpthread.so.0", []) if s.name in GTHREAD_CALLS]
+    if not names:
+        return []
+    (out / "gthread-refs.c").write_text(refs_source(names))
+    stublib.run_compiler(cc, ["-c", "-fPIC", "-o", str(out / REFS),
+                              str(out / "gthread-refs.c")], "the gthread references object")
+    return [REFS]
 
 
 def find_libc(sysroot_dirs: tuple[str, ...]) -> Path | None:
