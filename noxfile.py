@@ -160,8 +160,8 @@ def cxx(session: nox.Session) -> None:
     """C++ extensions for manylinux (crossenv.cxxruntime): pybind11 with setuptools and with
     scikit-build-core, and nanobind, for manylinux_2_28 and manylinux2014, on arm64 and
     s390x, with exceptions crossing module boundaries under qemu (the default run builds
-    the pybind11 + setuptools pair for aarch64); and nanobind_add_stub importing its module
-    with the host python during the build (tests/sources/nbstub)."""
+    both pybind11 pairs for aarch64); and nanobind_add_stub importing its module with the
+    host python during the build (tests/sources/nbstub)."""
     session.install("-e", ".[test,repair,zig]")
     args = session.posargs or ["-n", "2", "-s", "--durations=10"]
     session.run("pytest", *args, "tests/test_cxxruntime.py",
