@@ -109,7 +109,8 @@ def test_stub_source_defines_each_symbol_once_under_its_version() -> None:
 
 def test_linker_script_lists_stub_archive_compat_and_glibc_stubs(tmp_path: Path) -> None:
     text = cxxruntime.linker_script(tmp_path / "a b", True, ["crossenv-libpthread-stub.so"])
-    assert (f'INPUT ( "{tmp_path}/a b/libstdc++_nonshared.a" '
+    assert (f'INPUT ( "{tmp_path}/a b/crossenv-libstdc++-stub.so" '
+            f'"{tmp_path}/a b/libstdc++_nonshared.a" '
             f'"{tmp_path}/a b/crossenv-libstdc++-stub.so" "{tmp_path}/a b/crossenv-cxxcompat.o" '
             f'AS_NEEDED ( "{tmp_path}/a b/crossenv-libpthread-stub.so" ) )') in text
     plain = cxxruntime.linker_script(tmp_path, False, [])

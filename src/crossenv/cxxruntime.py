@@ -70,7 +70,7 @@ logger = logging.getLogger("crossenv")
 #: (``--manylinux``, buildwheel's image): what cibuildwheel builds by default
 DEFAULT_MANYLINUX = (2, 28)
 #: bump when the generated parts change: the cache key
-FORMAT = "cxxruntime-7"
+FORMAT = "cxxruntime-8"
 STUB = "crossenv-libstdc++-stub.so"
 ARCHIVE = "libstdc++_nonshared.a"
 COMPAT = "crossenv-cxxcompat.o"
@@ -118,12 +118,17 @@ def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str],
     gthread references (:func:`crossenv.glibcmoved.build_refs`: before the stubs, so an
     LTO module's calls bind to them too) and the glibc stubs as needed (g++ puts
     ``-lstdc++`` before ``-lc``, so they come first).
-    The archive comes before the stub: Debian's gcc links ``--as-needed``, and ld counts
-    a shared library as needed only for references made before it, so the old symbols
-    the archive's members use (``__cxa_throw``...) would otherwise stay unversioned
-    references with no ``libstdc++.so.6`` to find them in. Its members define no old
-    symbol globally, so nothing the stub answers is taken from the archive."""
-    parts = [_quote(final_dir / ARCHIVE), _quote(final_dir / STUB)]
+    The stub comes before the archive and again after it. Before: an old symbol a member
+    pulled in refers to is then already defined by the stub; objcopy cannot localize a
+    ``u`` (GNU unique) definition, so cow-string-inst.o still defines
+    ``string::_Rep::_S_empty_rep_storage``, and a manylinux2014 link of
+    ``runtime_error(const char*)`` (cow-stdexcept.o) pulled it, and through it random.o's
+    ``getentropy@GLIBC_2.25``. After: Debian's gcc links ``--as-needed`` and ld counts a
+    shared library as needed only for references made before it, so when the module
+    itself uses no old symbol the first copy is dropped, and the old symbols the
+    members use (``__cxa_throw``...) would otherwise stay unversioned references with
+    no ``libstdc++.so.6`` to find them in."""
+    parts = [_quote(final_dir / STUB), _quote(final_dir / ARCHIVE), _quote(final_dir / STUB)]
     if compat:
         parts.append(_quote(final_dir / COMPAT))
     parts += [_quote(final_dir / name) for name in glibc_refs]
