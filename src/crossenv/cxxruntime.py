@@ -21,7 +21,11 @@ object code and the headers always match (no second compiler, no older sysroot):
   and ``-Wl,--exclude-libs`` keeps them out of the module's dynamic symbols. Those
   members also define older symbols (``locale::id`` statics, the old ``__throw_*``):
   they are made local to their member (``objcopy --localize-symbols``), so a module's
-  own references still bind to the host's shared copy. The members' COMDAT groups are
+  own references still bind to the host's shared copy. Known gap: objcopy cannot
+  localize a GNU-unique (``u``) definition, and cow-string-inst.o (COW string's
+  ``_S_empty_rep_storage``), locale-inst.o and wlocale-inst.o (the facet ``id``
+  statics) have such old definitions; a module that pulls one of those members binds
+  those symbols to the member's copy instead of the host's. The members' COMDAT groups are
   dissolved (``--remove-section=.group``): ld keeps only the first copy of a group, and
   where the module or another member has the same inline code (``basic_stringbuf``'s
   destructor is in both ``sstream-inst.o`` and its C++20 twin) the member's calls to
