@@ -10,6 +10,7 @@ one :class:`SharedBuildEnvs`, with the real cross environment and pypa/build.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -100,3 +101,33 @@ def test_a_run_makes_each_requirement_set_once(tmp_path: Path, aarch64_env: Path
     out = aarch64_target.python("-c", "from dynreqs import _word; print(_word.bits())",
                                 path=[site])
     assert out.stdout.strip() == "64"
+
+
+def test_kept_venvs_serve_the_next_run_of_the_day(tmp_path: Path, aarch64_env: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run with kept venvs makes them; the next run (a new SharedBuildEnvs on the same
+    root, as the next ``crossenv buildwheel``) builds at once over the same venvs; a venv
+    without its ready mark (a run that died) is made again, not used."""
+    root = tmp_path / "kept"
+    project = Path(shutil.copytree(DYNREQS, tmp_path / "project"))
+    runs = []
+    for n in range(2):
+        shared = SharedBuildEnvs(root, kept=True)
+        with (tmp_path / f"build{n}.log").open("w") as log:
+            api.build(aarch64_env, project, tmp_path / f"out{n}", frontend="build",
+                      shared=shared, log=log)
+        runs.append((shared.made, shared.reused))
+    assert runs == [(2, 0), (0, 2)], (tmp_path / "build1.log").read_text()[-3000:]
+    venvs = sorted(p for p in root.iterdir() if p.is_dir())
+    assert len(venvs) == 2 and all((v / SharedBuildEnvs.READY).is_file() for v in venvs)
+    assert all(v.name.split("-")[0].isdigit() for v in venvs)  # the day's, swept later
+    assert "day's venv" in (tmp_path / "build1.log").read_text()
+    static = next(v for v in venvs if "tomli" not in (v / SharedBuildEnvs.READY).read_text())
+    (static / SharedBuildEnvs.READY).unlink()
+    (static / "bin" / "python").unlink()  # half made: unusable
+    shared = SharedBuildEnvs(root, kept=True)
+    layout = api.Env.open(aarch64_env).layout
+    with (tmp_path / "remake.log").open("w") as log:
+        venv = shared._venv(layout, static_requires(project) or [], "pip", dict(os.environ),
+                            api._run, log)
+    assert venv == static and shared.made == 1 and (venv / "bin" / "python").exists()

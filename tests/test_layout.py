@@ -34,8 +34,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
                   "sysrootcache provision provisioncli headers"),
     ("toolchain", "toolchain buildpython rust"),
     # reading, checking and running built wheels
-    ("verify", "wheelfile elfinfo loader symbols wheelchecks checkimport check repair run "
-               "testcmd"),
+    ("verify", "wheelfile wheelinstall testdeps elfinfo loader symbols wheelchecks "
+               "checkimport check repair run testcmd"),
     ("target", "request target"),
     # the generators (peers: tests/test_generators.py) and the files made from them
     ("generators", "backends backends._protocol backends._shared backends.autotools "

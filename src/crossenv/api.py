@@ -372,12 +372,13 @@ class TestSpec:
 
 
 def test(env: Path | Env, wheel: Path, spec: TestSpec, *, project: Path,
-         log: TextIO | None = None) -> None:
+         log: TextIO | None = None) -> float:
     """Install ``wheel`` (with extras) and the test requirements into a fresh host
     directory and run each command under qemu. ``python``/``python3`` mean the host
     python and ``pytest`` its ``python -m pytest``; ``{project}`` and ``{package}`` are
     replaced by ``project``. The commands run in a fresh directory holding only the
-    ``sources`` (as in cibuildwheel), so the source tree is not what gets imported."""
+    ``sources`` (as in cibuildwheel), so the source tree is not what gets imported.
+    Returns the seconds the commands took (the rest of the step is installing)."""
     from .testcmd import host_argv
 
     with tempfile.TemporaryDirectory(prefix="crossenv-test-") as tmp:
@@ -385,21 +386,56 @@ def test(env: Path | Env, wheel: Path, spec: TestSpec, *, project: Path,
         cwd.mkdir()
         for source in spec.sources:
             _copy_source(Path(project), source, cwd)
-        target = f"{wheel}[{','.join(spec.extras)}]" if spec.extras else str(wheel)
+        sites = _test_sites(env, wheel, spec, site, project=Path(project), log=log)
+        commands_s = 0.0
+        for command in spec.commands:
+            argv, environ = host_argv(env, command, project=Path(project), site=site,
+                                      behind=sites[1:])
+            environ.update(spec.environ)
+            started = time.monotonic()
+            status = _run(argv, log=log, cwd=cwd, env=environ)
+            commands_s += time.monotonic() - started
+            if status != 0:
+                raise TestError(f"test command failed under qemu: {' '.join(command)}")
+        return commands_s
+
+
+def _test_sites(env: Path | Env, wheel: Path, spec: TestSpec, site: Path, *, project: Path,
+                log: TextIO | None) -> list[Path]:
+    """Install the wheel and what its test needs; the directories for PYTHONPATH, the
+    wheel's first. The requirements come from the day's kept set when they can
+    (:mod:`crossenv.testdeps`), and the wheel is unpacked in-process beside them."""
+    from . import testdeps, wheelinstall
+
+    target = f"{wheel}[{','.join(spec.extras)}]" if spec.extras else str(wheel)
+
+    def pip_install(directory: Path) -> None:
         # A requirement without a wheel for the host is built from its sdist by cross-pip,
         # in this environment; pip keeps the wheel in the env's cache (PIP_CACHE_DIR,
         # keyed by the host's tags and libc), so the next run installs it at once.
-        pip = [_scripts(env).script("cross-pip"), "install", "--quiet", "--target", site, target,
-               *spec.requires]
-        if _run(pip, log=log, cwd=Path(project)) != 0:  # "-r requirements/test.txt"
+        pip = [_scripts(env).script("cross-pip"), "install", "--quiet", "--target", directory,
+               target, *spec.requires]
+        if _run(pip, log=log, cwd=project) != 0:  # "-r requirements/test.txt"
             raise TestError(f"cross-pip could not install {wheel.name} and the test "
                             f"requirements ({' '.join(spec.requires) or 'none'}) for the host "
                             "(see the log)")
-        for command in spec.commands:
-            argv, environ = host_argv(env, command, project=Path(project), site=site)
-            environ.update(spec.environ)
-            if _run(argv, log=log, cwd=cwd, env=environ) != 0:
-                raise TestError(f"test command failed under qemu: {' '.join(command)}")
+
+    name = testdeps.key(Path(env.path if isinstance(env, Env) else env), wheel, spec.requires,
+                        spec.extras)
+    if name is None:
+        pip_install(site)
+        return [site]
+    root = user_cache("test-deps")
+    hit = (root / name).is_dir()
+    deps = testdeps.kept(root, name, wheel, pip_install)
+    if log is not None:
+        log.write(f"test requirements: {'kept' if hit else 'installed and kept'} in {deps}\n")
+    try:
+        wheelinstall.install(wheel, site, interpreter=str(site.parent / "host" / "bin" / "python"),
+                             python_version=Env.open(env).layout.python_version)
+    except wheelinstall.WheelInstallError as exc:
+        raise TestError(str(exc)) from None
+    return [site, deps]
 
 
 def _copy_source(project: Path, source: str, cwd: Path) -> None:

@@ -16,9 +16,17 @@ promises:
   then what the backend's ``get_requires_for_build_wheel`` asks for *on this host* (the
   hook runs in cross-python, as in an isolated build); a different set gets a venv of
   its own, never a union;
-* nothing from ``build-pip`` is visible (``CROSSENV_BUILD_PACKAGES=0``), and the venv
-  lives in the run's temporary directory: the next run resolves the requirements
-  afresh, as an isolated build would.
+* nothing from ``build-pip`` is visible (``CROSSENV_BUILD_PACKAGES=0``);
+* the venv is kept for the UTC day (``~/.cache/crossenv/build-reqs/DAY-KEY``, the key
+  also holding pip's configuration, ``PIP_*`` and pip.conf, and the build
+  interpreter's file), so the next run of the day starts building at once, and the
+  first run of a new day resolves the requirements afresh as an isolated build would;
+  older days' venvs are removed then. A venv is made in place under a file lock beside
+  it and is used only once its ``.crossenv-ready`` mark is written, so concurrent runs
+  wait for one another and a run that died leaves nothing that is used.
+  ``CROSSENV_REQUIREMENTS_CACHE=0`` makes every run's venvs in its own temporary
+  directory instead (the test step's kept requirements, :mod:`crossenv.testdeps`,
+  follow the same variable).
 
 The hooks see the venv as they would see pypa/build's isolated venv under crossenv: its
 site-packages on ``PYTHONPATH`` of cross-python (``_crossenv_frontends``), its scripts
@@ -27,6 +35,7 @@ first on ``PATH``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -38,6 +47,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from . import testdeps
 from .errors import CrossenvError
 from .model import Layout
 
@@ -105,11 +115,16 @@ def applies(frontend: str, args: Sequence[str]) -> bool:
 
 
 class SharedBuildEnvs:
-    """Venvs of build requirements for one run, each made once (thread-safe: identifiers
-    of a matrix build in threads). ``root`` is a directory the run owns and removes."""
+    """Venvs of build requirements, each made once (thread-safe: identifiers of a matrix
+    build in threads). With ``kept`` they are the day's, under ``root`` (shared by runs);
+    without, ``root`` is a directory the run owns and removes."""
 
-    def __init__(self, root: Path) -> None:
+    #: the file that says a kept venv is complete
+    READY = ".crossenv-ready"
+
+    def __init__(self, root: Path, *, kept: bool = False) -> None:
         self.root = Path(root)
+        self.kept = kept
         self._lock = threading.Lock()
         self._keys: dict[str, threading.Lock] = {}
         self._ready: set[str] = set()
@@ -144,8 +159,15 @@ class SharedBuildEnvs:
 
     def _key(self, layout: Layout, requires: Sequence[str], installer: str) -> str:
         base = os.path.realpath(layout.build_python)
-        text = json.dumps([base, layout.python_version, installer, sorted(set(requires))])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        parts: list[object] = [base, layout.python_version, installer, sorted(set(requires))]
+        if not self.kept:
+            return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+        try:  # a kept venv links to its base interpreter: a new or removed one is a new key
+            stat = os.stat(base)
+            parts += [stat.st_size, stat.st_mtime_ns, testdeps.pip_config()]
+        except OSError:
+            parts.append(None)
+        return f"{testdeps.today()}-{hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]}"
 
     def _venv(self, layout: Layout, requires: Sequence[str], installer: str,
               environ: Mapping[str, str], run: Runner, log: TextIO | None) -> Path:
@@ -153,28 +175,48 @@ class SharedBuildEnvs:
         venv = self.root / key
         with self._lock:
             lock = self._keys.setdefault(key, threading.Lock())
-        with lock:
-            if key in self._ready:
+        with lock, self._file_lock(key):
+            if key in self._ready or (self.kept and (venv / self.READY).is_file()):
+                self._ready.add(key)
                 self.reused += 1
                 if log is not None:
-                    log.write(f"build requirements: the run's venv {venv} "
+                    which = "the day's" if self.kept else "the run's"
+                    log.write(f"build requirements: {which} venv {venv} "
                               f"({', '.join(requires)})\n")
                 return venv
+            if self.kept:
+                testdeps.sweep(self.root, key.split("-", 1)[0])
             shutil.rmtree(venv, ignore_errors=True)  # a half-made one of a failed attempt
-            if run([layout.build_python, "-m", "venv", "--without-pip", venv], log=log,
-                   env=environ) != 0:
-                raise SharedEnvError(f"cannot make a build venv in {venv} (see the log)")
-            if installer == "uv":
-                argv = ["uv", "pip", "install", "--quiet", "--python", venv / "bin" / "python"]
-            else:
-                argv = [layout.script("build-pip"), "--python", venv / "bin" / "python",
-                        "install", "--quiet", "--disable-pip-version-check"]
-            if requires and run([*argv, *requires], log=log, env=environ) != 0:
-                raise SharedEnvError("cannot install the build requirements "
-                                     f"({', '.join(requires)}) (see the log)")
+            self._make(layout, venv, requires, installer, environ, run, log)
+            if self.kept:
+                (venv / self.READY).write_text(json.dumps(sorted(requires)) + "\n")
             self._ready.add(key)
             self.made += 1
             return venv
+
+    def _file_lock(self, key: str) -> contextlib.AbstractContextManager[object]:
+        """Another run's lock on a kept venv (the file stays beside the venv and goes
+        with it in the sweep); nothing for a run's own venvs."""
+        if not self.kept:
+            return contextlib.nullcontext()
+        import filelock
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        return filelock.FileLock(str(self.root / f"{key}.lock"))
+
+    def _make(self, layout: Layout, venv: Path, requires: Sequence[str], installer: str,
+              environ: Mapping[str, str], run: Runner, log: TextIO | None) -> None:
+        if run([layout.build_python, "-m", "venv", "--without-pip", venv], log=log,
+               env=environ) != 0:
+            raise SharedEnvError(f"cannot make a build venv in {venv} (see the log)")
+        if installer == "uv":
+            argv = ["uv", "pip", "install", "--quiet", "--python", venv / "bin" / "python"]
+        else:
+            argv = [layout.script("build-pip"), "--python", venv / "bin" / "python",
+                    "install", "--quiet", "--disable-pip-version-check"]
+        if requires and run([*argv, *requires], log=log, env=environ) != 0:
+            raise SharedEnvError("cannot install the build requirements "
+                                 f"({', '.join(requires)}) (see the log)")
 
     def _dynamic(self, layout: Layout, project: Path, settings: Mapping[str, str],
                  environ: Mapping[str, str], run: Runner, log: TextIO | None) -> list[str]:

@@ -6,10 +6,12 @@ import, an init that crashes). So each wheel is installed into a throwaway direc
 each extension module it ships is imported by the host's python under qemu-user, with
 the ``crossenv run`` machinery.
 
-The wheel is installed with the environment's ``cross-pip install --no-deps --no-index
---target``: the installer users run, so the host's tags decide whether it installs at all,
-``*.data/platlib`` lands where pip puts it and pip's own safety rules apply; ``--no-deps``
-and ``--no-index`` keep it offline and about this wheel only. When an import fails only
+The wheel is unpacked in-process (:mod:`crossenv.wheelinstall`, pypa/installer) with
+pip's ``--target`` layout, so ``*.data/platlib`` lands where pip puts it and no member
+escapes the directory; its tags, RECORD and suffixes are checked before
+(:mod:`crossenv.wheelchecks`), so a pip run (a second or two natively, per wheel) would
+check nothing more. Dependencies are not installed: the check is about this wheel
+only. When an import fails only
 because a dependency outside the wheel is not installed, the extension's shared object is
 still opened with ``dlopen(RTLD_NOW)`` (ctypes), which proves what the loader would do.
 """
@@ -21,7 +23,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import _proc, run
+from . import _proc, run, wheelinstall
+from .envrecord import Env
 from .errors import CrossenvError
 from .loader import installed_path
 
@@ -68,20 +71,6 @@ def module_names(members: Iterable[str]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def _install(env: Path, wheel: Path, site: Path) -> str:
-    """Install *wheel* alone into *site*; "" or the installer's last error line."""
-    pip = Path(env) / "bin" / "cross-pip"
-    if not pip.exists():
-        raise ImportCheckError(f"{pip} does not exist; recreate the environment with pip")
-    proc = _proc.run([str(pip), "install", "--quiet", "--no-deps", "--no-index",
-                      "--no-compile", "--disable-pip-version-check", "--target",
-                      str(site), str(wheel)], check=False, error=ImportCheckError)
-    if proc.returncode == 0:
-        return ""
-    lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
-    return (lines[-1] if lines else f"exit status {proc.returncode}")[:300]
-
-
 def import_modules(env: Path, wheel: Path, extensions: Iterable[str], *,
                    qemu: str | None = None) -> list[tuple[str, str]]:
     """Install *wheel* into a throwaway directory and import each extension module with
@@ -93,9 +82,12 @@ def import_modules(env: Path, wheel: Path, extensions: Iterable[str], *,
                for path in [installed_path(member)]}
     with tempfile.TemporaryDirectory(prefix="crossenv-import-") as tmp:
         site = Path(tmp) / "site"
-        error = _install(env, wheel, site)
-        if error:
-            return [("", f"cross-pip cannot install it for the host: {error}")]
+        try:
+            wheelinstall.install(wheel, site,
+                                 interpreter=str(Path(tmp) / "host" / "bin" / "python"),
+                                 python_version=Env.open(env).layout.python_version)
+        except wheelinstall.WheelInstallError as exc:
+            return [("", str(exc))]
         tops = sorted({name.split(".")[0] for name in modules}
                       | {p.name.split(".")[0] for p in site.iterdir()})
         failures: list[tuple[str, str]] = []

@@ -29,10 +29,13 @@ def substitute(word: str, project: Path) -> str:
 
 
 def host_argv(env: Path, command: Sequence[str], *, project: Path, site: Path,
-              prefix: Path | None = None) -> tuple[list[str], dict[str, str]]:
+              prefix: Path | None = None, behind: Sequence[Path] = (),
+              ) -> tuple[list[str], dict[str, str]]:
     """The qemu argv and environment for one test command. The host python's venv
     (:mod:`crossenv.hostvenv`: ``sys.executable`` works) goes to *prefix*, by default
-    ``host`` beside *site* (the test's own fresh directory, as cibuildwheel's venv)."""
+    ``host`` beside *site* (the test's own fresh directory, as cibuildwheel's venv);
+    *behind* are more directories on ``PYTHONPATH`` after *site* (the kept test
+    requirements, :mod:`crossenv.testdeps`)."""
     words = [substitute(w, project.absolute()) for w in command]
     if not words:
         raise OptionError("test-command has an empty command")
@@ -43,5 +46,5 @@ def host_argv(env: Path, command: Sequence[str], *, project: Path, site: Path,
         words[0] = "python"
     elif words[0] in ("pytest", "py.test"):
         words = ["python", "-m", "pytest", *words[1:]]
-    return run_mod.command(env, words, site=[site],
+    return run_mod.command(env, words, site=[site, *behind],
                            prefix=prefix if prefix is not None else site.parent / "host")

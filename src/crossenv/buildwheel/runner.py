@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .. import _proc, api, log, releases
+from .. import _proc, api, log, releases, testdeps
 from ..buildenvs import SharedBuildEnvs
+from ..cache import user_cache
 from ..errors import CrossenvError
 from ..manylinux import Glibc
 from ..testcmd import substitute
@@ -43,6 +44,8 @@ class Result:
     tag: str = ""
     build_s: float = 0.0
     test_s: float | None = None  # None: not tested (test-skip, no test-command)
+    #: of ``test_s``, the test commands under qemu (the rest is installing for them)
+    test_command_s: float | None = None
     step: str = ""
     error: str = ""
     log: str = ""
@@ -225,7 +228,7 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                     _native(options.before_test, project=project, environ=native_env, log=log,
                             what="before-test")
                 step("test")
-                api.test(env, wheel, api.TestSpec(
+                result.test_command_s = api.test(env, wheel, api.TestSpec(
                     options.test_command, options.test_requires, options.test_extras,
                     options.test_sources, options.test_environment), project=project, log=log)
                 result.test_s = time.monotonic() - started
@@ -264,7 +267,8 @@ def run_all(options: Sequence[IdentifierOptions], project: Path, output_dir: Pat
         with tempfile.TemporaryDirectory(prefix="crossenv-buildenvs-") as envs, \
                 concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             share = max(1, cores // max(1, jobs))
-            shared = SharedBuildEnvs(Path(envs))
+            kept = testdeps.requirements_kept()
+            shared = SharedBuildEnvs(user_cache("build-reqs") if kept else Path(envs), kept=kept)
             futures = [pool.submit(run_one, o, project, output_dir,
                                    log_dir / f"{o.identifier}.log", progress, auditor, share,
                                    shared)

@@ -1,0 +1,4 @@
+from ._cmod import add, machine
+from ._cymod import fib
+
+__all__ = ["add", "fib", "machine"]

@@ -1,0 +1,1 @@
+int cibwdemo_wrong(void) { return 1; }
