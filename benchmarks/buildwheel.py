@@ -7,9 +7,15 @@ architectures (aarch64, armv7l, ppc64le, s390x), measured in one run on one mach
 * **crossenv**: ``crossenv buildwheel PROJECT --archs ... -j 1`` with tests off
   (``CIBW_TEST_COMMAND=""``), environments already cached (a warm-up run creates them;
   its time is reported too). Each identifier's ``build_s`` in the JSON report covers
-  the build (Cython and setuptools installed natively from PyPI, once per run for the
-  identifiers of one Python version: ``crossenv.buildenvs``), auditwheel repair and
-  ``crossenv check --import``.
+  the build, auditwheel repair and ``crossenv check --import``. The build requirements
+  (Cython and setuptools, installed natively from PyPI) are the day's kept venv
+  (``crossenv.buildenvs``), as in any run after the day's first; the ``fresh`` line
+  measures the same run with ``CROSSENV_REQUIREMENTS_CACHE=0`` (one venv made in the
+  run for the identifiers of one Python version).
+* **tests on**: the same, with the project's own ``test-command`` (pytest under qemu)
+  and its test requirements kept for the day (``crossenv.testdeps``): each
+  identifier's test step against the time its test command took under qemu (the
+  report's ``test_s`` and ``test_command_s``); the rest of the step is installing.
 * **emulated** (the baseline): the steps a cibuildwheel run under qemu takes, without
   the container, each under qemu-user with the Debian sysroot's own ``python3.11``:
   ``requires`` (pip installs ``[build-system] requires`` from PyPI into a fresh
@@ -62,11 +68,19 @@ PYTHON = "3.11"
 EMULATED_PACKAGES = ["gcc-12", "binutils", "python3-pip"]
 
 
-def _crossenv(project: Path, archs: list[str], out: Path
-              ) -> tuple[float, dict[str, float], dict[str, dict[str, float]]]:
-    """Wall time, each arch's build_s, and each arch's seconds per step."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
-    env.update({"CIBW_BUILD": f"cp{PYTHON.replace('.', '')}-*", "CIBW_TEST_COMMAND": ""})
+def _crossenv(project: Path, archs: list[str], out: Path, *, tests: bool = False,
+              kept: bool = True) -> tuple[float, dict[str, float], dict[str, dict[str, float]],
+                                          dict[str, tuple[float, float]]]:
+    """Wall time, each arch's build_s, each arch's seconds per step, and with *tests*
+    each arch's (test_s, test_command_s). *kept*: the day's kept requirements are used
+    (else ``CROSSENV_REQUIREMENTS_CACHE=0``)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CIBW_") and k != "CROSSENV_REQUIREMENTS_CACHE"}
+    env["CIBW_BUILD"] = f"cp{PYTHON.replace('.', '')}-*"
+    if not tests:
+        env["CIBW_TEST_COMMAND"] = ""
+    if not kept:
+        env["CROSSENV_REQUIREMENTS_CACHE"] = "0"
     shutil.rmtree(out, ignore_errors=True)
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "crossenv", "buildwheel", str(project),
@@ -78,7 +92,9 @@ def _crossenv(project: Path, archs: list[str], out: Path
     rows = {r["identifier"].split("_", 1)[1]: r
             for r in json.loads((out / "buildwheel-report.json").read_text())["identifiers"]}
     return (wall, {arch: r["build_s"] for arch, r in rows.items()},
-            {arch: r.get("steps", {}) for arch, r in rows.items()})
+            {arch: r.get("steps", {}) for arch, r in rows.items()},
+            {arch: (r["test_s"], r["test_command_s"]) for arch, r in rows.items()
+             if r.get("test_s") is not None})
 
 
 def _wrapper(path: Path, qemu: str, sysroot: Path, program: Path, *extra: str) -> None:
@@ -184,8 +200,12 @@ def main() -> None:
         # crossenv builds an sdist as it is, a tree from a fresh copy per run
         copies = ([project, project] if project.is_file() else
                   [Path(shutil.copytree(tree, work / f"crossenv-{n}")) for n in range(2)])
-        cold, _, _ = _crossenv(copies[0], archs, work / "warmup")
-        wall, crossenv_s, steps_s = _crossenv(copies[1], archs, work / "wheelhouse")
+        copies.append(project if project.is_file() else
+                      Path(shutil.copytree(tree, work / "crossenv-2")))
+        cold, _, _, _ = _crossenv(copies[0], archs, work / "warmup")
+        wall, crossenv_s, steps_s, _ = _crossenv(copies[1], archs, work / "wheelhouse")
+        _, fresh_s, fresh_steps, _ = _crossenv(copies[1], archs, work / "fresh", kept=False)
+        _, _, _, tested = _crossenv(copies[2], archs, work / "tested", tests=True)
         emulated: dict[str, dict[str, float]] = {}
         wheels: dict[str, str] = {}
         for arch in archs:
@@ -212,8 +232,20 @@ def main() -> None:
     print(f"{'total':<10} {total_c:>11.1f} {total_e:>11.1f} {ratio:>6.1f}x {total_h:>12.1f} "
           f"{total_h / total_c:>6.1f}x  (goal >= {GOAL:.0f}x against the emulated "
           f"build + repair: {'met' if ratio >= GOAL else 'NOT met'})")
+    total_f = sum(fresh_s[a] for a in compared)
+    print(f"{'fresh':<10} {total_f:>11.1f} {total_e:>11.1f} {total_e / total_f:>6.1f}x  "
+          "(CROSSENV_REQUIREMENTS_CACHE=0: build requirements installed in this run)")
     print(f"crossenv buildwheel wall time: {wall:.1f} s warm, {cold:.1f} s first run "
           "(environments created)")
+    print(f"{'tests on':<10} {'test s':>8} {'command s':>10} {'overhead':>9}  "
+          "(goal: the step beyond the test command <= 10% of it)")
+    overhead = {}
+    for arch, (test_s, command_s) in tested.items():
+        overhead[arch] = (test_s - command_s) / command_s
+        print(f"{arch:<10} {test_s:>8.2f} {command_s:>10.2f} {overhead[arch]:>8.1%}")
+    for arch in archs:  # the same without kept requirements
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in fresh_steps.get(arch, {}).items())
+        print(f"{arch} (fresh): crossenv {steps}")
     for arch in archs:  # where crossenv's time goes (build_s covers build, repair, check)
         steps = ", ".join(f"{k} {v:.1f}" for k, v in steps_s.get(arch, {}).items())
         emu = ", ".join(f"{k} {v:.1f}" for k, v in emulated.get(arch, {}).items())
@@ -224,7 +256,9 @@ def main() -> None:
             "crossenv_build_s": crossenv_s, "emulated_steps_s": emulated,
             "ratio": ratio, "ratio_hook_only": total_h / total_c, "goal": GOAL,
             "crossenv_wall_warm_s": wall, "crossenv_wall_first_s": cold,
-            "crossenv_steps_s": steps_s,
+            "crossenv_steps_s": steps_s, "crossenv_fresh_build_s": fresh_s,
+            "ratio_fresh": total_e / total_f, "test_s_and_command_s": tested,
+            "test_overhead": overhead,
             "emulated_wheels": wheels}, indent=2) + "\n")
 
 

@@ -338,3 +338,44 @@ if FULL:  # nox -s cxx: collected only there (not a skip in the default run)
             pytest.mark.parametrize("manylinux", [None, "2_17"])(
                 pytest.mark.parametrize("project", ["pybind-pair", "pybind-skbuild",
                                                     "nanobind-pair"])(full_matrix)))))
+
+
+def test_unique_old_definitions_become_references_to_the_host_copy(tmp_path: Path) -> None:
+    """manylinux2014's archive holds cow-string-inst.o and locale-inst.o, whose old
+    GNU-unique statics objcopy cannot localize: no member defines an old name any more,
+    every member still links into one module (each reference to them goes through the
+    GOT, so an undefined one is fine in a shared object), and the module takes COW
+    string's empty rep from libstdc++.so.6 at a manylinux2014 version."""
+    gxx, gcc = _cross("g++"), _cross("gcc")
+    chain = Toolchain(kind="gnu", triplet="aarch64-linux-gnu", cc=(gcc,), cxx=(gxx,),
+                      ar=(_cross("ar"),))
+    ask = [gxx, "-print-file-name=libstdc++.so.6"]
+    shared = Path(subprocess.run(ask, text=True, capture_output=True, check=True).stdout.strip())
+    ask[1] = "-print-file-name=libstdc++.a"
+    archive = Path(subprocess.run(ask, text=True, capture_output=True, check=True).stdout.strip())
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    cxxruntime._build_parts(chain, shared, archive, "aarch64", (2, 17), False, None, parts)
+    members = (parts / "nonshared.txt").read_text().split()
+    assert {"cow-string-inst.o", "locale-inst.o"} <= set(members), members
+    old = {s.name for s in cxxruntime.stub_symbols(shared, policy.allowed_versions(
+        "aarch64", (2, 17)))}
+    unpacked = tmp_path / "members"
+    unpacked.mkdir()
+    run([_cross("ar"), "x", parts / cxxruntime.ARCHIVE], cwd=unpacked)
+    for member in sorted(unpacked.iterdir()):
+        defined, _ = cxxruntime._member_symbols(member)
+        assert not defined & old, (member.name, sorted(defined & old)[:5])
+    (parts / cxxruntime.SCRIPT).write_text(cxxruntime.linker_script(parts, False, []))
+    empty = tmp_path / "empty.cpp"
+    empty.write_text("int nothing() { return 0; }\n")
+    module = tmp_path / "all.so"
+    run([gxx, f"-B{parts}/", f"-Wl,--exclude-libs,{cxxruntime.ARCHIVE}", "-fPIC", "-shared",
+         empty, "-o", module, "-Wl,--whole-archive", parts / cxxruntime.ARCHIVE,
+         "-Wl,--no-whole-archive"])
+    with open(module, "rb") as stream:
+        info = elfinfo.read_elf(stream, module.stat().st_size, symbols=True)
+    assert info.symbols is not None
+    rep = [r for r in info.symbols.undefined if r.name == "_ZNSs4_Rep20_S_empty_rep_storageE"]
+    assert [(r.library, r.version) for r in rep] == [("libstdc++.so.6", "GLIBCXX_3.4")], rep
+    assert "_ZNSs4_Rep20_S_empty_rep_storageE" not in info.symbols.defined

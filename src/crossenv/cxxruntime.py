@@ -21,11 +21,11 @@ object code and the headers always match (no second compiler, no older sysroot):
   and ``-Wl,--exclude-libs`` keeps them out of the module's dynamic symbols. Those
   members also define older symbols (``locale::id`` statics, the old ``__throw_*``):
   they are made local to their member (``objcopy --localize-symbols``), so a module's
-  own references still bind to the host's shared copy. Known gap: objcopy cannot
-  localize a GNU-unique (``u``) definition, and cow-string-inst.o (COW string's
+  own references still bind to the host's shared copy. objcopy cannot localize a
+  GNU-unique (``u``) definition, and cow-string-inst.o (COW string's
   ``_S_empty_rep_storage``), locale-inst.o and wlocale-inst.o (the facet ``id``
-  statics) have such old definitions; a module that pulls one of those members binds
-  those symbols to the member's copy instead of the host's. The members' COMDAT groups are
+  statics) have old ones: those become undefined references (:func:`undefine_unique`),
+  so they bind to the host's copy too. The members' COMDAT groups are
   dissolved (``--remove-section=.group``): ld keeps only the first copy of a group, and
   where the module or another member has the same inline code (``basic_stringbuf``'s
   destructor is in both ``sstream-inst.o`` and its C++20 twin) the member's calls to
@@ -54,6 +54,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import struct
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,7 +75,7 @@ logger = logging.getLogger("crossenv")
 #: (``--manylinux``, buildwheel's image): what cibuildwheel builds by default
 DEFAULT_MANYLINUX = (2, 28)
 #: bump when the generated parts change: the cache key
-FORMAT = "cxxruntime-8"
+FORMAT = "cxxruntime-9"
 STUB = "crossenv-libstdc++-stub.so"
 ARCHIVE = "libstdc++_nonshared.a"
 COMPAT = "crossenv-cxxcompat.o"
@@ -123,11 +124,10 @@ def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str],
     LTO module's calls bind to them too) and the glibc stubs as needed (g++ puts
     ``-lstdc++`` before ``-lc``, so they come first).
     The stub comes before the archive and again after it. Before: an old symbol a member
-    pulled in refers to is then already defined by the stub; objcopy cannot localize a
-    ``u`` (GNU unique) definition, so cow-string-inst.o still defines
-    ``string::_Rep::_S_empty_rep_storage``, and a manylinux2014 link of
-    ``runtime_error(const char*)`` (cow-stdexcept.o) pulled it, and through it random.o's
-    ``getentropy@GLIBC_2.25``. After: Debian's gcc links ``--as-needed`` and ld counts a
+    pulled in refers to is then already defined by the stub and pulls no other member
+    (a manylinux2014 link of ``runtime_error(const char*)``, cow-stdexcept.o, once
+    pulled cow-string-inst.o for ``string::_Rep::_S_empty_rep_storage`` and through it
+    random.o's ``getentropy@GLIBC_2.25``). After: Debian's gcc links ``--as-needed`` and ld counts a
     shared library as needed only for references made before it, so when the module
     itself uses no old symbol the first copy is dropped, and the old symbols the
     members use (``__cxa_throw``...) would otherwise stay unversioned references with
@@ -167,6 +167,46 @@ def _member_symbols(member: Path) -> tuple[set[str], set[str]]:
                 continue
             (undefined if sym["st_shndx"] == "SHN_UNDEF" else defined).add(sym.name)
     return defined, undefined
+
+
+def undefine_unique(member: Path, names: set[str]) -> list[str]:
+    """Turn each GNU-unique definition of *names* in *member* into an undefined global
+    reference (in place); the names changed.
+
+    objcopy cannot localize a ``u`` symbol, and cow-string-inst.o (COW string's
+    ``_S_empty_rep_storage``), locale-inst.o and wlocale-inst.o (the facet ``id``
+    statics) define old ones: the member's copy would then win over the host's, a second
+    empty-string rep or a private facet id. libstdc++.a is PIC and reaches them through
+    the GOT only (tests/test_cxxruntime.py checks every relocation), so an undefined
+    entry binds them to the stub, and at run time to the host's one shared copy, as
+    every other old symbol. The symbol table entry is rewritten in place: binding
+    GLOBAL (type and visibility kept), section ``SHN_UNDEF``, value and size 0."""
+    with open(member, "rb") as stream:
+        elf = ELFFile(stream)
+        symtab = elf.get_section_by_name(".symtab")
+        if symtab is None:
+            return []
+        order = "<" if elf.little_endian else ">"
+        wide = elf.elfclass == 64
+        start, size = symtab["sh_offset"], symtab["sh_entsize"]
+        hits = [(index, sym.name) for index, sym in enumerate(symtab.iter_symbols())
+                if sym.name in names and sym["st_info"]["bind"] == "STB_LOOS"
+                and sym["st_shndx"] != "SHN_UNDEF"]
+    if not hits:
+        return []
+    data = bytearray(member.read_bytes())
+    for index, _ in hits:
+        at = start + index * size
+        info_at = at + (4 if wide else 12)  # Elf64_Sym: name, info...; Elf32_Sym: ..., info
+        info = (1 << 4) | (data[info_at] & 0xF)  # STB_GLOBAL, the same STT_ type
+        other = data[info_at + 1]
+        if wide:
+            struct.pack_into(f"{order}BBHQQ", data, info_at, info, other, 0, 0, 0)
+        else:
+            struct.pack_into(f"{order}II", data, at + 4, 0, 0)
+            struct.pack_into(f"{order}BBH", data, info_at, info, other, 0)
+    member.write_bytes(bytes(data))
+    return sorted(name for _, name in hits)
 
 
 def symbol_table(archive_dir: Path) -> dict[Path, tuple[set[str], set[str]]]:
@@ -221,6 +261,7 @@ def _build_parts(chain: Toolchain, shared: Path, archive: Path, arch: str,
                                     sorted(table[member][0] - old_names)))
             _proc.run([objcopy, f"--localize-symbols={old}", "--remove-section=.group",
                        f"--weaken-symbols={weak}", str(member)], timeout=300, error=OSError)
+            undefine_unique(member, old_names & table[member][0])
         _proc.run([*chain.ar, "rcs", str(out / ARCHIVE), *map(str, members)], timeout=300,
                   error=OSError)
     if not (out / ARCHIVE).is_file():  # e.g. --ar /bin/true: exit 0, nothing written
