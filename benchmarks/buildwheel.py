@@ -13,9 +13,11 @@ architectures (aarch64, armv7l, ppc64le, s390x), measured in one run on one mach
   measures the same run with ``CROSSENV_REQUIREMENTS_CACHE=0`` (one venv made in the
   run for the identifiers of one Python version).
 * **tests on**: the same, with the project's own ``test-command`` (pytest under qemu)
-  and its test requirements kept for the day (``crossenv.testdeps``): each
-  identifier's test step against the time its test command took under qemu (the
-  report's ``test_s`` and ``test_command_s``); the rest of the step is installing.
+  and its test requirements kept for the day (``crossenv.testdeps``; the warm-up run,
+  tests on too, is the day's first and installs them): each identifier's test step
+  against the time its test command took under qemu (the report's ``test_s`` and
+  ``test_command_s``); the rest of the step is installing. The warm-up's figures are
+  printed beside them.
 * **emulated** (the baseline): the steps a cibuildwheel run under qemu takes, without
   the container, each under qemu-user with the Debian sysroot's own ``python3.11``:
   ``requires`` (pip installs ``[build-system] requires`` from PyPI into a fresh
@@ -202,7 +204,9 @@ def main() -> None:
                   [Path(shutil.copytree(tree, work / f"crossenv-{n}")) for n in range(2)])
         copies.append(project if project.is_file() else
                       Path(shutil.copytree(tree, work / "crossenv-2")))
-        cold, _, _, _ = _crossenv(copies[0], archs, work / "warmup")
+        # the warm-up tests too: it makes the environments and keeps the day's build
+        # and test requirements, as the day's first run does
+        cold, _, _, first = _crossenv(copies[0], archs, work / "warmup", tests=True)
         wall, crossenv_s, steps_s, _ = _crossenv(copies[1], archs, work / "wheelhouse")
         _, fresh_s, fresh_steps, _ = _crossenv(copies[1], archs, work / "fresh", kept=False)
         _, _, _, tested = _crossenv(copies[2], archs, work / "tested", tests=True)
@@ -242,7 +246,10 @@ def main() -> None:
     overhead = {}
     for arch, (test_s, command_s) in tested.items():
         overhead[arch] = (test_s - command_s) / command_s
-        print(f"{arch:<10} {test_s:>8.2f} {command_s:>10.2f} {overhead[arch]:>8.1%}")
+        test_f, command_f = first.get(arch, (0.0, 0.0))
+        print(f"{arch:<10} {test_s:>8.2f} {command_s:>10.2f} {overhead[arch]:>8.1%}  "
+              f"(the day's first run: {test_f:.2f} s, {command_f:.2f} s, "
+              f"{(test_f - command_f) / command_f if command_f else 0:.0%})")
     for arch in archs:  # the same without kept requirements
         steps = ", ".join(f"{k} {v:.1f}" for k, v in fresh_steps.get(arch, {}).items())
         print(f"{arch} (fresh): crossenv {steps}")
@@ -258,7 +265,7 @@ def main() -> None:
             "crossenv_wall_warm_s": wall, "crossenv_wall_first_s": cold,
             "crossenv_steps_s": steps_s, "crossenv_fresh_build_s": fresh_s,
             "ratio_fresh": total_e / total_f, "test_s_and_command_s": tested,
-            "test_overhead": overhead,
+            "test_overhead": overhead, "first_run_test_s_and_command_s": first,
             "emulated_wheels": wheels}, indent=2) + "\n")
 
 
