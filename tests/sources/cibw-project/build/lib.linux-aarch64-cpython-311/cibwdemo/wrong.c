@@ -1,1 +1,0 @@
-int cibwdemo_wrong(void) { return 1; }
