@@ -133,9 +133,14 @@ def _emulated(project: Path, arch: str, work: Path) -> tuple[dict[str, float] | 
     _wrapper(wrappers / "as", qemu, sysroot, sysroot / "usr" / "bin" / f"{triplet}-as")
     _wrapper(wrappers / "ld", qemu, sysroot, sysroot / "usr" / "bin" / f"{triplet}-ld.bfd")
     # Debian's armhf gcc finds /usr/include/<multiarch> only through a spec keyed on
-    # the float ABI; naming the multiarch directories is harmless for the others.
+    # the float ABI, and under qemu-arm here nothing below the sysroot's
+    # /usr/include/arm-linux-gnueabihf is found through -L (stat: ENOENT), so the
+    # directories are also named by their paths on the build machine, which qemu
+    # passes through; harmless for the other architectures.
     _wrapper(wrappers / "gcc", qemu, sysroot, sysroot / "usr" / "bin" / f"{triplet}-gcc-12",
-             f"-B{wrappers}/", f"-idirafter /usr/include/{triplet}", f"-L/usr/lib/{triplet}")
+             f"-B{wrappers}/", f"-idirafter /usr/include/{triplet}",
+             f"-idirafter {sysroot}/usr/include/{triplet}", f"-idirafter {sysroot}/usr/include",
+             f"-L/usr/lib/{triplet}", f"-L{sysroot}/usr/lib/{triplet}")
     tree = work / f"project-{arch}"
     shutil.copytree(project, tree)
     out, requires, tools = work / f"out-{arch}", work / f"requires-{arch}", work / f"tools-{arch}"
@@ -165,8 +170,6 @@ def _emulated(project: Path, arch: str, work: Path) -> tuple[dict[str, float] | 
                             f"manylinux_2_28_{arch}", "-w", str(work / f"repaired-{arch}"),
                             str(wheel)], env={**env, "PYTHONPATH": str(tools)})
     if proc.returncode != 0:
-        # e.g. armv7l: a 32-bit guest's stat() of a 64-bit-inode directory fails with
-        # EOVERFLOW, so the emulated cc1 drops /usr/include/<multiarch> from its path
         lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
         errors = [ln for ln in lines if "error" in ln.lower()] or lines
         print(f"emulated build for {arch} failed: {errors[0][:300]}", file=sys.stderr)
