@@ -9,9 +9,11 @@ architectures (aarch64, armv7l, ppc64le, s390x), measured in one run on one mach
   its time is reported too). Each identifier's ``build_s`` in the JSON report covers
   the build, auditwheel repair and ``crossenv check --import``. The build requirements
   (Cython and setuptools, installed natively from PyPI) are the day's kept venv
-  (``crossenv.buildenvs``), as in any run after the day's first; the ``fresh`` line
-  measures the same run with ``CROSSENV_REQUIREMENTS_CACHE=0`` (one venv made in the
-  run for the identifiers of one Python version).
+  (``crossenv.buildenvs``), as in any run after the day's first; this run is repeated
+  (``--repeat``, 3) and each architecture's median compared. The ``fresh`` line
+  measures one more run with ``CROSSENV_REQUIREMENTS_CACHE=0`` (one venv made in the
+  run for the identifiers of one Python version). Every run builds from its own copy
+  of the tree, so its first identifier cythonizes, as the emulated builds do.
 * **tests on**: the same, with the project's own ``test-command`` (pytest under qemu)
   and its test requirements kept for the day (``crossenv.testdeps``; the warm-up run,
   tests on too, is the day's first and installs them): each identifier's test step
@@ -51,6 +53,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -191,6 +194,10 @@ def main() -> None:
                         "cibw-project); a setuptools project whose build requirements "
                         "install with pip")
     parser.add_argument("--output", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="crossenv runs (tests off, kept requirements) whose median "
+                        "per architecture is compared (default 3; the emulated side is "
+                        "run once)")
     args = parser.parse_args()
     archs = args.archs.split(",")
     with tempfile.TemporaryDirectory(prefix="crossenv-bench-bw-") as tmp:
@@ -202,17 +209,23 @@ def main() -> None:
         else:  # a copy per run: pip builds in the tree, and a stale build/ skips compiling
             tree = work / "tree"
             shutil.copytree(project, tree, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-        # crossenv builds an sdist as it is, a tree from a fresh copy per run
-        copies = ([project, project] if project.is_file() else
-                  [Path(shutil.copytree(tree, work / f"crossenv-{n}")) for n in range(2)])
-        copies.append(project if project.is_file() else
-                      Path(shutil.copytree(tree, work / "crossenv-2")))
+        # crossenv builds an sdist as it is, a tree from a fresh copy per run (a run's
+        # first identifier cythonizes in the tree, the others find the .c file)
+        def copy(n: int) -> Path:
+            return project if project.is_file() else Path(
+                shutil.copytree(tree, work / f"crossenv-{n}"))
+
         # the warm-up tests too: it makes the environments and keeps the day's build
         # and test requirements, as the day's first run does
-        cold, _, _, first = _crossenv(copies[0], archs, work / "warmup", tests=True)
-        wall, crossenv_s, steps_s, _ = _crossenv(copies[1], archs, work / "wheelhouse")
-        _, fresh_s, fresh_steps, _ = _crossenv(copies[1], archs, work / "fresh", kept=False)
-        _, _, _, tested = _crossenv(copies[2], archs, work / "tested", tests=True)
+        cold, _, _, first = _crossenv(copy(0), archs, work / "warmup", tests=True)
+        samples = [_crossenv(copy(1 + n), archs, work / f"wheelhouse-{n}")
+                   for n in range(args.repeat)]
+        wall = statistics.median(sample[0] for sample in samples)
+        crossenv_s = {a: statistics.median(sample[1][a] for sample in samples) for a in archs}
+        # the steps of the run whose total is the median one
+        steps_s = sorted(samples, key=lambda sample: sample[0])[len(samples) // 2][2]
+        _, fresh_s, fresh_steps, _ = _crossenv(copy(99), archs, work / "fresh", kept=False)
+        _, _, _, tested = _crossenv(copy(100), archs, work / "tested", tests=True)
         emulated: dict[str, dict[str, float]] = {}
         wheels: dict[str, str] = {}
         for arch in archs:
