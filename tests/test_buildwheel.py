@@ -281,7 +281,9 @@ def test_resolved_options(tmp_path: Path) -> None:
                                {"CFLAGS": "-g"}, True, lambda m: None)
     assert resolved.environment == {"CFLAGS": "-g -O3", "CIBUILDWHEEL": "1",
                                     "CIBUILDWHEEL_BUILD_IDENTIFIER": "cp313-manylinux_s390x"}
-    assert resolved.policy.name == "manylinux2014" and resolved.toolchain == "zig"
+    # auto: gcc first for every policy, zig again only for too-new glibc symbols
+    assert resolved.policy.name == "manylinux2014" and resolved.toolchain == "gnu"
+    assert resolved.toolchain_auto
     assert resolved.test_requires == ("pytest", "hypothesis", "numpy")
     assert resolved.sysroot_packages == ("libxml2-dev", "libyaml-dev")
     assert resolved.test and resolved.test_command == (("pytest",),)

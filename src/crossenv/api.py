@@ -47,7 +47,10 @@ class BuildError(CrossenvError):
 
 
 class PolicyError(CrossenvError):
-    """A wheel needs newer symbol versions than the requested manylinux policy allows."""
+    """A wheel needs newer symbol versions than the requested manylinux policy allows;
+    ``excesses`` lists them (:class:`crossenv.symbols.Excess`)."""
+
+    excesses: Sequence[object] = ()
 
 
 class CheckError(CrossenvError):
@@ -336,9 +339,11 @@ def repair(wheel: Path, env: Path | Env, out_dir: Path, *, plat: str,
         if too_new:
             shown = "; ".join(e.describe() for e in too_new[:4])
             more = f" (and {len(too_new) - 4} more)" if len(too_new) > 4 else ""
-            raise PolicyError(f"{wheel.name} is not {plat}: {shown}{more}; choose a newer "
-                              "manylinux image, avoid those symbols, or build with the zig "
-                              "toolchain ([tool.crossenv.buildwheel] toolchain = \"zig\")")
+            error = PolicyError(f"{wheel.name} is not {plat}: {shown}{more}; choose a newer "
+                                "manylinux image, avoid those symbols, or build with the zig "
+                                "toolchain ([tool.crossenv.buildwheel] toolchain = \"zig\")")
+            error.excesses = too_new
+            raise error
     record = Env.open(env).record
     sysroot, multiarch = record.sysroot, record.multiarch
     if sysroot is None:

@@ -191,6 +191,9 @@ class IdentifierOptions:
     #: check on the build machine in a venv with ``audit-requires`` (:mod:`.audit`)
     audit_command: tuple[tuple[str, ...], ...] = ()
     audit_requires: tuple[str, ...] = ()
+    #: ``toolchain = "auto"``: gcc, and zig again when gcc's wheel needs glibc symbols
+    #: newer than the policy (:func:`crossenv.buildwheel.runner.zig_fallback`)
+    toolchain_auto: bool = False
 
     def create_request(self, sysroot: Sysroot) -> CreateRequest:
         """The cached environment this identifier builds in, as :func:`crossenv.api.create`
@@ -254,9 +257,14 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
     if toolchain not in TOOLCHAINS:
         raise OptionError(f"tool.crossenv.buildwheel.toolchain = {toolchain!r}: use "
                           f"{', '.join(TOOLCHAINS)}")
-    if toolchain == "auto":
-        # Debian's oldest sysroot has glibc 2.31: below 2.28 only zig's stubs are safe.
-        toolchain = "zig" if policy.glibc < (2, 28) else "gnu"
+    auto = toolchain == "auto"
+    if auto:
+        # gcc first, for every policy: C++ links libstdc++ for the policy with the one
+        # shared runtime (exceptions cross modules; zig's static libc++ cannot), and the
+        # wheel is checked symbol by symbol. Debian's oldest sysroot has glibc 2.31, so
+        # below manylinux_2_28 a C call may need a newer glibc symbol (stat@GLIBC_2.33):
+        # then the identifier is built again with zig, against the policy's glibc.
+        toolchain = "gnu"
     packages = reader.crossenv("sysroot-packages") or []
     if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
         raise OptionError("tool.crossenv.buildwheel.sysroot-packages must be a list of "
@@ -293,6 +301,7 @@ def resolve(reader: Reader, identifier: Identifier, base_env: Mapping[str, str],
         test=bool(test_command) and test_selected,
         policy=policy,
         toolchain=toolchain,
+        toolchain_auto=auto,
         sysroot_packages=tuple(dict.fromkeys([*map(str, packages), *from_before_all])),
         verbosity=verbosity,
         audit_command=audit,

@@ -101,9 +101,31 @@ def sysroot_note(options: IdentifierOptions) -> str | None:
     if options.toolchain == "gnu" and Glibc.from_dotted(release.glibc) > options.policy.glibc:
         return (f"the gcc sysroot (Debian {release.suite}) has glibc {release.glibc}, "
                 f"newer than {options.policy.name} (glibc {options.policy.glibc}): the wheel is "
-                "checked symbol by symbol against the policy and fails if it needs more "
-                "(toolchain = \"zig\" compiles against the policy's glibc instead)")
+                "checked symbol by symbol against the policy; if it needs newer glibc "
+                "symbols it is built again with zig, against the policy's glibc "
+                "(toolchain = \"auto\"), or fails (toolchain = \"gnu\")")
     return None
+
+
+def zig_fallback(options: IdentifierOptions,
+                 error: api.PolicyError) -> IdentifierOptions | None:
+    """``toolchain = "auto"``'s second build: the same identifier with zig, when gcc's
+    wheel is refused only for glibc symbols newer than the policy (a C call such as
+    ``stat``, whose glibc 2.33 symbol the sysroot's headers name). A libstdc++ symbol
+    gets no second build: zig would link its own libc++ statically into each module,
+    and exceptions would no longer cross modules. None: no second build (the error
+    stands)."""
+    if not (options.toolchain_auto and options.toolchain == "gnu" and error.excesses):
+        return None
+    if not all(str(getattr(e, "version", "")).startswith("GLIBC_") for e in error.excesses):
+        return None
+    from .. import zig
+
+    try:
+        zig.zig_executable()
+    except CrossenvError:
+        return None  # no zig here: gcc's error, which says how to get it, stands
+    return dataclasses.replace(options, toolchain="zig")
 
 
 def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[str, str],
@@ -164,8 +186,9 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
 
         def lap() -> None:
             now = time.monotonic()
-            if result.step:
-                result.steps[result.step] = round(now - clock[0], 3)
+            if result.step:  # a step run twice (zig_fallback) counts both times
+                result.steps[result.step] = round(
+                    result.steps.get(result.step, 0.0) + now - clock[0], 3)
             clock[0] = now
 
         def step(name: str) -> None:
@@ -184,36 +207,49 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             note = sysroot_note(options)
             if note:
                 log.write(f"note: {note}\n")
-            step("create")
-            env = api.create(options.create_request(sysroot))
-            log.write(f"environment {env}\n")
-            counter = Counter(options.compiler_launcher, work)
-            environ = counter.environ({**os.environ, **options.environment})
-            if parallel > 1:
-                environ.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(parallel))
-            path = f"{env.layout.bin}{os.pathsep}{environ.get('PATH', os.defpath)}"
-            native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
             started = time.monotonic()
-            if options.before_build:
-                step("before-build")
-                _native(options.before_build, project=project, environ=native_env, log=log,
-                        what="before-build")
-            step("build")
-            counter.start(environ)
-            built = api.build(env, project, work / "built", frontend=options.frontend.name,
-                              frontend_args=options.frontend.args,
-                              config_settings=options.config_settings, environ=environ,
-                              log=log, shared=shared)
-            stats = counter.stop(environ)
-            if stats is not None:
-                result.cache = {"tool": stats.tool, "hits": stats.hits,
-                                "misses": stats.misses, "uncacheable": stats.uncacheable,
-                                "exact": counter.exact}
-                log.write(f"{stats.summary()}\n")
-            elif counter.problem:
-                log.write(f"note: no cache statistics: {counter.problem}\n")
-            step("repair")
-            wheel = _repair(options, built, env, work / "repaired", environ, project, log)
+            while True:  # once, or twice for toolchain = "auto" (zig_fallback)
+                step("create")
+                env = api.create(options.create_request(sysroot))
+                log.write(f"environment {env}\n")
+                counter = Counter(options.compiler_launcher, work)
+                environ = counter.environ({**os.environ, **options.environment})
+                if parallel > 1:
+                    environ.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(parallel))
+                path = f"{env.layout.bin}{os.pathsep}{environ.get('PATH', os.defpath)}"
+                native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
+                if options.before_build:
+                    step("before-build")
+                    _native(options.before_build, project=project, environ=native_env, log=log,
+                            what="before-build")
+                step("build")
+                counter.start(environ)
+                built = api.build(env, project, work / options.toolchain, log=log,
+                                  frontend=options.frontend.name,
+                                  frontend_args=options.frontend.args,
+                                  config_settings=options.config_settings, environ=environ,
+                                  shared=shared)
+                stats = counter.stop(environ)
+                if stats is not None:
+                    result.cache = {"tool": stats.tool, "hits": stats.hits,
+                                    "misses": stats.misses, "uncacheable": stats.uncacheable,
+                                    "exact": counter.exact}
+                    log.write(f"{stats.summary()}\n")
+                elif counter.problem:
+                    log.write(f"note: no cache statistics: {counter.problem}\n")
+                step("repair")
+                try:
+                    wheel = _repair(options, built, env, work / f"repaired-{options.toolchain}",
+                                    environ, project, log)
+                    break
+                except api.PolicyError as exc:
+                    fallback = zig_fallback(options, exc)
+                    if fallback is None:
+                        raise
+                    log.write(f"note: {exc}\nnote: toolchain = \"auto\": only glibc symbols "
+                              "are too new, so this identifier is built again with zig, "
+                              f"against glibc {options.policy.glibc}\n")
+                    options = fallback
             step("check")
             api.check(wheel, env, imports=True)  # a wheel that does not import never ships
             if applicable(options.audit_command, wheel.name):
