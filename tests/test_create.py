@@ -361,7 +361,8 @@ def test_interrupted_clear_keeps_the_old_environment(tmp_path: Path, host: Path)
     _mark(env)
     before = snapshot(env)
     proc = popen(host, env, "--clear-both")
-    assert _when_staging(proc, env, lambda: proc.send_signal(signal.SIGTERM), delay=0.3)
+    # at once: a delay let a fast machine finish the create first (exit status 0)
+    assert _when_staging(proc, env, lambda: proc.send_signal(signal.SIGTERM))
     proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert snapshot(env) == before
