@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO, overload
+from typing import TYPE_CHECKING, TextIO, overload
 
 from . import __version__, buildenvs
 from .buildenvs import SharedBuildEnvs
@@ -38,6 +38,9 @@ from .request import CreateRequest
 from .target import Target
 from .target import resolve as resolve_target
 
+if TYPE_CHECKING:
+    from .symbols import Excess
+
 __all__ = ["BuildError", "CheckError", "CreateRequest", "Env", "Glibc", "PolicyError",
            "Target", "TestError", "build", "check", "create", "provision", "repair", "test"]
 
@@ -50,7 +53,7 @@ class PolicyError(CrossenvError):
     """A wheel needs newer symbol versions than the requested manylinux policy allows;
     ``excesses`` lists them (:class:`crossenv.symbols.Excess`)."""
 
-    excesses: Sequence[object] = ()
+    excesses: Sequence[Excess] = ()
 
 
 class CheckError(CrossenvError):

@@ -119,8 +119,8 @@ def _quote(path: Path) -> str:
 
 def linker_script(final_dir: Path, compat: bool, glibc_stubs: list[str],
                   glibc_refs: Sequence[str] = ()) -> str:
-    """ENV's ``libstdc++.so``: the archive, the stub, the compatibility object, the
-    gthread references (:func:`crossenv.glibcmoved.build_refs`: before the stubs, so an
+    """ENV's ``libstdc++.so``: the stub, the archive, the stub again, the compatibility
+    object, the gthread references (:func:`crossenv.glibcmoved.build_refs`: before the stubs, so an
     LTO module's calls bind to them too) and the glibc stubs as needed (g++ puts
     ``-lstdc++`` before ``-lc``, so they come first).
     The stub comes before the archive and again after it. Before: an old symbol a member

@@ -57,9 +57,15 @@ def _plain(requirement: str) -> bool:
         return False
 
 
+def _name_version(wheel: Path) -> tuple[str, str]:
+    """The distribution name and version in the wheel's file name."""
+    name, version = Path(wheel).name.split("-")[:2]
+    return name, version
+
+
 def wheel_metadata(wheel: Path) -> tuple[str, str, list[str]]:
     """The wheel's (name, version, Requires-Dist lines) from its METADATA."""
-    name, version = Path(wheel).name.split("-")[:2]
+    name, version = _name_version(wheel)
     with zipfile.ZipFile(wheel) as zf:
         member = next(m for m in zf.namelist()
                       if m.count("/") == 1 and m.endswith(".dist-info/METADATA"))
@@ -161,8 +167,7 @@ def kept(root: Path, name: str, wheel: Path, install: Callable[[Path], None]) ->
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     try:
         install(tmp)
-        dist, version, _ = wheel_metadata(wheel)
-        _remove_distribution(tmp, dist, version)
+        _remove_distribution(tmp, *_name_version(wheel))
         try:
             tmp.rename(final)
         except OSError:  # another run made it meanwhile: use theirs

@@ -117,7 +117,7 @@ def zig_fallback(options: IdentifierOptions,
     stands)."""
     if not (options.toolchain_auto and options.toolchain == "gnu" and error.excesses):
         return None
-    if not all(str(getattr(e, "version", "")).startswith("GLIBC_") for e in error.excesses):
+    if not all(e.version.startswith("GLIBC_") for e in error.excesses):
         return None
     from .. import zig
 
