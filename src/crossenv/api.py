@@ -304,18 +304,18 @@ def build(env: Path | Env, project: Path, out_dir: Path, *, frontend: str = "pip
         out = Path(tmp)
         args, runs = list(frontend_args), frontend
         if shared is not None and sharing:
-            try:
+            try:  # pypa/build without arguments of the user's: built with its answer
                 prepared = shared.environ(
                     _scripts(env), Path(project), settings=dict(config_settings),
                     installer="uv" if frontend == "build[uv]" else "pip", environ=environ,
-                    run=_run, log=log)
+                    run=_run, log=log, outdir=None if frontend == "pip" or args else out)
             except buildenvs.SharedEnvError as exc:
                 raise BuildError(str(exc)) from None
             if prepared is not None:  # the installer has done its work: no --installer
                 environ, runs = prepared, "pip" if frontend == "pip" else "build"
                 args = [*buildenvs.NO_ISOLATION[runs], *args]
         argv = _frontend_argv(env, runs, args, Path(project), out, config_settings)
-        if _run(argv, log=log, env=environ) != 0:
+        if not any(out.glob("*.whl")) and _run(argv, log=log, env=environ) != 0:
             raise BuildError(f"{frontend} failed to build {project}")
         wheels = sorted(out.glob("*.whl"))
         if len(wheels) != 1:

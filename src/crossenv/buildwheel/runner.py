@@ -42,6 +42,8 @@ class Result:
     result: str = "pending"  # ok, failed, interrupted
     wheel: str = ""
     tag: str = ""
+    #: the build front-end (cibuildwheel's ``build-frontend`` name: pip, build, build[uv])
+    frontend: str = ""
     build_s: float = 0.0
     test_s: float | None = None  # None: not tested (test-skip, no test-command)
     #: of ``test_s``, the test commands under qemu (the rest is installing for them)
@@ -223,6 +225,7 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                     _native(options.before_build, project=project, environ=native_env, log=log,
                             what="before-build")
                 step("build")
+                result.frontend = options.frontend.name
                 counter.start(environ)
                 built = api.build(env, project, work / options.toolchain, log=log,
                                   frontend=options.frontend.name,
