@@ -550,3 +550,21 @@ def test_a_second_ccache_run_hits(tmp_path: Path) -> None:
     assert first["tool"] == "ccache" and first["exact"] and first["misses"] >= 2, outputs[0]
     assert second["hits"] >= 2 and second["misses"] == 0, outputs[1]  # _cmod.c, _cymod.c
     assert f" {second['hits']}/0 " in outputs[1], outputs[1]
+
+
+def test_identifiers_are_per_architecture() -> None:
+    """A release's Pythons count only for the architectures its index has them for:
+    bullseye (past its LTS) still ships 3.9 for arm64, not for s390x (a matrix of
+    cp39 for s390x failed at provisioning, 2026-12-08)."""
+    assert "cp39-manylinux_aarch64" in ALL_NAMES
+    assert "cp39-manylinux_s390x" not in ALL_NAMES
+    import dataclasses
+
+    from crossenv import releases
+
+    def index(release: releases.Release, arch: str) -> releases.Release:
+        return dataclasses.replace(release, pythons=("3.16",) if (
+            release.suite, arch) == ("sid", "s390x") else ())
+
+    assert [str(i) for i in identifiers.available(["s390x", "aarch64"], index)] == \
+        ["cp316-manylinux_s390x"]

@@ -120,6 +120,14 @@ def recorded(release: Release, arch: str) -> Release:
     return release if found is None else dataclasses.replace(release, pythons=tuple(found))
 
 
+def recorded_row(release: Release, arch: str) -> Release:
+    """``release`` with exactly the recorded row for Debian ``arch``: no Python where the
+    table has none (its index had no CPython for that port when it was recorded, as
+    bullseye's s390x after its LTS), unlike :func:`recorded`'s fallback to the release."""
+    found = RECORDED.get(release.suite, {}).get("pythons", {}).get(arch, ())  # type: ignore[attr-defined]
+    return dataclasses.replace(release, pythons=tuple(found))
+
+
 def _offer() -> str:
     return "; ".join(f"{r.suite}: Python {', '.join(r.pythons)} for {', '.join(r.architectures)}"
                      for r in RELEASES)
@@ -162,8 +170,10 @@ def candidates(arch: str, python: str | None = None, release: str | None = None,
             if arch in candidate.architectures and candidate.pockets and \
                     (live := shipped(candidate, arch)).pythons:
                 return [live]
+    offer = [f"{r.suite} {', '.join(live.pythons) or 'none'}" for r in RELEASES
+             if arch in r.architectures for live in [shipped(r, arch)]]
     raise ProvisionError(f"no known Debian release ships Python {wanted} for {arch}; "
-                         f"available: {_offer()}")
+                         f"what they ship for {arch}: {'; '.join(offer)}")
 
 
 def choose(arch: str, python: str | None = None, release: str | None = None, *,

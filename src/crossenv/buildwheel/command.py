@@ -109,16 +109,18 @@ def _extract_sdist(sdist: Path, into: Path) -> Path:
 
 def select(reader: config.Reader, project_table: dict[str, Any],
            only: str | None) -> list[identifiers.Identifier]:
-    """The identifiers to build, as cibuildwheel chooses them."""
-    offered = identifiers.available()
+    """The identifiers to build, as cibuildwheel chooses them from its own table: here
+    the table recorded from the Debian archives' indexes, per architecture (offline and
+    the same on every machine; provisioning then asks the archive itself)."""
     if only is not None:
         wanted = identifiers.parse(only)
-        if wanted not in offered:
+        if wanted not in identifiers.available([wanted.arch]):
             raise identifiers.SelectionError(
                 f"--only {only}: no Debian release ships Python {wanted.python} for "
                 f"{wanted.arch}; see --print-build-identifiers")
         return [wanted]
     archs = identifiers.parse_archs(str(reader.get("archs")), _warn)
+    offered = identifiers.available(archs)
     requires = project_table.get("requires-python")
     build_selector = selector.BuildSelector(
         str(reader.get("build") or "*"), str(reader.get("skip") or ""),

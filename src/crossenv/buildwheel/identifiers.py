@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .. import arches, releases
 from ..errors import CrossenvError
@@ -69,11 +69,19 @@ def parse(name: str) -> Identifier:
     return Identifier(f"3.{int(match[1])}", match[2])
 
 
-def available() -> list[Identifier]:
-    """Every identifier some Debian release provides, oldest Python first."""
+def available(archs: Iterable[str] | None = None,
+              index: releases.Index | None = None) -> list[Identifier]:
+    """Every identifier (of ``archs``, cibuildwheel's names; default all) that some
+    Debian release ships, oldest Python first. ``index`` says what a release ships for
+    an architecture (:func:`crossenv.archiveindex.live`: its archive's index); else the
+    recorded table's rows. Per architecture: bullseye has Python 3.9 for arm64 and not,
+    since its LTS, for s390x."""
+    shipped = index or releases.recorded_row
+    wanted = list(ARCHS) if archs is None else [a for a in ARCHS if a in set(archs)]
     found = {Identifier(python, arch)
-             for release in releases.RELEASES for python in release.pythons
-             for arch, debian in ARCHS.items() if debian in release.architectures}
+             for arch in wanted for release in releases.RELEASES
+             if ARCHS[arch] in release.architectures
+             for python in shipped(release, ARCHS[arch]).pythons}
     return sorted(found, key=lambda i: (i.minor, list(ARCHS).index(i.arch)))
 
 
