@@ -16,7 +16,17 @@ from typing import Any
 
 from .. import arches, log
 from ..errors import CrossenvError, ToolchainError
-from . import config, identifiers, interrupt, options, outputdir, report, runner, selector
+from . import (
+    config,
+    identifiers,
+    interrupt,
+    options,
+    outputdir,
+    report,
+    requirespython,
+    runner,
+    selector,
+)
 from .audit import Auditor
 
 
@@ -108,7 +118,7 @@ def _extract_sdist(sdist: Path, into: Path) -> Path:
 
 
 def select(reader: config.Reader, project_table: dict[str, Any],
-           only: str | None) -> list[identifiers.Identifier]:
+           only: str | None, project: Path | None = None) -> list[identifiers.Identifier]:
     """The identifiers to build, as cibuildwheel chooses them from its own table: here
     the table recorded from the Debian archives' indexes, per architecture (offline and
     the same on every machine; provisioning then asks the archive itself)."""
@@ -121,7 +131,8 @@ def select(reader: config.Reader, project_table: dict[str, Any],
         return [wanted]
     archs = identifiers.parse_archs(str(reader.get("archs")), _warn)
     offered = identifiers.available(archs)
-    requires = project_table.get("requires-python")
+    requires = (requirespython.requires_python(project, project_table) if project
+                else project_table.get("requires-python"))
     build_selector = selector.BuildSelector(
         str(reader.get("build") or "*"), str(reader.get("skip") or ""),
         selector.parse_requires_python(str(requires) if requires else None),
@@ -198,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
             raise ProjectError(f"{project} has no pyproject.toml or setup.py")
         reader, project_table = config.open_reader(project, args.config_file, os.environ, cli,
                                                    _warn)
-        chosen = select(reader, project_table, args.only)
+        chosen = select(reader, project_table, args.only, project)
         if args.print_build_identifiers:
             print("\n".join(map(str, chosen)))
             return 0

@@ -3,7 +3,7 @@
 Users' existing configurations must select the same identifiers here as in
 cibuildwheel, so the semantics are cibuildwheel's: whitespace-separated fnmatch
 patterns with shell-like brace expansion (``cp3{11,13}-*``, via bracex), ``skip``
-wins over ``build``, ``project.requires-python`` removes the Pythons it excludes
+wins over ``build``, the project's ``requires-python`` removes the Pythons it excludes
 (tested at X.Y.99, as cibuildwheel does), and ``enable`` groups gate builds that are
 off by default (cibuildwheel 4.2: CPython 3.15 is built by default, 3.16 would need
 ``cpython-prerelease``). Identifiers crossenv cannot build (musllinux, PyPy, x86_64,
@@ -72,7 +72,7 @@ def parse_requires_python(text: str | None) -> SpecifierSet | None:
     try:
         return SpecifierSet(text)
     except InvalidSpecifier:
-        raise SelectionError(f"project.requires-python {text!r} is not a version "
+        raise SelectionError(f"requires-python {text!r} is not a version "
                              "specifier (PEP 440), e.g. '>=3.9'") from None
 
 
