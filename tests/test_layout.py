@@ -48,7 +48,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
     # the command line and buildwheel, which drive the API
     ("front", "buildwheel buildwheel.audit buildwheel.interrupt buildwheel.envsyntax "
               "buildwheel.outputdir buildwheel.depgroups buildwheel.cachecount "
-              "buildwheel.identifiers buildwheel.selector buildwheel.config "
+              "buildwheel.identifiers buildwheel.selector buildwheel.requirespython "
+              "buildwheel.config "
               "buildwheel.options buildwheel.runner buildwheel.report buildwheel.command "
               "cli __main__"),
 )

@@ -54,7 +54,7 @@ def test_each_fact_lives_once() -> None:
 
 @pytest.mark.parametrize(("arch", "python", "release", "words"), [
     ("riscv64", "3.11", None, ["3.11", "riscv64", "trixie"]),
-    ("arm64", "3.12", None, ["3.12", "bookworm: Python 3.11"]),
+    ("arm64", "3.12", None, ["3.12", "for arm64", "bookworm 3.11", "sid 3.14, 3.15"]),
     ("arm64", "3.11", "trixie", ["trixie", "3.13", "3.11"]),
     ("riscv64", None, "bullseye", ["bullseye", "riscv64"]),
     ("arm64", None, "potato", ["potato", "bullseye"]),
