@@ -89,6 +89,37 @@ def test_crossenv_run_spawns_the_host_python(aarch64_env: Path, qemu_aarch64: st
     assert found["base_prefix"].endswith("/usr") and found["base_prefix"] != "/usr"
 
 
+_ISOLATED = r"""
+import subprocess, sys
+import onpath  # through PYTHONPATH
+# -I ignores PYTHONPATH (multidict's tests import the package so); the venv's .pth names it
+print(subprocess.check_output([sys.executable, "-I", "-c", "import onpath, sys; "
+                               "print(onpath.WHERE, sys.flags.isolated)"], text=True))
+"""
+
+
+@pytest.mark.integration
+def test_an_isolated_child_sees_the_run_s_directories(tmp_path: Path, aarch64_env: Path,
+                                                      qemu_aarch64: str) -> None:
+    """The test step's wheel directory is on PYTHONPATH and in the venv's .pth: a test
+    suite that starts ``sys.executable -I`` imports the package being tested."""
+    from crossenv import run as run_mod
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "onpath.py").write_text("WHERE = 'site'\n")
+    argv, environ = run_mod.command(aarch64_env, ["python", "-c", _ISOLATED], site=[site],
+                                    prefix=tmp_path / "host")
+    proc = run(argv, env=environ)
+    assert proc.stdout.split() == ["site", "1"], proc.stderr
+    pth = hostvenv.site_packages(tmp_path / "host", "3.11") / hostvenv.PATHS
+    assert pth.read_text().splitlines()[0] == str(site)
+    odd = tmp_path / "a\nimport os"  # a .pth line that starts with "import" is run
+    odd.mkdir()
+    with pytest.raises(run_mod.TargetError, match="line break"):
+        run_mod.command(aarch64_env, ["python"], site=[odd], prefix=tmp_path / "host")
+
+
 def test_run_command_puts_the_launchers_first_on_path(tmp_path: Path) -> None:
     """The argv and PATH ``command`` returns, for a recorded env (no qemu is started)."""
     from crossenv import envfile

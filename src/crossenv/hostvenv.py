@@ -25,6 +25,8 @@ import tempfile
 from pathlib import Path
 
 CONFIG = "pyvenv.cfg"
+#: the venv's own ``.pth`` naming the directories a run puts on the host's path
+PATHS = "crossenv-paths.pth"
 
 
 def names(version: str) -> tuple[str, ...]:
@@ -75,3 +77,20 @@ def make(prefix: Path, *, qemu: str, sysroot: Path, interpreter: Path,
     for name in names(version):
         _write(bindir / name, script(qemu, sysroot, interpreter, final_bindir / name), 0o755)
     return bindir
+
+
+def site_packages(prefix: Path, version: str) -> Path:
+    """The venv's own site-packages (``lib/pythonX.Y/site-packages``, Debian's too)."""
+    return Path(prefix).absolute() / "lib" / f"python{version}" / "site-packages"
+
+
+def add_paths(prefix: Path, version: str, paths: list[str]) -> None:
+    """Name *paths* in a ``.pth`` file of the venv's own site-packages. ``PYTHONPATH``
+    already carries them, but a test suite that starts ``sys.executable -I`` (isolated:
+    ``PYTHONPATH`` ignored; multidict's import tests do) still reads the venv's
+    site-packages and its ``.pth`` files, as in cibuildwheel's test venv."""
+    if any(c in p for p in paths for c in "\n\r"):
+        raise ValueError("a path with a line break cannot go into a .pth file")
+    site = site_packages(prefix, version)
+    site.mkdir(parents=True, exist_ok=True)
+    _write(site / PATHS, "".join(f"{p}\n" for p in paths), 0o644)

@@ -82,17 +82,18 @@ def command(env: Path | Env, args: Sequence[str], *, qemu: str | None = None,
     sysroot, python = _host_python(handle.record)
     qemu = _qemu(qemu, handle.record.arch, handle.record.machine)
     prefix = Path(prefix if prefix is not None else host_prefix(handle.path))
+    version = python.name[len("python"):]
     if any(c in str(p) for p in (prefix.absolute(), python) for c in "\n\r"):
         raise TargetError(f"{str(prefix.absolute())!r} or {str(python)!r} has a line break; "
                           "the host python's venv cannot name it (use another directory)")
     try:
         bindir = hostvenv.make(prefix, qemu=qemu, sysroot=sysroot, interpreter=python,
-                               version=python.name[len("python"):])
+                               version=version)
     except OSError as exc:
         raise TargetError(f"cannot write the host python's launchers in {prefix}: "
                           f"{exc.strerror or exc}") from None
     argv = list(args) or ["python"]
-    if argv[0] in hostvenv.names(python.name[len("python"):]):
+    if argv[0] in hostvenv.names(version):
         argv[:1] = ["-0", str(bindir / argv[0]), str(python)]
     elif not os.path.isabs(argv[0]):
         argv[0] = str(sysroot / "usr" / "bin" / argv[0])
@@ -102,9 +103,18 @@ def command(env: Path | Env, args: Sequence[str], *, qemu: str | None = None,
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTHON", "_PYTHON")) and k != "VIRTUAL_ENV"}
     environ["PATH"] = os.pathsep.join([str(bindir), environ.get("PATH", os.defpath)])
-    paths = [str(p) for p in (*site, host_site(handle.path)) if Path(p).is_dir()]
+    paths = [str(Path(p).absolute()) for p in (*site, host_site(handle.path))
+             if Path(p).is_dir()]
     if paths:
         environ["PYTHONPATH"] = os.pathsep.join(paths)
+    try:  # and for a child started with -I, which ignores PYTHONPATH
+        hostvenv.add_paths(prefix, version, paths)
+    except ValueError:
+        raise TargetError(f"a directory for the host's path has a line break: {paths!r}; "
+                          "use another directory") from None
+    except OSError as exc:
+        raise TargetError(f"cannot write the host python's paths in {prefix}: "
+                          f"{exc.strerror or exc}") from None
     return [qemu, "-L", str(sysroot), *argv], environ
 
 
