@@ -175,6 +175,22 @@ def test_before_all_package_lines() -> None:
         options.before_all_packages("make || true", warned.append)
     with pytest.raises(OptionError, match="only understood in before-all"):
         options.split_commands("pytest || true")
+    # zstandard 0.25's: shell syntax around a container install is warned about, not run
+    warned.clear()
+    packages, other = options.before_all_packages(
+        "if [ -x /usr/bin/yum ]; then yum install -y libffi-devel; fi", warned.append)
+    assert (packages, other) == ([], []) and len(warned) == 1, warned
+    assert "sysroot-packages" in warned[0] and "if [ -x /usr/bin/yum ]" in warned[0]
+
+
+@pytest.mark.parametrize("text", ["if true; then make; fi", "for x in a b; do make; done",
+                                  "make && { make install; }", "! make"])
+def test_shell_syntax_is_one_line_not_a_program_named_if(text: str) -> None:
+    with pytest.raises(OptionError, match="is shell syntax"):
+        options.split_commands(text)
+    with pytest.raises(OptionError, match="is shell syntax"):
+        options.before_all_packages(text, lambda _m: None)
+    assert options.split_commands("echo if then fi") == [["echo", "if", "then", "fi"]]
 
 
 # --- option sources and precedence ----------------------------------------------------------

@@ -32,6 +32,13 @@ TOOLCHAINS = ("auto", "gnu", "zig")
 #: cibuildwheel's default image for every Linux architecture (cibuildwheel 3).
 DEFAULT_POLICY = "manylinux_2_28"
 _INSTALL_RE = re.compile(r"^(?:sudo\s+)?(apt-get|apt|yum|dnf|microdnf|apk)\s+(.*)$")
+#: a package install anywhere in a shell text (for one crossenv does not split)
+_ANY_INSTALL_RE = re.compile(r"\b(?:apt-get|apt|yum|dnf|microdnf|apk|zypper)\s+"
+                            r"(?:-\S+\s+)*(?:install|add)\b")
+#: the shell's reserved words: a command that starts with one is shell syntax, which
+#: crossenv does not run (commands run as argv lists, without a shell)
+_RESERVED = frozenset("if then else elif fi case esac for select while until do done "
+                      "function { } ! [[ ]]".split())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +110,10 @@ def split_chains(text: str) -> list[list[list[str]]]:
                 raise OptionError(f"command {line!r}: {token!r} is not supported; use "
                                   "commands joined with && (or put them in a script)")
             else:
+                if not alternatives[-1] and token in _RESERVED:
+                    raise OptionError(f"command {line!r}: {token!r} is shell syntax, which "
+                                      "crossenv does not run (commands run without a "
+                                      "shell); put it in a script and run that")
                 alternatives[-1].append(token)
         if any(alternatives):
             commands.append([a for a in alternatives if a])
@@ -144,7 +155,18 @@ def before_all_packages(text: str, warn: Callable[[str], None]) -> tuple[list[st
     """
     packages: list[str] = []
     other: list[list[str]] = []
-    for chain in split_chains(text):
+    try:
+        chains = split_chains(text)
+    except OptionError:
+        if not _ANY_INSTALL_RE.search(text):
+            raise
+        # zstandard's 'if [ -x /usr/bin/yum ]; then yum install -y libffi-devel; fi':
+        # shell syntax around an install for cibuildwheel's container
+        warn(f"before-all: {text.strip()!r} installs packages in cibuildwheel's container "
+             "(in shell syntax crossenv does not run) and is not run; name the Debian "
+             "packages the host needs in [tool.crossenv.buildwheel] sysroot-packages")
+        return [], []
+    for chain in chains:
         apt = [found for argv in chain if (found := _apt_packages(argv)) is not None]
         if apt:
             packages += apt[0]
