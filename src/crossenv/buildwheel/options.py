@@ -37,8 +37,8 @@ _ANY_INSTALL_RE = re.compile(r"\b(?:apt-get|apt|yum|dnf|microdnf|apk|zypper)\s+"
                             r"(?:-\S+\s+)*(?:install|add)\b")
 #: the shell's reserved words: a command that starts with one is shell syntax, which
 #: crossenv does not run (commands run as argv lists, without a shell)
-_RESERVED = frozenset("if then else elif fi case esac for select while until do done "
-                      "function { } ! [[ ]]".split())
+_RESERVED = frozenset(["if", "then", "else", "elif", "fi", "case", "esac", "for", "select",
+                       "while", "until", "do", "done", "function", "{", "}", "!", "[[", "]]"])
 
 
 @dataclasses.dataclass(frozen=True)
