@@ -398,8 +398,7 @@ def test(env: Path | Env, wheel: Path, spec: TestSpec, *, project: Path,
         commands_s = 0.0
         for command in spec.commands:
             argv, environ = host_argv(env, command, project=Path(project), site=site,
-                                      behind=sites[1:])
-            environ.update(spec.environ)
+                                      behind=sites[1:], environment=spec.environ)
             started = time.monotonic()
             status = _run(argv, log=log, cwd=cwd, env=environ)
             commands_s += time.monotonic() - started

@@ -13,7 +13,7 @@ built-ins such as ``cd`` have no host equivalent and are refused with one line.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import run as run_mod
@@ -21,6 +21,19 @@ from .errors import OptionError
 
 _PYTHON_RE = re.compile(r"python(3(\.\d+)?)?")
 _BUILTINS = {"cd", "export", "source", ".", "set", "unset", "if", "for"}
+_ASSIGNMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
+
+
+def assignments(words: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Split the shell's ``NAME=value`` words off the front of a command (zstandard's
+    ``PYTHON_ZSTANDARD_IMPORT_POLICY=cffi pytest ...``): that command's environment, and
+    the rest. cibuildwheel's shell does the same."""
+    found: dict[str, str] = {}
+    rest = list(words)
+    while rest and (match := _ASSIGNMENT_RE.fullmatch(rest[0])):
+        found[match[1]] = match[2]
+        rest.pop(0)
+    return found, rest
 
 
 def substitute(word: str, project: Path) -> str:
@@ -30,13 +43,15 @@ def substitute(word: str, project: Path) -> str:
 
 def host_argv(env: Path, command: Sequence[str], *, project: Path, site: Path,
               prefix: Path | None = None, behind: Sequence[Path] = (),
+              environment: Mapping[str, str] | None = None, qemu: str | None = None,
               ) -> tuple[list[str], dict[str, str]]:
     """The qemu argv and environment for one test command. The host python's venv
     (:mod:`crossenv.hostvenv`: ``sys.executable`` works) goes to *prefix*, by default
     ``host`` beside *site* (the test's own fresh directory, as cibuildwheel's venv);
     *behind* are more directories on ``PYTHONPATH`` after *site* (the kept test
-    requirements, :mod:`crossenv.testdeps`)."""
-    words = [substitute(w, project.absolute()) for w in command]
+    requirements, :mod:`crossenv.testdeps`); *environment* is set for it (the
+    ``test-environment``), and the command's own leading ``NAME=value`` words over it."""
+    assigned, words = assignments([substitute(w, project.absolute()) for w in command])
     if not words:
         raise OptionError("test-command has an empty command")
     if words[0] in _BUILTINS:
@@ -46,5 +61,8 @@ def host_argv(env: Path, command: Sequence[str], *, project: Path, site: Path,
         words[0] = "python"
     elif words[0] in ("pytest", "py.test"):
         words = ["python", "-m", "pytest", *words[1:]]
-    return run_mod.command(env, words, site=[site, *behind],
-                           prefix=prefix if prefix is not None else site.parent / "host")
+    argv, environ = run_mod.command(env, words, site=[site, *behind], qemu=qemu,
+                                    prefix=prefix if prefix is not None else site.parent / "host")
+    environ.update(environment or {})
+    environ.update(assigned)
+    return argv, environ

@@ -27,7 +27,7 @@ from ..buildenvs import SharedBuildEnvs
 from ..cache import user_cache
 from ..errors import CrossenvError
 from ..manylinux import Glibc
-from ..testcmd import substitute
+from ..testcmd import assignments, substitute
 from . import interrupt, outputdir
 from .audit import Auditor, applicable
 from .cachecount import Counter
@@ -133,10 +133,12 @@ def zig_fallback(options: IdentifierOptions,
 def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[str, str],
             log: TextIO, what: str, extra: dict[str, str] | None = None) -> None:
     for command in commands:
-        argv = [substitute(w, project) for w in command]
+        assigned, argv = assignments([substitute(w, project) for w in command])
         for name, value in (extra or {}).items():
             argv = [w.replace("{" + name + "}", value) for w in argv]
-        if _proc.run_logged(argv, log_to=log, cwd=project, env=environ,
+        if not argv:
+            raise api.BuildError(f"{what}: {shlex.join(command)!r} runs no command")
+        if _proc.run_logged(argv, log_to=log, cwd=project, env={**environ, **assigned},
                             error=api.BuildError) != 0:
             raise api.BuildError(f"{what} failed: {shlex.join(argv)}")
 
