@@ -13,6 +13,7 @@ import concurrent.futures
 import dataclasses
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import threading
@@ -130,6 +131,17 @@ def zig_fallback(options: IdentifierOptions,
     return dataclasses.replace(options, toolchain="zig")
 
 
+def fresh_source(project: Path, dest: Path) -> Path:
+    """A copy of *project* for ``zig_fallback``'s second build, without the top-level
+    ``build`` directory: setuptools keeps its objects and modules there, per platform and
+    Python, and took gcc's as up to date, so the "zig" wheel was gcc's again (zstandard
+    0.25: pthread_create@GLIBC_2.34 after both builds). Symlinks stay links."""
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        return ["build"] if Path(directory) == Path(project) and "build" in names else []
+
+    return Path(shutil.copytree(project, dest, symlinks=True, ignore=ignore))
+
+
 def _native(commands: Sequence[Sequence[str]], *, project: Path, environ: dict[str, str],
             log: TextIO, what: str, extra: dict[str, str] | None = None) -> None:
     for command in commands:
@@ -212,6 +224,7 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
             if note:
                 log.write(f"note: {note}\n")
             started = time.monotonic()
+            source = project  # the second build's is a fresh copy (fresh_source)
             while True:  # once, or twice for toolchain = "auto" (zig_fallback)
                 step("create")
                 env = api.create(options.create_request(sysroot))
@@ -224,12 +237,12 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                 native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
                 if options.before_build:
                     step("before-build")
-                    _native(options.before_build, project=project, environ=native_env, log=log,
+                    _native(options.before_build, project=source, environ=native_env, log=log,
                             what="before-build")
                 step("build")
                 result.frontend = options.frontend.name
                 counter.start(environ)
-                built = api.build(env, project, work / options.toolchain, log=log,
+                built = api.build(env, source, work / options.toolchain, log=log,
                                   frontend=options.frontend.name,
                                   frontend_args=options.frontend.args,
                                   config_settings=options.config_settings, environ=environ,
@@ -255,6 +268,7 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                               "are too new, so this identifier is built again with zig, "
                               f"against glibc {options.policy.glibc}\n")
                     options = fallback
+                    source = fresh_source(project, work / "source-zig")
             step("check")
             api.check(wheel, env, imports=True)  # a wheel that does not import never ships
             if applicable(options.audit_command, wheel.name):
