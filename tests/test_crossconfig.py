@@ -90,3 +90,22 @@ def test_machine_override_changes_platform() -> None:
     config = crossconfig.render_runtime_config(
         desc, sysconfigdata_file=Path("/x.py"), build_python=Path("/p"), env_dir=Path("/e"))
     assert "HOST_PLATFORM = 'linux-armv6l'" in config
+
+
+def test_zig_compilers_carry_the_include_overlay() -> None:
+    """zig cc does not search Debian's multiarch include directory, and CFLAGS a user
+    sets replace sysconfig's (setuptools' distutils): the overlay for Python.h's
+    <aarch64-linux-gnu/python3.11/pyconfig.h> goes with zig's CC/CXX/CPP, searched last
+    (cibw-project with CFLAGS=-DCIBWDEMO_NEW_SYMBOL failed to compile with zig)."""
+    zig = Toolchain(kind="zig", triplet="aarch64-linux-gnu.2.28",
+                    cc=("zig", "cc", "-target", "aarch64-linux-gnu.2.28"),
+                    cxx=("zig", "c++", "-target", "aarch64-linux-gnu.2.28"), ar=("zig", "ar"))
+    overlay = Path("/env dir/cross/crossenv/include")
+    values = crossconfig.host_config_vars(arm64(), zig, cross_prefix=Path("/env/cross"),
+                                          include_overlay=overlay)
+    for name in ("CC", "CXX", "CPP"):
+        assert values[name].endswith("-idirafter '/env dir/cross/crossenv/include'"), values[name]
+    assert "idirafter" not in values["LDSHARED"]
+    gnu = crossconfig.host_config_vars(arm64(), chain(), cross_prefix=Path("/env/cross"),
+                                       include_overlay=overlay)
+    assert "idirafter" not in gnu["CC"]  # gcc finds the multiarch directory itself

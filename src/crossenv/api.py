@@ -334,11 +334,15 @@ def repair(wheel: Path, env: Path | Env, out_dir: Path, *, plat: str,
     are checked against that policy first: a PolicyError names each symbol too new."""
     from .policy import parse_platform
     from .repair import repair_wheel
-    from .symbols import excesses
+    from .symbols import excesses, glibc_first_versions
 
+    record = Env.open(env).record
+    sysroot, multiarch = record.sysroot, record.multiarch
     platform = parse_platform(plat)
     if glibc is not None and platform is not None:
-        too_new = excesses(wheel, platform.arch, glibc)
+        # the sysroot's glibc says which glibc an unversioned reference needs
+        known = glibc_first_versions(Path(sysroot), multiarch or "") if sysroot else None
+        too_new = excesses(wheel, platform.arch, glibc, known)
         if too_new:
             shown = "; ".join(e.describe() for e in too_new[:4])
             more = f" (and {len(too_new) - 4} more)" if len(too_new) > 4 else ""
@@ -347,8 +351,6 @@ def repair(wheel: Path, env: Path | Env, out_dir: Path, *, plat: str,
                                 "toolchain ([tool.crossenv.buildwheel] toolchain = \"zig\")")
             error.excesses = too_new
             raise error
-    record = Env.open(env).record
-    sysroot, multiarch = record.sysroot, record.multiarch
     if sysroot is None:
         raise CheckError(f"{env} records no sysroot; create it from a provisioned sysroot")
     return repair_wheel(wheel, out_dir=out_dir, sysroot=sysroot, multiarch=multiarch, plat=plat)

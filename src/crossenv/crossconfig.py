@@ -98,6 +98,15 @@ def host_config_vars(
         from .zig import adapt_config_vars
 
         adapt_config_vars(out)  # drop the flags zig cc rejects (-Wl,-Bsymbolic-functions)
+        if include_overlay is not None:
+            # zig cc does not search Debian's multiarch include directory, so Python.h's
+            # <aarch64-linux-gnu/python3.11/pyconfig.h> needs the overlay; CFLAGS set by
+            # the user replace sysconfig's (setuptools' distutils), so it goes with the
+            # compiler, searched last
+            after = shlex.join(["-idirafter", str(include_overlay)])
+            for name in ("CC", "CXX", "CPP"):
+                if isinstance(out.get(name), str) and out[name].strip():
+                    out[name] = f"{out[name]} {after}"
     for key, value in overrides.items():
         out[key] = value
     return out

@@ -10,12 +10,14 @@ accepts is one auditwheel and ``crossenv check`` accept too.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
+from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection
 
 from .elfinfo import ElfUnreadable, read_elf
 from .policy import allowed_versions, numeric
@@ -23,17 +25,99 @@ from .policy import allowed_versions, numeric
 _MAX_MEMBER = 1 << 30  # an ELF member larger than this is not read into memory
 
 
+#: glibc's shared libraries, whose functions an extension may call
+_GLIBC_LIBS = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
+               "libutil.so.1", "libresolv.so.2")
+
+
 @dataclasses.dataclass(frozen=True)
 class Excess:
-    """``member`` needs ``version`` (``GLIBC_2.34``) for ``symbol`` ("" if unknown)."""
+    """``member`` needs ``version`` (``GLIBC_2.34``) for ``symbol`` ("" if unknown);
+    ``unversioned``: the reference carries no version (zig links a function its glibc
+    stubs lack so), and glibc has the symbol only from ``version`` on."""
 
     member: str
     version: str
     symbol: str
+    unversioned: bool = False
 
     def describe(self) -> str:
+        if self.unversioned:
+            return (f"{self.member} calls {self.symbol}, which glibc has only from "
+                    f"{self.version} on (an unversioned reference: it fails to load on an "
+                    "older glibc)")
         what = f"{self.symbol}@{self.version}" if self.symbol else self.version
         return f"{self.member} needs {what}"
+
+
+@functools.lru_cache(maxsize=8)
+def glibc_first_versions(sysroot: Path, multiarch: str) -> dict[str, str]:
+    """Each function and object the sysroot's glibc exports -> the oldest ``GLIBC_x.y``
+    it is defined at ({} when the libraries cannot be read)."""
+    found: dict[str, str] = {}
+    real = Path(sysroot).resolve()
+    for lib in _GLIBC_LIBS:
+        for directory in (Path(sysroot) / "lib" / multiarch,
+                          Path(sysroot) / "usr" / "lib" / multiarch):
+            path = directory / lib
+            if path.is_file() and path.resolve().is_relative_to(real):  # never leave it
+                for name, version in _defined_versions(path):
+                    if name not in found or (numeric(version[6:]) or ()) < (
+                            numeric(found[name][6:]) or ()):
+                        found[name] = version
+                break
+    return found
+
+
+def _defined_versions(path: Path) -> list[tuple[str, str]]:
+    try:
+        with path.open("rb") as stream:
+            elf = ELFFile(stream)
+            names: dict[int, str] = {}
+            versym = dynsym = None
+            for section in elf.iter_sections():
+                if isinstance(section, GNUVerDefSection):
+                    for verdef, auxes in section.iter_versions():
+                        names[verdef["vd_ndx"]] = next(iter(auxes)).name
+                elif isinstance(section, GNUVerSymSection):
+                    versym = section
+                elif section.name == ".dynsym":
+                    dynsym = section
+            if versym is None or dynsym is None:
+                return []
+            pairs = []
+            for n, symbol in enumerate(dynsym.iter_symbols()):
+                if symbol["st_shndx"] == "SHN_UNDEF" or n >= versym.num_symbols():
+                    continue
+                index = versym.get_symbol(n)["ndx"]
+                version = names.get(index & 0x7FFF if isinstance(index, int) else -1, "")
+                if version.startswith("GLIBC_2."):
+                    pairs.append((symbol.name, version))
+            return pairs
+    except Exception:  # a sysroot file is untrusted: unreadable means no answer
+        return []
+
+
+def _unversioned_references(data: bytes) -> set[str]:
+    """Undefined, non-weak dynamic symbols of *data* without a version."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        versym = elf.get_section_by_name(".gnu.version")
+        dynsym = elf.get_section_by_name(".dynsym")
+        if dynsym is None:
+            return set()
+        found = set()
+        for n, symbol in enumerate(dynsym.iter_symbols()):
+            if symbol["st_shndx"] != "SHN_UNDEF" or not symbol.name or \
+                    symbol["st_info"]["bind"] == "STB_WEAK":
+                continue
+            index = versym.get_symbol(n)["ndx"] if isinstance(versym, GNUVerSymSection) \
+                and n < versym.num_symbols() else "VER_NDX_GLOBAL"
+            if index in ("VER_NDX_LOCAL", "VER_NDX_GLOBAL", 0, 1):
+                found.add(symbol.name)
+        return found
+    except Exception:  # untrusted bytes
+        return set()
 
 
 def _too_new(versions: dict[str, set[str]], arch: str, glibc: tuple[int, int]) -> set[str]:
@@ -75,8 +159,11 @@ def _symbols_needing(data: bytes, names: set[str]) -> dict[str, list[str]]:
         return {}
 
 
-def excesses(wheel: Path, arch: str, glibc: tuple[int, int]) -> list[Excess]:
-    """Every (member, version, symbol) in ``wheel`` beyond manylinux ``glibc`` on ``arch``."""
+def excesses(wheel: Path, arch: str, glibc: tuple[int, int],
+             glibc_symbols: Mapping[str, str] | None = None) -> list[Excess]:
+    """Every (member, version, symbol) in ``wheel`` beyond manylinux ``glibc`` on ``arch``.
+    With ``glibc_symbols`` (:func:`glibc_first_versions` of the host's sysroot), also
+    every unversioned reference to a glibc symbol that the policy's glibc lacks."""
     found: list[Excess] = []
     with zipfile.ZipFile(wheel) as zf:
         for info in zf.infolist():
@@ -90,6 +177,11 @@ def excesses(wheel: Path, arch: str, glibc: tuple[int, int]) -> list[Excess]:
                 elf = read_elf(io.BytesIO(data), len(data))
             except ElfUnreadable:
                 continue  # crossenv check reports it
+            if glibc_symbols:
+                for name in sorted(_unversioned_references(data)):
+                    version = glibc_symbols.get(name)
+                    if version and _too_new({"GLIBC": {version[6:]}}, arch, glibc):
+                        found.append(Excess(info.filename, version, name, unversioned=True))
             names = _too_new(elf.versions, arch, glibc)
             if not names:
                 continue

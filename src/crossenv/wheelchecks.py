@@ -283,6 +283,28 @@ class WheelChecker:
                 self.add(member, code, f"needs {needs} but {platform.tag} allows at most "
                          f"{lib}_{newest}; build against an older sysroot, avoid the newer "
                          "symbols, or tag the wheel with a newer manylinux_X_Y")
+        self._check_unversioned(member, elf, platform, limits.get("GLIBC"))
+
+    def _check_unversioned(self, member: str, elf: ElfInfo, platform: Platform,
+                           limit: tuple[str, frozenset[str]] | None) -> None:
+        """An unversioned reference to a glibc function (zig links one its stubs lack
+        so) binds to any glibc that has it: dated by the host sysroot's own glibc."""
+        if self.sysroot is None or self.sysroot.arch is None or limit is None or \
+                elf.symbols is None:
+            return
+        from .symbols import glibc_first_versions
+
+        known = glibc_first_versions(self.sysroot.root, self.sysroot.arch.multiarch)
+        newest = numeric(limit[0]) or ()
+        late = sorted({(r.name, known[r.name]) for r in elf.symbols.undefined
+                       if not r.version and not r.weak and r.name in known
+                       and (numeric(known[r.name][len("GLIBC_"):]) or (999,)) > newest})
+        if late:
+            shown = ", ".join(f"{name} (from {version})" for name, version in late[:4])
+            self.add(member, "glibc-version", f"calls {shown} through unversioned "
+                     f"references, which fail to load on a glibc older than that, but "
+                     f"{platform.tag} allows at most GLIBC_{limit[0]}; avoid those "
+                     "functions or tag the wheel with a newer manylinux_X_Y")
 
     def check_loading(self, sysroot: loader.Sysroot | None) -> None:
         """Load the ELF files as the host would: over its sysroot, else by the tag's policy."""

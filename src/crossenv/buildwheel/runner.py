@@ -225,50 +225,60 @@ def run_one(options: IdentifierOptions, project: Path, output_dir: Path, log_pat
                 log.write(f"note: {note}\n")
             started = time.monotonic()
             source = project  # the second build's is a fresh copy (fresh_source)
-            while True:  # once, or twice for toolchain = "auto" (zig_fallback)
-                step("create")
-                env = api.create(options.create_request(sysroot))
-                log.write(f"environment {env}\n")
-                counter = Counter(options.compiler_launcher, work)
-                environ = counter.environ({**os.environ, **options.environment})
-                if parallel > 1:
-                    environ.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(parallel))
-                path = f"{env.layout.bin}{os.pathsep}{environ.get('PATH', os.defpath)}"
-                native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
-                if options.before_build:
-                    step("before-build")
-                    _native(options.before_build, project=source, environ=native_env, log=log,
-                            what="before-build")
-                step("build")
-                result.frontend = options.frontend.name
-                counter.start(environ)
-                built = api.build(env, source, work / options.toolchain, log=log,
-                                  frontend=options.frontend.name,
-                                  frontend_args=options.frontend.args,
-                                  config_settings=options.config_settings, environ=environ,
-                                  shared=shared)
-                stats = counter.stop(environ)
-                if stats is not None:
-                    result.cache = {"tool": stats.tool, "hits": stats.hits,
-                                    "misses": stats.misses, "uncacheable": stats.uncacheable,
-                                    "exact": counter.exact}
-                    log.write(f"{stats.summary()}\n")
-                elif counter.problem:
-                    log.write(f"note: no cache statistics: {counter.problem}\n")
-                step("repair")
-                try:
-                    wheel = _repair(options, built, env, work / f"repaired-{options.toolchain}",
-                                    environ, project, log)
-                    break
-                except api.PolicyError as exc:
-                    fallback = zig_fallback(options, exc)
-                    if fallback is None:
-                        raise
-                    log.write(f"note: {exc}\nnote: toolchain = \"auto\": only glibc symbols "
-                              "are too new, so this identifier is built again with zig, "
-                              f"against glibc {options.policy.glibc}\n")
-                    options = fallback
-                    source = fresh_source(project, work / "source-zig")
+            refused: api.PolicyError | None = None  # gcc's wheel, when zig builds again
+            try:
+                while True:  # once, or twice for toolchain = "auto" (zig_fallback)
+                    step("create")
+                    env = api.create(options.create_request(sysroot))
+                    log.write(f"environment {env}\n")
+                    counter = Counter(options.compiler_launcher, work)
+                    environ = counter.environ({**os.environ, **options.environment})
+                    if parallel > 1:
+                        environ.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(parallel))
+                    path = f"{env.layout.bin}{os.pathsep}{environ.get('PATH', os.defpath)}"
+                    native_env = {**environ, "PATH": path, "VIRTUAL_ENV": str(env)}
+                    if options.before_build:
+                        step("before-build")
+                        _native(options.before_build, project=source, environ=native_env, log=log,
+                                what="before-build")
+                    step("build")
+                    result.frontend = options.frontend.name
+                    counter.start(environ)
+                    built = api.build(env, source, work / options.toolchain, log=log,
+                                      frontend=options.frontend.name,
+                                      frontend_args=options.frontend.args,
+                                      config_settings=options.config_settings, environ=environ,
+                                      shared=shared)
+                    stats = counter.stop(environ)
+                    if stats is not None:
+                        result.cache = {"tool": stats.tool, "hits": stats.hits,
+                                        "misses": stats.misses, "uncacheable": stats.uncacheable,
+                                        "exact": counter.exact}
+                        log.write(f"{stats.summary()}\n")
+                    elif counter.problem:
+                        log.write(f"note: no cache statistics: {counter.problem}\n")
+                    step("repair")
+                    try:
+                        wheel = _repair(options, built, env, work / f"repaired-{options.toolchain}",
+                                        environ, project, log)
+                        break
+                    except api.PolicyError as exc:
+                        fallback = zig_fallback(options, exc)
+                        if fallback is None:
+                            raise
+                        log.write(f"note: {exc}\nnote: toolchain = \"auto\": only glibc symbols "
+                                  "are too new, so this identifier is built again with zig, "
+                                  f"against glibc {options.policy.glibc}\n")
+                        options, refused = fallback, exc
+                        source = fresh_source(project, work / "source-zig")
+            except CrossenvError as exc:
+                if refused is None or exc is refused or interrupt.requested():
+                    raise
+                # gcc's refusal is the cause (a symbol newer than the policy); zig's own
+                # failure (no such function in that glibc) follows it
+                result.step = "repair"
+                raise api.PolicyError(f"{refused}; toolchain = \"auto\" built it again with "
+                                      f"zig, which failed too: {exc}") from None
             step("check")
             api.check(wheel, env, imports=True)  # a wheel that does not import never ships
             if applicable(options.audit_command, wheel.name):
