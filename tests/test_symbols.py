@@ -45,10 +45,13 @@ def test_versioned_and_unversioned_references(tmp_path: Path,
     assert [(e.symbol, e.version, e.unversioned) for e in excesses(linked, "aarch64", (2, 28))
             ] == [("closefrom", "GLIBC_2.34", False)]
     assert excesses(bare, "aarch64", (2, 28)) == []  # no version: invisible without glibc's
-    (found,) = excesses(bare, "aarch64", (2, 28), known)
+    (found,) = excesses(bare, "aarch64", (2, 28), lambda: known)
     assert (found.symbol, found.version, found.unversioned) == ("closefrom", "GLIBC_2.34", True)
     assert "fails to load on an older glibc" in found.describe()
-    assert excesses(bare, "aarch64", (2, 34), known) == []  # the policy has it
+    assert excesses(bare, "aarch64", (2, 34), lambda: known) == []  # the policy has it
+    asked: list[int] = []
+    assert excesses(linked, "aarch64", (2, 34), lambda: asked.append(1) or known) == []
+    assert asked == []  # gcc's references are all versioned: glibc is not read
     assert glibc_first_versions(tmp_path, "aarch64-linux-gnu") == {}  # no glibc there
 
 

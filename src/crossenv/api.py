@@ -341,8 +341,9 @@ def repair(wheel: Path, env: Path | Env, out_dir: Path, *, plat: str,
     platform = parse_platform(plat)
     if glibc is not None and platform is not None:
         # the sysroot's glibc says which glibc an unversioned reference needs
-        known = glibc_first_versions(Path(sysroot), multiarch or "") if sysroot else None
-        too_new = excesses(wheel, platform.arch, glibc, known)
+        root = Path(sysroot) if sysroot else None
+        too_new = excesses(wheel, platform.arch, glibc, None if root is None else (
+            lambda: glibc_first_versions(root, multiarch or "")))
         if too_new:
             shown = "; ".join(e.describe() for e in too_new[:4])
             more = f" (and {len(too_new) - 4} more)" if len(too_new) > 4 else ""

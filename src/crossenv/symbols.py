@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
@@ -98,8 +98,14 @@ def _defined_versions(path: Path) -> list[tuple[str, str]]:
         return []
 
 
+def interpreter_symbol(name: str) -> bool:
+    """The Python C API (``Py*``, ``_Py*``): the interpreter defines those, unversioned."""
+    return name.startswith(("Py", "_Py"))
+
+
 def _unversioned_references(data: bytes) -> set[str]:
-    """Undefined, non-weak dynamic symbols of *data* without a version."""
+    """Undefined, non-weak dynamic symbols of *data* without a version (the Python C
+    API's left out: the interpreter defines those)."""
     try:
         elf = ELFFile(io.BytesIO(data))
         versym = elf.get_section_by_name(".gnu.version")
@@ -109,7 +115,7 @@ def _unversioned_references(data: bytes) -> set[str]:
         found = set()
         for n, symbol in enumerate(dynsym.iter_symbols()):
             if symbol["st_shndx"] != "SHN_UNDEF" or not symbol.name or \
-                    symbol["st_info"]["bind"] == "STB_WEAK":
+                    symbol["st_info"]["bind"] == "STB_WEAK" or interpreter_symbol(symbol.name):
                 continue
             index = versym.get_symbol(n)["ndx"] if isinstance(versym, GNUVerSymSection) \
                 and n < versym.num_symbols() else "VER_NDX_GLOBAL"
@@ -160,10 +166,11 @@ def _symbols_needing(data: bytes, names: set[str]) -> dict[str, list[str]]:
 
 
 def excesses(wheel: Path, arch: str, glibc: tuple[int, int],
-             glibc_symbols: Mapping[str, str] | None = None) -> list[Excess]:
+             glibc_symbols: Callable[[], Mapping[str, str]] | None = None) -> list[Excess]:
     """Every (member, version, symbol) in ``wheel`` beyond manylinux ``glibc`` on ``arch``.
-    With ``glibc_symbols`` (:func:`glibc_first_versions` of the host's sysroot), also
-    every unversioned reference to a glibc symbol that the policy's glibc lacks."""
+    With ``glibc_symbols`` (giving :func:`glibc_first_versions` of the host's sysroot,
+    asked only when a member has an unversioned reference), also every unversioned
+    reference to a glibc symbol that the policy's glibc lacks."""
     found: list[Excess] = []
     with zipfile.ZipFile(wheel) as zf:
         for info in zf.infolist():
@@ -177,9 +184,11 @@ def excesses(wheel: Path, arch: str, glibc: tuple[int, int],
                 elf = read_elf(io.BytesIO(data), len(data))
             except ElfUnreadable:
                 continue  # crossenv check reports it
-            if glibc_symbols:
-                for name in sorted(_unversioned_references(data)):
-                    version = glibc_symbols.get(name)
+            unversioned = sorted(_unversioned_references(data)) if glibc_symbols else []
+            if glibc_symbols and unversioned:
+                known = glibc_symbols()  # read once (cached) and only when needed
+                for name in unversioned:
+                    version = known.get(name)
                     if version and _too_new({"GLIBC": {version[6:]}}, arch, glibc):
                         found.append(Excess(info.filename, version, name, unversioned=True))
             names = _too_new(elf.versions, arch, glibc)

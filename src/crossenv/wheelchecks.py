@@ -292,13 +292,16 @@ class WheelChecker:
         if self.sysroot is None or self.sysroot.arch is None or limit is None or \
                 elf.symbols is None:
             return
-        from .symbols import glibc_first_versions
+        from .symbols import glibc_first_versions, interpreter_symbol
 
+        names = {r.name for r in elf.symbols.undefined
+                 if not r.version and not r.weak and not interpreter_symbol(r.name)}
+        if not names:  # gcc's modules: every libc reference is versioned
+            return
         known = glibc_first_versions(self.sysroot.root, self.sysroot.arch.multiarch)
         newest = numeric(limit[0]) or ()
-        late = sorted({(r.name, known[r.name]) for r in elf.symbols.undefined
-                       if not r.version and not r.weak and r.name in known
-                       and (numeric(known[r.name][len("GLIBC_"):]) or (999,)) > newest})
+        late = sorted({(name, known[name]) for name in names if name in known
+                       and (numeric(known[name][len("GLIBC_"):]) or (999,)) > newest})
         if late:
             shown = ", ".join(f"{name} (from {version})" for name, version in late[:4])
             self.add(member, "glibc-version", f"calls {shown} through unversioned "
