@@ -148,10 +148,11 @@ def scipy(session: nox.Session) -> None:
 def corpus(session: nox.Session) -> None:
     """Every real PyPI sdist of tests/corpus/corpus.toml, across backends, front-ends,
     arches and Pythons: built as users build it, checked with --import, its code run
-    under qemu (the default run builds the smoke entries)."""
+    under qemu; and of tests/corpus/buildwheel.toml, through crossenv buildwheel with its
+    own cibuildwheel configuration (the default run builds the smoke entries)."""
     session.install("-e", ".[test,repair,zig]")
     args = session.posargs or ["-n", "2", "--durations=0"]
-    session.run("pytest", *args, "tests/test_corpus.py",
+    session.run("pytest", *args, "tests/test_corpus.py", "tests/test_corpus_buildwheel.py",
                 env={"CROSSENV_TEST_SESSION": "nox", "CROSSENV_CORPUS": "1"})
 
 
