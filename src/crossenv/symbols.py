@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection
+from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
 
-from .elfinfo import ElfUnreadable, read_elf
+from .elfinfo import ElfInfo, ElfUnreadable, read_elf
 from .policy import allowed_versions, numeric
 
 _MAX_MEMBER = 1 << 30  # an ELF member larger than this is not read into memory
@@ -70,32 +70,16 @@ def glibc_first_versions(sysroot: Path, multiarch: str) -> dict[str, str]:
 
 
 def _defined_versions(path: Path) -> list[tuple[str, str]]:
+    """``(name, GLIBC_2.x)`` for each version a symbol of *path* is defined at, read by
+    :func:`crossenv.elfinfo.read_elf` (bounded for untrusted files; IFUNCs such as
+    aarch64's ``memcpy`` included)."""
     try:
         with path.open("rb") as stream:
-            elf = ELFFile(stream)
-            names: dict[int, str] = {}
-            versym = dynsym = None
-            for section in elf.iter_sections():
-                if isinstance(section, GNUVerDefSection):
-                    for verdef, auxes in section.iter_versions():
-                        names[verdef["vd_ndx"]] = next(iter(auxes)).name
-                elif isinstance(section, GNUVerSymSection):
-                    versym = section
-                elif section.name == ".dynsym":
-                    dynsym = section
-            if versym is None or dynsym is None:
-                return []
-            pairs = []
-            for n, symbol in enumerate(dynsym.iter_symbols()):
-                if symbol["st_shndx"] == "SHN_UNDEF" or n >= versym.num_symbols():
-                    continue
-                index = versym.get_symbol(n)["ndx"]
-                version = names.get(index & 0x7FFF if isinstance(index, int) else -1, "")
-                if version.startswith("GLIBC_2."):
-                    pairs.append((symbol.name, version))
-            return pairs
-    except Exception:  # a sysroot file is untrusted: unreadable means no answer
+            symbols = read_elf(stream, path.stat().st_size, symbols=True).symbols
+    except (OSError, ElfUnreadable):  # a sysroot file is untrusted: no answer
         return []
+    return [(name, version) for name, versions in (symbols.defined if symbols else {}).items()
+            for version in versions if version.startswith("GLIBC_2.")]
 
 
 def interpreter_symbol(name: str) -> bool:
@@ -103,27 +87,22 @@ def interpreter_symbol(name: str) -> bool:
     return name.startswith(("Py", "_Py"))
 
 
-def _unversioned_references(data: bytes) -> set[str]:
-    """Undefined, non-weak dynamic symbols of *data* without a version (the Python C
-    API's left out: the interpreter defines those)."""
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        versym = elf.get_section_by_name(".gnu.version")
-        dynsym = elf.get_section_by_name(".dynsym")
-        if dynsym is None:
-            return set()
-        found = set()
-        for n, symbol in enumerate(dynsym.iter_symbols()):
-            if symbol["st_shndx"] != "SHN_UNDEF" or not symbol.name or \
-                    symbol["st_info"]["bind"] == "STB_WEAK" or interpreter_symbol(symbol.name):
-                continue
-            index = versym.get_symbol(n)["ndx"] if isinstance(versym, GNUVerSymSection) \
-                and n < versym.num_symbols() else "VER_NDX_GLOBAL"
-            if index in ("VER_NDX_LOCAL", "VER_NDX_GLOBAL", 0, 1):
-                found.add(symbol.name)
-        return found
-    except Exception:  # untrusted bytes
-        return set()
+def late_unversioned(elf: ElfInfo, known: Callable[[], Mapping[str, str]],
+                     limit: tuple[str, frozenset[str]]) -> list[tuple[str, str]]:
+    """``(name, GLIBC_x.y)`` for each unversioned, non-weak reference of *elf* outside
+    the Python C API that *known* (:func:`glibc_first_versions`, asked only when there
+    is such a reference: gcc's modules version every libc reference) dates beyond
+    *limit* (``allowed_versions``' newest and explicit GLIBC versions). zig links a
+    function its glibc stubs lack so; it binds to any glibc that has it."""
+    names = {r.name for r in (elf.symbols.undefined if elf.symbols else ())
+             if not r.version and not r.weak and not interpreter_symbol(r.name)}
+    if not names:
+        return []
+    table = known()
+    newest, explicit = numeric(limit[0]) or (), limit[1]
+    return sorted((name, table[name]) for name in names if name in table
+                  and table[name][len("GLIBC_"):] not in explicit
+                  and (numeric(table[name][len("GLIBC_"):]) or (999,)) > newest)
 
 
 def _too_new(versions: dict[str, set[str]], arch: str, glibc: tuple[int, int]) -> set[str]:
@@ -181,16 +160,13 @@ def excesses(wheel: Path, arch: str, glibc: tuple[int, int],
                     continue
             data = zf.read(info)
             try:
-                elf = read_elf(io.BytesIO(data), len(data))
+                elf = read_elf(io.BytesIO(data), len(data), symbols=glibc_symbols is not None)
             except ElfUnreadable:
                 continue  # crossenv check reports it
-            unversioned = sorted(_unversioned_references(data)) if glibc_symbols else []
-            if glibc_symbols and unversioned:
-                known = glibc_symbols()  # read once (cached) and only when needed
-                for name in unversioned:
-                    version = known.get(name)
-                    if version and _too_new({"GLIBC": {version[6:]}}, arch, glibc):
-                        found.append(Excess(info.filename, version, name, unversioned=True))
+            limit = allowed_versions(arch, glibc).get("GLIBC")
+            if glibc_symbols is not None and limit is not None:
+                found += [Excess(info.filename, version, name, unversioned=True)
+                          for name, version in late_unversioned(elf, glibc_symbols, limit)]
             names = _too_new(elf.versions, arch, glibc)
             if not names:
                 continue

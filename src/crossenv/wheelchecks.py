@@ -289,19 +289,12 @@ class WheelChecker:
                            limit: tuple[str, frozenset[str]] | None) -> None:
         """An unversioned reference to a glibc function (zig links one its stubs lack
         so) binds to any glibc that has it: dated by the host sysroot's own glibc."""
-        if self.sysroot is None or self.sysroot.arch is None or limit is None or \
-                elf.symbols is None:
+        if self.sysroot is None or self.sysroot.arch is None or limit is None:
             return
-        from .symbols import glibc_first_versions, interpreter_symbol
+        from .symbols import glibc_first_versions, late_unversioned
 
-        names = {r.name for r in elf.symbols.undefined
-                 if not r.version and not r.weak and not interpreter_symbol(r.name)}
-        if not names:  # gcc's modules: every libc reference is versioned
-            return
-        known = glibc_first_versions(self.sysroot.root, self.sysroot.arch.multiarch)
-        newest = numeric(limit[0]) or ()
-        late = sorted({(name, known[name]) for name in names if name in known
-                       and (numeric(known[name][len("GLIBC_"):]) or (999,)) > newest})
+        root, multiarch = self.sysroot.root, self.sysroot.arch.multiarch
+        late = late_unversioned(elf, lambda: glibc_first_versions(root, multiarch), limit)
         if late:
             shown = ", ".join(f"{name} (from {version})" for name, version in late[:4])
             self.add(member, "glibc-version", f"calls {shown} through unversioned "
