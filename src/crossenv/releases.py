@@ -114,9 +114,14 @@ def host_python(release: Release, python: str | None = None) -> str:
     return default_python() if default_python() in release.pythons else release.python
 
 
+def _row(release: Release, arch: str) -> list[str] | None:
+    """The recorded table's Pythons of ``release`` for Debian ``arch``; None: no row."""
+    return RECORDED.get(release.suite, {}).get("pythons", {}).get(arch)  # type: ignore[attr-defined]
+
+
 def recorded(release: Release, arch: str) -> Release:
     """``release`` as the recorded table says it ships for Debian ``arch`` (offline)."""
-    found = RECORDED.get(release.suite, {}).get("pythons", {}).get(arch)  # type: ignore[attr-defined]
+    found = _row(release, arch)
     return release if found is None else dataclasses.replace(release, pythons=tuple(found))
 
 
@@ -124,8 +129,7 @@ def recorded_row(release: Release, arch: str) -> Release:
     """``release`` with exactly the recorded row for Debian ``arch``: no Python where the
     table has none (its index had no CPython for that port when it was recorded, as
     bullseye's s390x after its LTS), unlike :func:`recorded`'s fallback to the release."""
-    found = RECORDED.get(release.suite, {}).get("pythons", {}).get(arch, ())  # type: ignore[attr-defined]
-    return dataclasses.replace(release, pythons=tuple(found))
+    return dataclasses.replace(release, pythons=tuple(_row(release, arch) or ()))
 
 
 def _offer() -> str:
@@ -161,17 +165,17 @@ def candidates(arch: str, python: str | None = None, release: str | None = None,
                                  f"drop --release or use: {_offer()}")
         return [chosen]
     wanted = python or default_python()
-    found = [live for candidate in RELEASES if arch in candidate.architectures
-             and wanted in (live := shipped(candidate, arch)).pythons]
+    # each release's offer for arch, asked once (an index fetch, or its cached answer)
+    lives = [shipped(candidate, arch) for candidate in RELEASES
+             if arch in candidate.architectures]
+    found = [live for live in lives if wanted in live.pythons]
     if found:
         return found
     if python is None:
-        for candidate in reversed(RELEASES):
-            if arch in candidate.architectures and candidate.pockets and \
-                    (live := shipped(candidate, arch)).pythons:
+        for live in reversed(lives):
+            if live.pockets and live.pythons:
                 return [live]
-    offer = [f"{r.suite} {', '.join(live.pythons) or 'none'}" for r in RELEASES
-             if arch in r.architectures for live in [shipped(r, arch)]]
+    offer = [f"{live.suite} {', '.join(live.pythons) or 'none'}" for live in lives]
     raise ProvisionError(f"no known Debian release ships Python {wanted} for {arch}; "
                          f"what they ship for {arch}: {'; '.join(offer)}")
 
