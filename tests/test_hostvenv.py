@@ -122,16 +122,10 @@ def test_an_isolated_child_sees_the_run_s_directories(tmp_path: Path, aarch64_en
 
 def test_run_command_puts_the_launchers_first_on_path(tmp_path: Path) -> None:
     """The argv and PATH ``command`` returns, for a recorded env (no qemu is started)."""
-    from crossenv import envfile
     from crossenv import run as run_mod
+    from helpers.recorded import recorded_env
 
-    sysroot = tmp_path / "sysroot"
-    (sysroot / "usr" / "bin").mkdir(parents=True)
-    (sysroot / "usr" / "bin" / "python3.12").write_text("")
-    env = tmp_path / "env"
-    env.mkdir()
-    host = {"version": [3, 12], "sysroot": str(sysroot), "prefix": "/usr", "machine": "aarch64"}
-    (env / envfile.FILE_NAME).write_text(json.dumps({"host": host}))
+    env, sysroot = recorded_env(tmp_path)
     qemu = shutil.which("true")
     assert qemu
     argv, environ = run_mod.command(env, ["python3", "-V"], qemu=qemu)

@@ -9,7 +9,6 @@ the native one runs a real /bin/sh.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -17,10 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossenv import envfile
 from crossenv.buildwheel.runner import _native
 from crossenv.errors import CrossenvError
 from crossenv.testcmd import assignments, host_argv
+from helpers.recorded import recorded_env
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
 
@@ -40,21 +39,10 @@ def test_assignments_round_trip(assigned: dict[str, str], rest: list[str]) -> No
     assert assignments(words) == (assigned, rest)
 
 
-def _recorded_env(tmp_path: Path) -> Path:
-    sysroot = tmp_path / "sysroot"
-    (sysroot / "usr" / "bin").mkdir(parents=True)
-    (sysroot / "usr" / "bin" / "python3.12").write_text("")
-    env = tmp_path / "env"
-    env.mkdir()
-    host = {"version": [3, 12], "sysroot": str(sysroot), "prefix": "/usr", "machine": "aarch64"}
-    (env / envfile.FILE_NAME).write_text(json.dumps({"host": host}))
-    return env
-
-
 def test_a_test_command_s_assignments_are_its_environment(tmp_path: Path) -> None:
     qemu = shutil.which("true")  # a stand-in: nothing is started
     assert qemu
-    env = _recorded_env(tmp_path)
+    env, _ = recorded_env(tmp_path)
     (tmp_path / "site").mkdir()
     argv, environ = host_argv(
         env, ["PYTHON_ZSTANDARD_IMPORT_POLICY=cffi", "pytest", "-v", "{project}/tests"],
